@@ -1,0 +1,6 @@
+//! Tessera's access engine: everything that decides whether a request may
+//! proceed before any handler runs. It knows nothing of HTTP; the server
+//! hands it plain values (addresses, header values) and gets verdicts back.
+
+pub mod client_ip;
+pub mod throttle;

@@ -1,0 +1,335 @@
+//! `tessera admin …`: operator tasks from the command line. Each command is
+//! idempotent where repeating it can mean only one thing (creating what
+//! already exists exactly as asked), and fails with one clear line otherwise.
+
+use anyhow::{Context, anyhow, bail};
+use clap::Subcommand;
+use serde_json::json;
+use tessera_core::audit::AuditAction;
+use tessera_core::names::{DisplayName, Slug, Username};
+use tessera_core::password::{self, NewPassword};
+use tessera_core::secret::{self, SecretKind};
+use tessera_store::audit::{self, Actor, NewEntry};
+use tessera_store::organizations::{Organization, RateLimit};
+use tessera_store::roles::{self, Role};
+use tessera_store::{
+    DatabaseUrl, Db, PoolSettings, StoreError, accounts, api_clients, bots, organizations,
+};
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Create an operator, who runs the deployment.
+    CreateOperator {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password: String,
+    },
+    /// Create an organisation (tenant) with its built-in roles.
+    CreateOrg {
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Create a user of an organisation.
+    CreateUser {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password: String,
+        /// Role name; `Administrator` for an administrator. Default `Employee`.
+        #[arg(long, default_value = roles::EMPLOYEE)]
+        role: String,
+    },
+    /// Create a bot user (a non-login service account) of an organisation.
+    CreateBot {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = roles::EMPLOYEE)]
+        role: String,
+    },
+    /// Set an organisation's request rate limit.
+    SetRateLimit {
+        #[arg(long)]
+        org: String,
+        /// Sustained requests per second.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        rate: u32,
+        /// Requests that may arrive at once.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        burst: u32,
+    },
+    /// Create an API client and print its id and credential (shown once).
+    CreateClient {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+pub async fn run(url: &DatabaseUrl, command: AdminCommand) -> anyhow::Result<()> {
+    let db = crate::serve::open_database(url, &PoolSettings::default()).await?;
+    db.migrate()
+        .await
+        .context("cannot apply database migrations")?;
+    let result = execute(&db, command).await;
+    db.close().await;
+    result
+}
+
+async fn execute(db: &Db, command: AdminCommand) -> anyhow::Result<()> {
+    match command {
+        AdminCommand::CreateOperator { username, password } => {
+            match ensure_operator(db, &username, &password).await? {
+                Outcome::Created => println!("created operator {username}"),
+                Outcome::AlreadyExisted => println!("operator {username} already exists"),
+            }
+        }
+        AdminCommand::CreateOrg { slug, name } => {
+            let (org, outcome) = ensure_organization(db, &slug, &name).await?;
+            match outcome {
+                Outcome::Created => println!("created organisation {} ({})", org.slug, org.id),
+                Outcome::AlreadyExisted => {
+                    println!("organisation {} already exists ({})", org.slug, org.id)
+                }
+            }
+        }
+        AdminCommand::CreateUser {
+            org,
+            username,
+            password,
+            role,
+        } => match ensure_user(db, &org, &username, &password, &role).await? {
+            Outcome::Created => println!("created user {username} in {org} with role {role}"),
+            Outcome::AlreadyExisted => {
+                println!("user {username} already exists in {org} with role {role}")
+            }
+        },
+        AdminCommand::CreateBot { org, name, role } => {
+            let organization = find_organization(db, &org).await?;
+            let name = DisplayName::parse(&name)?;
+            let role = find_role(db, &organization, &role).await?;
+            match bots::find_by_name(db, &organization.id, name.as_str()).await? {
+                Some(bot) if bot.role_id == role.id => {
+                    println!(
+                        "bot user {name} already exists in {org} with role {}",
+                        role.name
+                    );
+                }
+                Some(bot) => bail!(
+                    "bot user '{name}' already exists in {org} with the role '{}', not '{}'",
+                    bot.role_name,
+                    role.name
+                ),
+                None => {
+                    let bot = bots::create(db, &organization.id, &role.id, &name).await?;
+                    record(
+                        db,
+                        Some(&organization.id),
+                        AuditAction::BotCreated,
+                        &bot.id,
+                        json!({"name": name.as_str(), "role": role.name}),
+                    )
+                    .await?;
+                    println!("created bot user {name} in {org} with role {}", role.name);
+                }
+            }
+        }
+        AdminCommand::SetRateLimit { org, rate, burst } => {
+            let organization = find_organization(db, &org).await?;
+            let limit = RateLimit {
+                per_second: rate,
+                burst,
+            };
+            organizations::set_rate_limit(db, &organization.id, limit).await?;
+            record(
+                db,
+                Some(&organization.id),
+                AuditAction::RateLimitChanged,
+                &organization.id,
+                json!({"rate": rate, "burst": burst, "previous": {"rate": organization.rate_limit.per_second, "burst": organization.rate_limit.burst}}),
+            )
+            .await?;
+            println!("rate limit of {org} set to {rate} requests/s with a burst of {burst}");
+        }
+        AdminCommand::CreateClient { name } => {
+            let name = DisplayName::parse(&name)?;
+            let credential = secret::generate(SecretKind::ClientCredential);
+            let client =
+                match api_clients::create(db, &name, &credential.hash, &credential.hint).await {
+                    Err(StoreError::Conflict(_)) => {
+                        bail!("an API client named '{name}' already exists")
+                    }
+                    other => other?,
+                };
+            record(
+                db,
+                None,
+                AuditAction::ClientCreated,
+                &client.id,
+                json!({"name": name.as_str()}),
+            )
+            .await?;
+            println!("client_id: {}", client.id);
+            println!("credential: {}", credential.raw);
+            eprintln!(
+                "Store the credential now: Tessera keeps only its hash and cannot show it again."
+            );
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Created,
+    AlreadyExisted,
+}
+
+async fn record(
+    db: &Db,
+    organization_id: Option<&str>,
+    action: AuditAction,
+    target: &str,
+    details: serde_json::Value,
+) -> anyhow::Result<()> {
+    audit::record(
+        db,
+        NewEntry {
+            organization_id,
+            actor: &Actor::command_line(),
+            action,
+            target: Some(target),
+            ip: None,
+            details: Some(details),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+async fn find_organization(db: &Db, slug: &str) -> anyhow::Result<Organization> {
+    organizations::find_by_slug(db, slug)
+        .await?
+        .ok_or_else(|| anyhow!("no organisation with the slug '{slug}'"))
+}
+
+async fn find_role(db: &Db, organization: &Organization, name: &str) -> anyhow::Result<Role> {
+    if let Some(role) = roles::find_by_name(db, &organization.id, name).await? {
+        return Ok(role);
+    }
+    let known: Vec<String> = roles::list(db, &organization.id)
+        .await?
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    bail!(
+        "organisation {} has no role '{name}' (roles: {})",
+        organization.slug,
+        known.join(", ")
+    )
+}
+
+fn hash_new_password(candidate: &str) -> anyhow::Result<String> {
+    let password = NewPassword::parse(candidate)?;
+    Ok(password::hash_password(&password))
+}
+
+pub async fn ensure_operator(db: &Db, username: &str, password: &str) -> anyhow::Result<Outcome> {
+    let username = Username::parse(username)?;
+    if let Some(existing) = accounts::credentials_by_username(db, username.as_str()).await? {
+        if existing.is_operator && password::verify_password(password, &existing.password_hash) {
+            return Ok(Outcome::AlreadyExisted);
+        }
+        bail!("the username '{username}' is already taken");
+    }
+    let hash = hash_new_password(password)?;
+    let id = match accounts::create_operator(db, &username, &hash).await {
+        Err(StoreError::Conflict(_)) => bail!("the username '{username}' is already taken"),
+        other => other?,
+    };
+    record(
+        db,
+        None,
+        AuditAction::OperatorCreated,
+        &id,
+        json!({"username": username.as_str()}),
+    )
+    .await?;
+    Ok(Outcome::Created)
+}
+
+pub async fn ensure_organization(
+    db: &Db,
+    slug: &str,
+    name: &str,
+) -> anyhow::Result<(Organization, Outcome)> {
+    let slug = Slug::parse(slug)?;
+    let name = DisplayName::parse(name)?;
+    if let Some(existing) = organizations::find_by_slug(db, slug.as_str()).await? {
+        if existing.name == name.as_str() {
+            return Ok((existing, Outcome::AlreadyExisted));
+        }
+        bail!(
+            "organisation '{slug}' already exists with the name '{}'",
+            existing.name
+        );
+    }
+    let org = match organizations::create(db, &slug, &name).await {
+        Err(StoreError::Conflict(_)) => bail!("organisation '{slug}' already exists"),
+        other => other?,
+    };
+    record(
+        db,
+        Some(&org.id),
+        AuditAction::OrganizationCreated,
+        &org.id,
+        json!({"slug": slug.as_str(), "name": name.as_str()}),
+    )
+    .await?;
+    Ok((org, Outcome::Created))
+}
+
+pub async fn ensure_user(
+    db: &Db,
+    org: &str,
+    username: &str,
+    password: &str,
+    role: &str,
+) -> anyhow::Result<Outcome> {
+    let organization = find_organization(db, org).await?;
+    let role = find_role(db, &organization, role).await?;
+    let username = Username::parse(username)?;
+    if let Some(existing) = accounts::find_by_username(db, username.as_str()).await? {
+        let same_membership = matches!(
+            &existing.membership,
+            accounts::Membership::Member { organization_id, role_id, .. }
+                if *organization_id == organization.id && *role_id == role.id
+        );
+        let credentials = accounts::credentials_by_username(db, username.as_str()).await?;
+        let same_password =
+            credentials.is_some_and(|c| password::verify_password(password, &c.password_hash));
+        if same_membership && same_password {
+            return Ok(Outcome::AlreadyExisted);
+        }
+        bail!("the username '{username}' is already taken");
+    }
+    let hash = hash_new_password(password)?;
+    let id = match accounts::create_user(db, &organization.id, &role.id, &username, &hash).await {
+        Err(StoreError::Conflict(_)) => bail!("the username '{username}' is already taken"),
+        other => other?,
+    };
+    record(
+        db,
+        Some(&organization.id),
+        AuditAction::UserCreated,
+        &id,
+        json!({"username": username.as_str(), "role": role.name}),
+    )
+    .await?;
+    Ok(Outcome::Created)
+}

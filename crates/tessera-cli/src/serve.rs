@@ -1,0 +1,126 @@
+//! `tessera serve`: configuration, start-up and graceful shutdown.
+
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tessera_access::client_ip::TrustedProxies;
+use tessera_server::{AppState, ServerConfig};
+use tessera_store::{Backend, DatabaseUrl, Db, PoolSettings};
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "TESSERA_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Comma-separated CIDRs of reverse proxies whose X-Forwarded-For and
+    /// X-Forwarded-Proto are believed. By default the socket peer is the client.
+    #[arg(long, env = "TESSERA_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
+
+    /// The URL people reach this deployment at; an https URL marks console cookies Secure.
+    #[arg(long, env = "TESSERA_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "TESSERA_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Seconds graceful shutdown waits for in-flight requests.
+    #[arg(long, env = "TESSERA_SHUTDOWN_TIMEOUT", default_value_t = 30)]
+    pub shutdown_timeout: u64,
+
+    /// Largest number of pooled database connections.
+    #[arg(long, env = "TESSERA_DB_MAX_CONNECTIONS", default_value_t = 10)]
+    pub db_max_connections: u32,
+}
+
+impl ServeArgs {
+    fn server_config(&self) -> anyhow::Result<ServerConfig> {
+        let trusted_proxies = TrustedProxies::parse(&self.trusted_proxies)?;
+        let secure_cookies = match &self.public_url {
+            None => false,
+            Some(url) if url.starts_with("https://") => true,
+            Some(url) if url.starts_with("http://") => false,
+            Some(url) => {
+                anyhow::bail!("invalid public URL '{url}': it must start with http:// or https://")
+            }
+        };
+        Ok(ServerConfig {
+            trusted_proxies,
+            secure_cookies,
+            max_body_bytes: self.max_body_bytes,
+            shutdown_timeout: Duration::from_secs(self.shutdown_timeout),
+            ..ServerConfig::default()
+        })
+    }
+
+    pub fn pool_settings(&self) -> PoolSettings {
+        PoolSettings {
+            max_connections: self.db_max_connections.max(1),
+            ..PoolSettings::default()
+        }
+    }
+}
+
+pub async fn open_database(url: &DatabaseUrl, settings: &PoolSettings) -> anyhow::Result<Db> {
+    let db = Db::connect(url, settings).await?;
+    tracing::debug!(backend = ?db.backend(), database = %url, "database connected");
+    Ok(db)
+}
+
+/// Connects, migrates and binds; everything that can fail on bad
+/// configuration fails here, before the first request.
+pub async fn prepare(
+    url: &DatabaseUrl,
+    args: &ServeArgs,
+) -> anyhow::Result<(Db, tokio::net::TcpListener, ServerConfig)> {
+    let config = args.server_config()?;
+    let db = open_database(url, &args.pool_settings()).await?;
+    db.migrate()
+        .await
+        .context("cannot apply database migrations")?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    Ok((db, listener, config))
+}
+
+pub async fn serve(url: &DatabaseUrl, args: &ServeArgs) -> anyhow::Result<()> {
+    let (db, listener, config) = prepare(url, args).await?;
+    run(db, listener, config, url).await
+}
+
+pub async fn run(
+    db: Db,
+    listener: tokio::net::TcpListener,
+    config: ServerConfig,
+    url: &DatabaseUrl,
+) -> anyhow::Result<()> {
+    let shutdown = shutdown_signal()?;
+    let address = listener.local_addr()?;
+    let backend = match db.backend() {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    tracing::info!(%address, backend, database = %url, "tessera listening on http://{address}");
+    let state = AppState::new(db.clone(), config);
+    tessera_server::serve(listener, state, shutdown).await?;
+    db.close().await;
+    Ok(())
+}
+
+/// A future that resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are
+/// installed here, before the server announces its address, so a signal
+/// sent right after start-up is never lost to the default handler.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
+        }
+    })
+}

@@ -1,0 +1,176 @@
+//! The binary's life: start-up failures, migrations, the demo, and graceful
+//! shutdown that drains in-flight requests.
+
+use crate::harness::{
+    Backend, ServerProcess, TestDb, assert_fails_with, assert_succeeds, stdout, tessera,
+};
+use crate::on_both_backends;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+on_both_backends!(
+    migrate_twice_applies_once,
+    sigterm_drains_in_flight_requests_then_exits_cleanly,
+    demo_is_idempotent_and_its_printed_credentials_work,
+);
+
+async fn migrate_twice_applies_once(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let first = assert_succeeds(&tessera(&db.url, &["migrate"]));
+    assert!(first.starts_with("applied "), "{first}");
+    let second = assert_succeeds(&tessera(&db.url, &["migrate"]));
+    assert_eq!(second.trim(), "database is up to date");
+}
+
+async fn sigterm_drains_in_flight_requests_then_exits_cleanly(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let mut server = ServerProcess::start(&db.url, "serve", &[]);
+
+    // A request whose body is still arriving when the signal comes.
+    let body = "username=someone&password=whatever&csrf=x";
+    let mut stream = TcpStream::connect(server.address).unwrap();
+    write!(
+        stream,
+        "POST /login HTTP/1.1\r\nHost: tessera\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+        body.len(),
+        &body[..10]
+    )
+    .unwrap();
+    stream.flush().unwrap();
+    // Make sure the server is inside the request before signalling.
+    let probe = reqwest::get(format!("http://{}/healthz", server.address))
+        .await
+        .unwrap();
+    assert_eq!(probe.status(), 200);
+
+    server.signal("TERM");
+    server.wait_for_log("shutdown signal received; draining in-flight requests");
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "exited with a request in flight"
+    );
+    // New connections are no longer accepted.
+    assert!(
+        reqwest::get(format!("http://{}/healthz", server.address))
+            .await
+            .is_err()
+    );
+
+    stream.write_all(&body.as_bytes()[10..]).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(
+        response.starts_with("HTTP/1.1 403"),
+        "in-flight request was not answered: {response:?}"
+    );
+
+    let status = server.wait();
+    assert!(status.success(), "exit status {status:?}");
+}
+
+async fn demo_is_idempotent_and_its_printed_credentials_work(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let mut first = ServerProcess::start(&db.url, "demo", &[]);
+    assert!(
+        first
+            .stdout
+            .contains("Tessera demo created: organisation 'acme'"),
+        "{}",
+        first.stdout
+    );
+    let username = printed(&first.stdout, "Username:");
+    let password = printed(&first.stdout, "Password:");
+    assert!(printed(&first.stdout, "Console:").ends_with("/login"));
+    first.signal("INT");
+    assert!(first.wait().success());
+
+    let second = ServerProcess::start(&db.url, "demo", &[]);
+    assert!(
+        second
+            .stdout
+            .contains("Tessera demo ready: organisation 'acme'"),
+        "{}",
+        second.stdout
+    );
+    let app_url = format!("http://{}", second.address);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let form = http.get(format!("{app_url}/login")).send().await.unwrap();
+    let cookie = form.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let page = form.text().await.unwrap();
+    let token = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let signed_in = http
+        .post(format!("{app_url}/login"))
+        .header("cookie", cookie)
+        .form(&[
+            ("username", username.as_str()),
+            ("password", password.as_str()),
+            ("csrf", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        signed_in.status(),
+        303,
+        "the printed demo credentials do not sign in"
+    );
+    assert!(
+        signed_in.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .starts_with("tessera_session=")
+    );
+}
+
+fn printed(stdout: &str, label: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(label))
+        .unwrap_or_else(|| panic!("{label} not printed in {stdout}"))
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn a_port_in_use_is_one_clear_line() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let out = tessera(&url, &["serve", "--listen", &address]);
+    assert_fails_with(&out, &format!("cannot listen on {address}"));
+    assert!(stdout(&out).is_empty());
+}
+
+#[test]
+fn bad_trusted_proxy_ranges_are_refused_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let out = tessera(
+        &url,
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--trusted-proxies",
+            "10.0.0.0/8,banana",
+        ],
+    );
+    assert_fails_with(&out, "invalid trusted proxy range 'banana'");
+}

@@ -1,0 +1,11 @@
+//! Black-box tests of Tessera: the real router served on a random port, and
+//! the real `tessera` binary, each against a fresh SQLite file and a fresh
+//! PostgreSQL database. One test binary, so the suite links once.
+
+mod harness;
+
+mod admin_cli;
+mod http_basics;
+mod lifecycle;
+mod login;
+mod storage;

@@ -1,0 +1,59 @@
+//! The vocabulary of the audit log: who acted and what they did.
+
+/// The kind of actor behind an audited action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActorKind {
+    Operator,
+    User,
+    Bot,
+    ApiKey,
+    /// Someone at the command line of the server (`tessera admin …`).
+    CommandLine,
+    /// Someone not signed in (a failed sign-in, a leaked-key report).
+    Anonymous,
+}
+
+impl ActorKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ActorKind::Operator => "operator",
+            ActorKind::User => "user",
+            ActorKind::Bot => "bot",
+            ActorKind::ApiKey => "api_key",
+            ActorKind::CommandLine => "command_line",
+            ActorKind::Anonymous => "anonymous",
+        }
+    }
+}
+
+/// What happened. The dotted names are stable: they are stored and shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    LoginSucceeded,
+    LoginFailed,
+    LoginThrottled,
+    Logout,
+    OperatorCreated,
+    OrganizationCreated,
+    UserCreated,
+    BotCreated,
+    RateLimitChanged,
+    ClientCreated,
+}
+
+impl AuditAction {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::LoginSucceeded => "login.succeeded",
+            AuditAction::LoginFailed => "login.failed",
+            AuditAction::LoginThrottled => "login.throttled",
+            AuditAction::Logout => "logout",
+            AuditAction::OperatorCreated => "operator.created",
+            AuditAction::OrganizationCreated => "organization.created",
+            AuditAction::UserCreated => "user.created",
+            AuditAction::BotCreated => "bot.created",
+            AuditAction::RateLimitChanged => "organization.rate_limit_changed",
+            AuditAction::ClientCreated => "api_client.created",
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! Reading and writing the console's cookies. Every cookie is HttpOnly and
+//! SameSite=Strict; `Secure` when the deployment is served over https.
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use cookie::{Cookie, SameSite};
+use time::Duration;
+
+pub const SESSION: &str = "tessera_session";
+pub const LOGIN_CSRF: &str = "tessera_login_csrf";
+
+pub fn read(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
+}
+
+pub fn set(name: &str, value: &str, path: &str, secure: bool, max_age: Duration) -> HeaderValue {
+    let cookie = Cookie::build((name, value))
+        .path(path)
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure)
+        .max_age(max_age)
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).expect("cookie values are base62")
+}
+
+pub fn clear(name: &str, path: &str, secure: bool) -> HeaderValue {
+    set(name, "", path, secure, Duration::ZERO)
+}

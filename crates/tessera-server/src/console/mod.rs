@@ -1,0 +1,34 @@
+//! The web console: server-rendered pages, signed in with a password.
+//!
+//! Sign-in creates a server-side session (the cookie holds a random token,
+//! the database its SHA-256). Every form carries a CSRF token: the session's
+//! own once signed in, a double-submit cookie before.
+
+mod cookies;
+mod login;
+pub(crate) mod pages;
+mod session;
+
+use crate::AppState;
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(login::home))
+        .route("/login", get(login::show_form).post(login::sign_in))
+        .route("/logout", axum::routing::post(login::sign_out))
+        .route("/assets/console.css", get(stylesheet))
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("console.css"),
+    )
+}

@@ -1,0 +1,76 @@
+//! Tessera's HTTP server.
+//!
+//! [`build_router`] assembles every feature's router behind one middleware
+//! stack; [`serve`] runs it with graceful shutdown. Handlers receive
+//! [`AppState`] and never parse credentials themselves: the access engine and
+//! the extractors in this crate hand them verdicts.
+
+mod api;
+mod config;
+mod console;
+mod health;
+mod middleware;
+mod problem;
+mod state;
+
+pub use config::ServerConfig;
+pub use problem::ApiError;
+pub use state::AppState;
+
+use axum::Router;
+use std::future::Future;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+
+/// The whole application: API, console, health and metrics, with the
+/// middleware every response goes through.
+pub fn build_router(state: AppState) -> Router {
+    health::install_metrics();
+    let routes = Router::new()
+        .merge(health::router())
+        .merge(api::router())
+        .merge(console::router())
+        .fallback(problem::not_found)
+        .method_not_allowed_fallback(problem::method_not_allowed);
+    middleware::apply(routes, state.clone()).with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then stops
+/// accepting connections and lets in-flight requests finish, for at most
+/// the configured drain time.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let drain_limit = state.config().shutdown_timeout;
+    let background = state::spawn_housekeeping(state.clone());
+    let router = build_router(state);
+    let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        tracing::info!("shutdown signal received; draining in-flight requests");
+        let _ = signalled_tx.send(());
+    });
+    let drain_deadline = async move {
+        if signalled_rx.await.is_ok() {
+            tokio::time::sleep(drain_limit).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    let result = tokio::select! {
+        result = server => result,
+        () = drain_deadline => {
+            tracing::warn!(seconds = drain_limit.as_secs(), "in-flight requests did not finish in time; stopping anyway");
+            Ok(())
+        }
+    };
+    background.abort();
+    tracing::info!("server stopped");
+    result
+}

@@ -1,0 +1,166 @@
+//! The middleware every request passes through, outermost first: request
+//! id and logging span, security headers, client address, problem
+//! rendering, metrics, panic catching, body limit.
+
+use crate::AppState;
+use axum::Router;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::response::Response;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Instant;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tracing::Instrument;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The console's Content-Security-Policy: nothing but this origin's own
+/// styles, images and form targets; no scripts, frames or plugins.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+pub fn apply(router: Router<AppState>, state: AppState) -> Router<AppState> {
+    let body_limit = state.config().max_body_bytes;
+    router
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(CatchPanicLayer::new())
+        .layer(from_fn(record_metrics))
+        .layer(from_fn(crate::problem::render_problems))
+        .layer(from_fn_with_state(state, resolve_client))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(from_fn(assign_request_id))
+}
+
+/// Echoes a well-formed incoming `X-Request-Id` (1–128 characters of
+/// letters, digits, `.`, `_`, `-`), or makes one; puts it on the request,
+/// the response and every log line of the request.
+async fn assign_request_id(mut request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .filter(|v| is_acceptable_request_id(v.as_bytes()))
+        .cloned()
+        .unwrap_or_else(|| {
+            HeaderValue::from_str(&tessera_core::secret::random_base62(22))
+                .expect("base62 is a valid header value")
+        });
+    request.headers_mut().insert(REQUEST_ID, id.clone());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %String::from_utf8_lossy(id.as_bytes()),
+        method = %request.method(),
+        path = %request.uri().path(),
+    );
+    let mut response = next.run(request).instrument(span).await;
+    response.headers_mut().insert(REQUEST_ID, id);
+    response
+}
+
+fn is_acceptable_request_id(value: &[u8]) -> bool {
+    (1..=128).contains(&value.len())
+        && value
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// The address a request comes from, after trusted-proxy resolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr {
+    pub ip: IpAddr,
+    /// Whether the request reached a trusted proxy over https.
+    pub forwarded_https: bool,
+}
+
+async fn resolve_client(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
+    let proxies = &state.config().trusted_proxies;
+    let forwarded = request
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    let ip = proxies.client_ip(peer, forwarded);
+    let forwarded_https = proxies.contains(peer)
+        && request
+            .headers()
+            .get("x-forwarded-proto")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
+    request.extensions_mut().insert(ClientAddr {
+        ip,
+        forwarded_https,
+    });
+    next.run(request).await
+}
+
+const KNOWN_METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// Counts requests and times them by route template (never the raw path,
+/// which would let clients create unbounded label values) and status.
+async fn record_metrics(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = KNOWN_METHODS
+        .into_iter()
+        .find(|m| *m == request.method().as_str())
+        .unwrap_or("OTHER");
+    let response = next.run(request).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16().to_string();
+    let labels = [
+        ("method", method.to_owned()),
+        ("route", route),
+        ("status", status),
+    ];
+    metrics::counter!("tessera_http_requests_total", &labels).increment(1);
+    metrics::histogram!("tessera_http_request_duration_seconds", &labels)
+        .record(elapsed.as_secs_f64());
+    tracing::info!(
+        status = response.status().as_u16(),
+        latency_ms = elapsed.as_secs_f64() * 1000.0,
+        "request completed"
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_bounded_and_plain() {
+        assert!(is_acceptable_request_id(b"abc-123_x.y"));
+        assert!(!is_acceptable_request_id(b""));
+        assert!(!is_acceptable_request_id(b"has space"));
+        assert!(!is_acceptable_request_id(b"line\nbreak"));
+        assert!(!is_acceptable_request_id(&[b'a'; 129]));
+    }
+}

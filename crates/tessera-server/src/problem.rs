@@ -1,0 +1,185 @@
+//! The one error type of the API and its rendering as RFC 9457 problem
+//! details (SPEC §6).
+//!
+//! Handlers return [`ApiError`]; it travels in the response's extensions to
+//! [`render_problems`], the middleware that knows the request id and writes
+//! the body. The same middleware turns any bare error status produced outside
+//! Tessera's handlers on an `/api` path (the body-limit layer, the router's
+//! 404/405, a caught panic) into a problem too, so every API error has one
+//! shape.
+
+use crate::console::pages;
+use axum::extract::Request;
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tessera_core::ErrorCode;
+
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    code: ErrorCode,
+    detail: String,
+    details: Option<Value>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            detail: detail.into(),
+            details: None,
+        }
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// Logs an unexpected failure in full and returns an error that reveals
+    /// nothing of it.
+    pub fn internal(err: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %err, "internal error");
+        ApiError::new(ErrorCode::InternalError, INTERNAL_DETAIL)
+    }
+
+    fn body(&self, request_id: &str) -> Value {
+        let mut body = json!({
+            "type": format!("https://tessera.dev/problems/{}", self.code.as_str().replace('_', "-")),
+            "title": self.code.title(),
+            "status": self.code.status(),
+            "detail": self.detail,
+            "message": if self.code == ErrorCode::RateLimited { self.code.title() } else { self.detail.as_str() },
+            "code": self.code.as_str(),
+            "request_id": request_id,
+        });
+        if let Some(details) = &self.details {
+            body["details"] = details.clone();
+        }
+        body
+    }
+}
+
+const INTERNAL_DETAIL: &str =
+    "Something went wrong on our side. Quote the request id if you report it.";
+
+impl From<tessera_store::StoreError> for ApiError {
+    fn from(err: tessera_store::StoreError) -> Self {
+        ApiError::internal(err)
+    }
+}
+
+/// Carried in a response's extensions until [`render_problems`] writes it.
+#[derive(Clone)]
+struct PendingProblem(Arc<ApiError>);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = status.into_response();
+        response
+            .extensions_mut()
+            .insert(PendingProblem(Arc::new(self)));
+        response
+    }
+}
+
+fn is_api_path(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
+}
+
+/// Writes pending problems, and converts bare error statuses on API paths.
+pub async fn render_problems(request: Request, next: Next) -> Response {
+    let api = is_api_path(request.uri().path());
+    let request_id = request
+        .headers()
+        .get(crate::middleware::REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+
+    let pending = response.extensions().get::<PendingProblem>().cloned();
+    let problem = match pending {
+        Some(PendingProblem(problem)) => (*problem).clone(),
+        None if api && is_bare_error(&response) => {
+            generic_problem(response.status(), &method, &path)
+        }
+        None => return response,
+    };
+    let (mut parts, _) = response.into_parts();
+    parts.extensions.remove::<PendingProblem>();
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, problem.body(&request_id).to_string().into())
+}
+
+fn is_bare_error(response: &Response) -> bool {
+    let already_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_CONTENT_TYPE.as_bytes()));
+    (response.status().is_client_error() || response.status().is_server_error()) && !already_problem
+}
+
+fn generic_problem(status: StatusCode, method: &Method, path: &str) -> ApiError {
+    let code = ErrorCode::for_status(status.as_u16());
+    let detail = match code {
+        ErrorCode::NotFound => format!("Nothing exists at {path}."),
+        ErrorCode::MethodNotAllowed => format!("{method} is not allowed on {path}."),
+        ErrorCode::PayloadTooLarge => {
+            "The request body is larger than this server accepts.".to_owned()
+        }
+        ErrorCode::UnsupportedMediaType => {
+            "The request body's content type is not supported here.".to_owned()
+        }
+        ErrorCode::InternalError => INTERNAL_DETAIL.to_owned(),
+        _ => {
+            status
+                .canonical_reason()
+                .unwrap_or("Request refused")
+                .to_owned()
+                + "."
+        }
+    };
+    ApiError::new(code, detail)
+}
+
+/// The router's fallback: a problem on API paths, a page elsewhere.
+pub async fn not_found(uri: Uri) -> Response {
+    if is_api_path(uri.path()) {
+        ApiError::new(
+            ErrorCode::NotFound,
+            format!("Nothing exists at {}.", uri.path()),
+        )
+        .into_response()
+    } else {
+        pages::not_found().into_response()
+    }
+}
+
+pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    if is_api_path(uri.path()) {
+        ApiError::new(
+            ErrorCode::MethodNotAllowed,
+            format!("{method} is not allowed on {}.", uri.path()),
+        )
+        .into_response()
+    } else {
+        (StatusCode::METHOD_NOT_ALLOWED, "Method not allowed").into_response()
+    }
+}

@@ -1,0 +1,239 @@
+//! Accounts that sign in with a password: operators and organisation users.
+
+use crate::{Db, StoreError, now_ms, on_pool};
+use tessera_core::id::{IdKind, new_id};
+use tessera_core::names::Username;
+
+/// What sign-in needs to know about an account.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Credentials {
+    pub id: String,
+    pub username: String,
+    pub password_hash: String,
+    pub is_operator: bool,
+    pub organization_id: Option<String>,
+    pub active: bool,
+}
+
+/// An account as the console shows it: who, where, with which role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: String,
+    pub username: String,
+    pub active: bool,
+    pub membership: Membership,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Membership {
+    Operator,
+    Member {
+        organization_id: String,
+        organization_slug: String,
+        organization_name: String,
+        role_id: String,
+        role_name: String,
+        is_administrator: bool,
+    },
+}
+
+#[derive(sqlx::FromRow)]
+struct AccountRow {
+    id: String,
+    username: String,
+    active: bool,
+    is_operator: bool,
+    organization_id: Option<String>,
+    organization_slug: Option<String>,
+    organization_name: Option<String>,
+    role_id: Option<String>,
+    role_name: Option<String>,
+    role_kind: Option<String>,
+}
+
+impl TryFrom<AccountRow> for Account {
+    type Error = StoreError;
+
+    fn try_from(row: AccountRow) -> Result<Self, StoreError> {
+        let membership = if row.is_operator {
+            Membership::Operator
+        } else {
+            match (
+                row.organization_id,
+                row.organization_slug,
+                row.organization_name,
+                row.role_id,
+                row.role_name,
+            ) {
+                (
+                    Some(organization_id),
+                    Some(organization_slug),
+                    Some(organization_name),
+                    Some(role_id),
+                    Some(role_name),
+                ) => Membership::Member {
+                    organization_id,
+                    organization_slug,
+                    organization_name,
+                    role_id,
+                    role_name,
+                    is_administrator: row.role_kind.as_deref() == Some("administrator"),
+                },
+                _ => {
+                    return Err(StoreError::Corrupt(format!(
+                        "account {} has no organisation or role",
+                        row.id
+                    )));
+                }
+            }
+        };
+        Ok(Account {
+            id: row.id,
+            username: row.username,
+            active: row.active,
+            membership,
+        })
+    }
+}
+
+macro_rules! account_select_sql {
+    () => {
+        "SELECT a.id, a.username, a.active, a.is_operator, a.organization_id,
+        o.slug AS organization_slug, o.name AS organization_name,
+        a.role_id, r.name AS role_name, r.kind AS role_kind
+    FROM accounts a
+    LEFT JOIN organizations o ON o.id = a.organization_id
+    LEFT JOIN roles r ON r.id = a.role_id"
+    };
+}
+
+pub async fn create_operator(
+    db: &Db,
+    username: &Username,
+    password_hash: &str,
+) -> Result<String, StoreError> {
+    insert(db, username, password_hash, None).await
+}
+
+pub async fn create_user(
+    db: &Db,
+    organization_id: &str,
+    role_id: &str,
+    username: &Username,
+    password_hash: &str,
+) -> Result<String, StoreError> {
+    insert(
+        db,
+        username,
+        password_hash,
+        Some((organization_id, role_id)),
+    )
+    .await
+}
+
+async fn insert(
+    db: &Db,
+    username: &Username,
+    password_hash: &str,
+    membership: Option<(&str, &str)>,
+) -> Result<String, StoreError> {
+    let id = new_id(IdKind::Account);
+    let now = now_ms();
+    on_pool!(db, |pool| {
+        sqlx::query(
+            "INSERT INTO accounts (id, username, password_hash, is_operator, organization_id, role_id, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        )
+        .bind(&id)
+        .bind(username.as_str())
+        .bind(password_hash)
+        .bind(membership.is_none())
+        .bind(membership.map(|(org, _)| org))
+        .bind(membership.map(|(_, role)| role))
+        .bind(now)
+        .execute(pool)
+        .await?;
+    });
+    Ok(id)
+}
+
+pub async fn credentials_by_username(
+    db: &Db,
+    username: &str,
+) -> Result<Option<Credentials>, StoreError> {
+    Ok(on_pool!(db, |pool| {
+        sqlx::query_as(
+            "SELECT id, username, password_hash, is_operator, organization_id, active FROM accounts WHERE username = $1",
+        )
+        .bind(username)
+        .fetch_optional(pool)
+        .await?
+    }))
+}
+
+pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<Account>, StoreError> {
+    let sql = concat!(account_select_sql!(), " WHERE a.id = $1");
+    let row: Option<AccountRow> = on_pool!(db, |pool| sqlx::query_as(sql)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?);
+    row.map(Account::try_from).transpose()
+}
+
+pub async fn find_by_username(db: &Db, username: &str) -> Result<Option<Account>, StoreError> {
+    let sql = concat!(account_select_sql!(), " WHERE a.username = $1");
+    let row: Option<AccountRow> = on_pool!(db, |pool| sqlx::query_as(sql)
+        .bind(username)
+        .fetch_optional(pool)
+        .await?);
+    row.map(Account::try_from).transpose()
+}
+
+pub async fn list_for_organization(
+    db: &Db,
+    organization_id: &str,
+) -> Result<Vec<Account>, StoreError> {
+    let sql = concat!(
+        account_select_sql!(),
+        " WHERE a.organization_id = $1 ORDER BY a.username"
+    );
+    let rows: Vec<AccountRow> = on_pool!(db, |pool| sqlx::query_as(sql)
+        .bind(organization_id)
+        .fetch_all(pool)
+        .await?);
+    rows.into_iter().map(Account::try_from).collect()
+}
+
+pub async fn set_active(db: &Db, id: &str, active: bool) -> Result<(), StoreError> {
+    let changed = on_pool!(db, |pool| {
+        sqlx::query("UPDATE accounts SET active = $1, updated_at = $2 WHERE id = $3")
+            .bind(active)
+            .bind(now_ms())
+            .bind(id)
+            .execute(pool)
+            .await?
+            .rows_affected()
+    });
+    if changed == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+pub async fn set_password_hash(db: &Db, id: &str, password_hash: &str) -> Result<(), StoreError> {
+    let changed = on_pool!(db, |pool| {
+        sqlx::query("UPDATE accounts SET password_hash = $1, updated_at = $2 WHERE id = $3")
+            .bind(password_hash)
+            .bind(now_ms())
+            .bind(id)
+            .execute(pool)
+            .await?
+            .rows_affected()
+    });
+    if changed == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}

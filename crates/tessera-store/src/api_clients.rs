@@ -1,0 +1,58 @@
+//! API clients: integrating companies' identities (SPEC §4). This issue
+//! stores them; verification comes with the API client feature.
+
+use crate::{Db, StoreError, now_ms, on_pool};
+use tessera_core::id::{IdKind, new_id};
+use tessera_core::names::DisplayName;
+use tessera_core::secret::SecretHash;
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ApiClient {
+    pub id: String,
+    pub name: String,
+    pub credential_hint: String,
+    pub active: bool,
+    pub created_at: i64,
+}
+
+pub async fn create(
+    db: &Db,
+    name: &DisplayName,
+    credential_hash: &SecretHash,
+    credential_hint: &str,
+) -> Result<ApiClient, StoreError> {
+    let id = new_id(IdKind::ApiClient);
+    let now = now_ms();
+    on_pool!(db, |pool| {
+        sqlx::query(
+            "INSERT INTO api_clients (id, name, credential_hash, credential_hint, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $5)",
+        )
+        .bind(&id)
+        .bind(name.as_str())
+        .bind(credential_hash.as_str())
+        .bind(credential_hint)
+        .bind(now)
+        .execute(pool)
+        .await?;
+    });
+    Ok(ApiClient {
+        id,
+        name: name.as_str().to_owned(),
+        credential_hint: credential_hint.to_owned(),
+        active: true,
+        created_at: now,
+    })
+}
+
+pub async fn find_by_credential(
+    db: &Db,
+    credential_hash: &SecretHash,
+) -> Result<Option<ApiClient>, StoreError> {
+    Ok(on_pool!(db, |pool| {
+        sqlx::query_as("SELECT id, name, credential_hint, active, created_at FROM api_clients WHERE credential_hash = $1")
+            .bind(credential_hash.as_str())
+            .fetch_optional(pool)
+            .await?
+    }))
+}

@@ -1,0 +1,77 @@
+//! Bot users: non-login service accounts of an organisation that own keys
+//! made for integrations.
+
+use crate::{Db, StoreError, now_ms, on_pool};
+use tessera_core::id::{IdKind, new_id};
+use tessera_core::names::DisplayName;
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Bot {
+    pub id: String,
+    pub organization_id: String,
+    pub name: String,
+    pub role_id: String,
+    pub role_name: String,
+    pub active: bool,
+}
+
+macro_rules! select_sql {
+    () => {
+        "SELECT b.id, b.organization_id, b.name, b.role_id, r.name AS role_name, b.active
+    FROM bot_users b JOIN roles r ON r.id = b.role_id"
+    };
+}
+
+pub async fn create(
+    db: &Db,
+    organization_id: &str,
+    role_id: &str,
+    name: &DisplayName,
+) -> Result<Bot, StoreError> {
+    let id = new_id(IdKind::Bot);
+    let now = now_ms();
+    on_pool!(db, |pool| {
+        sqlx::query(
+            "INSERT INTO bot_users (id, organization_id, name, role_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
+        )
+        .bind(&id)
+        .bind(organization_id)
+        .bind(name.as_str())
+        .bind(role_id)
+        .bind(now)
+        .execute(pool)
+        .await?;
+    });
+    find_by_name(db, organization_id, name.as_str())
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+pub async fn find_by_name(
+    db: &Db,
+    organization_id: &str,
+    name: &str,
+) -> Result<Option<Bot>, StoreError> {
+    let sql = concat!(
+        select_sql!(),
+        " WHERE b.organization_id = $1 AND b.name = $2"
+    );
+    Ok(on_pool!(db, |pool| {
+        sqlx::query_as(sql)
+            .bind(organization_id)
+            .bind(name)
+            .fetch_optional(pool)
+            .await?
+    }))
+}
+
+pub async fn list(db: &Db, organization_id: &str) -> Result<Vec<Bot>, StoreError> {
+    let sql = concat!(
+        select_sql!(),
+        " WHERE b.organization_id = $1 ORDER BY b.name"
+    );
+    Ok(on_pool!(db, |pool| sqlx::query_as(sql)
+        .bind(organization_id)
+        .fetch_all(pool)
+        .await?))
+}

@@ -1,0 +1,37 @@
+//! Tessera's storage: connection pools, migrations and repositories.
+//!
+//! One set of repository functions serves both SQLite (the embedded default)
+//! and PostgreSQL (scale-out). Queries are written once in the SQL both
+//! dialects accept, with `$n` placeholders, and the [`on_pool!`] macro runs
+//! each against whichever pool is configured; the migrations are the only
+//! place the dialects are written separately. Times are stored as Unix
+//! milliseconds so they compare and sort the same way on both.
+
+pub mod accounts;
+pub mod api_clients;
+pub mod audit;
+pub mod bots;
+mod db;
+mod error;
+pub mod organizations;
+pub mod roles;
+pub mod sessions;
+
+pub use db::{Backend, ConnectError, DatabaseUrl, DatabaseUrlError, Db, PoolSettings};
+pub use error::StoreError;
+
+/// The current time in Unix milliseconds, the unit of every stored time.
+pub fn now_ms() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000
+}
+
+/// Formats stored Unix milliseconds as RFC 3339 (UTC).
+pub fn format_ms(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}

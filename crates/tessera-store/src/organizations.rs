@@ -1,0 +1,208 @@
+//! Organisations (tenants) and their settings.
+
+use crate::{Db, StoreError, now_ms, on_pool};
+use tessera_core::id::{IdKind, new_id};
+use tessera_core::names::{DisplayName, Slug};
+
+/// Who may create API keys in an organisation (SPEC §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyCreationPolicy {
+    AdministratorsOnly,
+    Everyone,
+}
+
+impl KeyCreationPolicy {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            KeyCreationPolicy::AdministratorsOnly => "administrators",
+            KeyCreationPolicy::Everyone => "everyone",
+        }
+    }
+
+    fn parse(stored: &str) -> Result<Self, StoreError> {
+        match stored {
+            "administrators" => Ok(KeyCreationPolicy::AdministratorsOnly),
+            "everyone" => Ok(KeyCreationPolicy::Everyone),
+            other => Err(StoreError::Corrupt(format!(
+                "unknown key creation policy '{other}'"
+            ))),
+        }
+    }
+}
+
+/// An organisation's request budget: a token bucket refilled at
+/// `per_second` and holding at most `burst` requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+impl RateLimit {
+    pub const DEFAULT: RateLimit = RateLimit {
+        per_second: 100,
+        burst: 200,
+    };
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organization {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub key_creation: KeyCreationPolicy,
+    pub rate_limit: RateLimit,
+    pub created_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct OrganizationRow {
+    id: String,
+    slug: String,
+    name: String,
+    key_creation: String,
+    rate_limit_per_second: i64,
+    rate_limit_burst: i64,
+    created_at: i64,
+}
+
+impl TryFrom<OrganizationRow> for Organization {
+    type Error = StoreError;
+
+    fn try_from(row: OrganizationRow) -> Result<Self, StoreError> {
+        let bounded = |v: i64| {
+            u32::try_from(v)
+                .map_err(|_| StoreError::Corrupt(format!("rate limit {v} out of range")))
+        };
+        Ok(Organization {
+            key_creation: KeyCreationPolicy::parse(&row.key_creation)?,
+            rate_limit: RateLimit {
+                per_second: bounded(row.rate_limit_per_second)?,
+                burst: bounded(row.rate_limit_burst)?,
+            },
+            id: row.id,
+            slug: row.slug,
+            name: row.name,
+            created_at: row.created_at,
+        })
+    }
+}
+
+macro_rules! columns_sql {
+    () => {
+        "id, slug, name, key_creation, rate_limit_per_second, rate_limit_burst, created_at"
+    };
+}
+
+/// Creates an organisation with its built-in `Administrator` and `Employee`
+/// roles, atomically.
+pub async fn create(db: &Db, slug: &Slug, name: &DisplayName) -> Result<Organization, StoreError> {
+    let id = new_id(IdKind::Organization);
+    let now = now_ms();
+    on_pool!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO organizations (id, slug, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)",
+        )
+        .bind(&id)
+        .bind(slug.as_str())
+        .bind(name.as_str())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        for (role_name, kind) in crate::roles::BUILT_IN {
+            sqlx::query(
+                "INSERT INTO roles (id, organization_id, name, kind, permissions, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            )
+            .bind(new_id(IdKind::Role))
+            .bind(&id)
+            .bind(role_name)
+            .bind(kind.as_str())
+            .bind(kind.initial_permissions())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+    });
+    find_by_id(db, &id).await?.ok_or(StoreError::NotFound)
+}
+
+pub async fn find_by_slug(db: &Db, slug: &str) -> Result<Option<Organization>, StoreError> {
+    let sql = concat!(
+        "SELECT ",
+        columns_sql!(),
+        " FROM organizations WHERE slug = $1"
+    );
+    let row: Option<OrganizationRow> = on_pool!(db, |pool| sqlx::query_as(sql)
+        .bind(slug)
+        .fetch_optional(pool)
+        .await?);
+    row.map(Organization::try_from).transpose()
+}
+
+pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<Organization>, StoreError> {
+    let sql = concat!(
+        "SELECT ",
+        columns_sql!(),
+        " FROM organizations WHERE id = $1"
+    );
+    let row: Option<OrganizationRow> = on_pool!(db, |pool| sqlx::query_as(sql)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?);
+    row.map(Organization::try_from).transpose()
+}
+
+pub async fn list(db: &Db) -> Result<Vec<Organization>, StoreError> {
+    let sql = concat!(
+        "SELECT ",
+        columns_sql!(),
+        " FROM organizations ORDER BY slug"
+    );
+    let rows: Vec<OrganizationRow> =
+        on_pool!(db, |pool| sqlx::query_as(sql).fetch_all(pool).await?);
+    rows.into_iter().map(Organization::try_from).collect()
+}
+
+pub async fn set_rate_limit(db: &Db, id: &str, limit: RateLimit) -> Result<(), StoreError> {
+    let result = on_pool!(db, |pool| {
+        sqlx::query(
+            "UPDATE organizations SET rate_limit_per_second = $1, rate_limit_burst = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(i64::from(limit.per_second))
+        .bind(i64::from(limit.burst))
+        .bind(now_ms())
+        .bind(id)
+        .execute(pool)
+        .await?
+        .rows_affected()
+    });
+    if result == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+pub async fn set_key_creation(
+    db: &Db,
+    id: &str,
+    policy: KeyCreationPolicy,
+) -> Result<(), StoreError> {
+    let result = on_pool!(db, |pool| {
+        sqlx::query("UPDATE organizations SET key_creation = $1, updated_at = $2 WHERE id = $3")
+            .bind(policy.as_str())
+            .bind(now_ms())
+            .bind(id)
+            .execute(pool)
+            .await?
+            .rows_affected()
+    });
+    if result == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
