@@ -2,5 +2,7 @@
 //! proceed before any handler runs. It knows nothing of HTTP; the server
 //! hands it plain values (addresses, header values) and gets verdicts back.
 
+mod changes;
 pub mod client_ip;
+pub mod keys;
 pub mod throttle;

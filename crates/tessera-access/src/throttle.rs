@@ -5,9 +5,12 @@
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy)]
 pub struct LoginThrottleSettings {
@@ -80,6 +83,60 @@ impl LoginThrottle {
     }
 }
 
+/// Counts failures (not attempts) per key in fixed windows, so a caller who
+/// authenticates correctly is never slowed down, while one who keeps failing
+/// is refused before any password is checked.
+pub struct FailureThrottle<K> {
+    limit: u32,
+    window: Duration,
+    failures: Mutex<HashMap<K, (u32, Instant)>>,
+}
+
+impl<K: Eq + Hash + Clone> FailureThrottle<K> {
+    pub fn new(limit: u32, window: Duration) -> Self {
+        FailureThrottle {
+            limit,
+            window,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Refuses with the time to wait if `key` has failed too often lately.
+    pub fn check(&self, key: &K) -> Result<(), Duration> {
+        let failures = self
+            .failures
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match failures.get(key) {
+            Some((count, started)) if *count >= self.limit && started.elapsed() < self.window => {
+                Err(self.window - started.elapsed())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    pub fn record_failure(&self, key: &K) {
+        let mut failures = self
+            .failures
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let entry = failures.entry(key.clone()).or_insert((0, Instant::now()));
+        if entry.1.elapsed() >= self.window {
+            *entry = (0, Instant::now());
+        }
+        entry.0 += 1;
+    }
+
+    /// Drops windows that have ended, bounding memory.
+    pub fn forget_idle(&self) {
+        let window = self.window;
+        self.failures
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .retain(|_, (_, started)| started.elapsed() < window);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,5 +184,21 @@ mod tests {
             throttle.attempt("someone-else", IpAddr::from([203, 0, 113, 2])),
             Ok(())
         );
+    }
+
+    #[test]
+    fn only_failures_count_and_the_window_ends() {
+        let throttle = FailureThrottle::new(2, Duration::from_millis(50));
+        assert_eq!(throttle.check(&"ada"), Ok(()));
+        throttle.record_failure(&"ada");
+        assert_eq!(throttle.check(&"ada"), Ok(()));
+        throttle.record_failure(&"ada");
+        let wait = throttle.check(&"ada").unwrap_err();
+        assert!(wait <= Duration::from_millis(50));
+        assert_eq!(throttle.check(&"grace"), Ok(()));
+        std::thread::sleep(Duration::from_millis(60));
+        assert_eq!(throttle.check(&"ada"), Ok(()));
+        throttle.forget_idle();
+        assert!(throttle.failures.lock().unwrap().is_empty());
     }
 }

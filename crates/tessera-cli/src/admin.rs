@@ -10,7 +10,7 @@ use tessera_core::names::{DisplayName, Slug, Username};
 use tessera_core::password::{self, NewPassword};
 use tessera_core::secret::{self, SecretKind};
 use tessera_store::audit::{self, Actor, NewEntry};
-use tessera_store::organizations::{Organization, RateLimit};
+use tessera_store::organizations::{KeyCreationPolicy, Organization, RateLimit};
 use tessera_store::roles::{self, Role};
 use tessera_store::{
     DatabaseUrl, Db, PoolSettings, StoreError, accounts, api_clients, bots, organizations,
@@ -63,6 +63,14 @@ pub enum AdminCommand {
         /// Requests that may arrive at once.
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
         burst: u32,
+    },
+    /// Set who may create API keys in an organisation.
+    SetKeyCreation {
+        #[arg(long)]
+        org: String,
+        /// `administrators` (the default for new organisations) or `everyone`.
+        #[arg(long, value_parser = ["administrators", "everyone"])]
+        who: String,
     },
     /// Create an API client and print its id and credential (shown once).
     CreateClient {
@@ -155,6 +163,24 @@ async fn execute(db: &Db, command: AdminCommand) -> anyhow::Result<()> {
             )
             .await?;
             println!("rate limit of {org} set to {rate} requests/s with a burst of {burst}");
+        }
+        AdminCommand::SetKeyCreation { org, who } => {
+            let organization = find_organization(db, &org).await?;
+            let policy = if who == "everyone" {
+                KeyCreationPolicy::Everyone
+            } else {
+                KeyCreationPolicy::AdministratorsOnly
+            };
+            organizations::set_key_creation(db, &organization.id, policy).await?;
+            record(
+                db,
+                Some(&organization.id),
+                AuditAction::KeyCreationPolicyChanged,
+                &organization.id,
+                json!({"who": policy.as_str(), "previous": organization.key_creation.as_str()}),
+            )
+            .await?;
+            println!("in {org}, {} may now create API keys", policy.as_str());
         }
         AdminCommand::CreateClient { name } => {
             let name = DisplayName::parse(&name)?;

@@ -30,6 +30,15 @@ pub struct ServeArgs {
     #[arg(long, env = "TESSERA_SHUTDOWN_TIMEOUT", default_value_t = 30)]
     pub shutdown_timeout: u64,
 
+    /// Most API keys each instance keeps in its verification cache.
+    #[arg(long, env = "TESSERA_KEY_CACHE_CAPACITY", default_value_t = 100_000)]
+    pub key_cache_capacity: u64,
+
+    /// Seconds a cached API key is trusted before it is re-read (a safety
+    /// net; changes reach every instance's cache through the change log).
+    #[arg(long, env = "TESSERA_KEY_CACHE_TTL", default_value_t = 30)]
+    pub key_cache_ttl: u64,
+
     /// Largest number of pooled database connections.
     #[arg(long, env = "TESSERA_DB_MAX_CONNECTIONS", default_value_t = 10)]
     pub db_max_connections: u32,
@@ -51,6 +60,8 @@ impl ServeArgs {
             secure_cookies,
             max_body_bytes: self.max_body_bytes,
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout),
+            key_cache_capacity: self.key_cache_capacity.max(1),
+            key_cache_ttl: Duration::from_secs(self.key_cache_ttl.max(1)),
             ..ServerConfig::default()
         })
     }

@@ -39,6 +39,11 @@ pub enum AuditAction {
     BotCreated,
     RateLimitChanged,
     ClientCreated,
+    KeyCreated,
+    KeyRevoked,
+    KeysRevokedAll,
+    KeyLeaked,
+    KeyCreationPolicyChanged,
 }
 
 impl AuditAction {
@@ -54,6 +59,11 @@ impl AuditAction {
             AuditAction::BotCreated => "bot.created",
             AuditAction::RateLimitChanged => "organization.rate_limit_changed",
             AuditAction::ClientCreated => "api_client.created",
+            AuditAction::KeyCreated => "api_key.created",
+            AuditAction::KeyRevoked => "api_key.revoked",
+            AuditAction::KeysRevokedAll => "api_key.revoked_all",
+            AuditAction::KeyLeaked => "api_key.leaked",
+            AuditAction::KeyCreationPolicyChanged => "organization.key_creation_changed",
         }
     }
 }

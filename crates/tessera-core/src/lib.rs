@@ -6,7 +6,9 @@
 //! async runtime, so every rule can be unit- and property-tested in isolation
 //! and reused by the CLI, the server and the access engine alike.
 
+pub mod access_change;
 pub mod audit;
+pub mod credentials;
 pub mod error_code;
 pub mod id;
 pub mod names;

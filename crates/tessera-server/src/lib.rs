@@ -45,6 +45,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let drain_limit = state.config().shutdown_timeout;
     let background = state::spawn_housekeeping(state.clone());
+    let state_for_stop = state.clone();
     let router = build_router(state);
     let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(
@@ -71,6 +72,7 @@ pub async fn serve(
         }
     };
     background.abort();
+    state_for_stop.stop_background();
     tracing::info!("server stopped");
     result
 }

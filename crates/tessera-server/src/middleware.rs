@@ -2,14 +2,16 @@
 //! id and logging span, security headers, client address, problem
 //! rendering, metrics, panic catching, body limit.
 
-use crate::AppState;
+use crate::{ApiError, AppState};
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::response::IntoResponse;
 use axum::response::Response;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Instant;
+use tessera_core::ErrorCode;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -29,6 +31,7 @@ pub fn apply(router: Router<AppState>, state: AppState) -> Router<AppState> {
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(CatchPanicLayer::new())
         .layer(from_fn(record_metrics))
+        .layer(from_fn_with_state(state.clone(), guard_api))
         .layer(from_fn(crate::problem::render_problems))
         .layer(from_fn_with_state(state, resolve_client))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -115,6 +118,48 @@ async fn resolve_client(
         ip,
         forwarded_https,
     });
+    next.run(request).await
+}
+
+/// Two refusals that apply to every API request before anything else:
+/// browsers from other origins (the API is server-to-server, and never sends
+/// CORS headers) and keys in the query string (URLs end up in logs).
+async fn guard_api(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if !(path == "/api" || path.starts_with("/api/")) {
+        return next.run(request).await;
+    }
+    if let Some(origin) = request.headers().get(header::ORIGIN) {
+        let client = request.extensions().get::<ClientAddr>().copied();
+        let https = state.config().secure_cookies || client.is_some_and(|c| c.forwarded_https);
+        let host = request
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        let own_origin = format!("{}://{host}", if https { "https" } else { "http" });
+        if !origin
+            .as_bytes()
+            .eq_ignore_ascii_case(own_origin.as_bytes())
+        {
+            return ApiError::new(
+                ErrorCode::BrowserRequestsNotSupported,
+                "The Tessera API is for server-to-server use; browsers on other sites may not call it. Call it from your backend.",
+            )
+            .into_response();
+        }
+    }
+    if request
+        .uri()
+        .query()
+        .is_some_and(tessera_core::credentials::query_carries_key)
+    {
+        return ApiError::new(
+            ErrorCode::ApiKeyInQuery,
+            "API keys must not be sent in the URL, where they leak into logs; send the X-API-KEY header instead.",
+        )
+        .into_response();
+    }
     next.run(request).await
 }
 

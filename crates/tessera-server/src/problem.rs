@@ -24,6 +24,7 @@ pub struct ApiError {
     code: ErrorCode,
     detail: String,
     details: Option<Value>,
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -32,7 +33,14 @@ impl ApiError {
             code,
             detail: detail.into(),
             details: None,
+            retry_after: None,
         }
+    }
+
+    /// Seconds after which the client may retry (sent as `Retry-After`).
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
@@ -125,6 +133,17 @@ pub async fn render_problems(request: Request, next: Next) -> Response {
         HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
     );
     parts.headers.remove(header::CONTENT_LENGTH);
+    if let Some(seconds) = problem.retry_after {
+        parts
+            .headers
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    if problem.code == ErrorCode::InvalidCredentials {
+        parts.headers.insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"Tessera\", charset=\"UTF-8\""),
+        );
+    }
     Response::from_parts(parts, problem.body(&request_id).to_string().into())
 }
 

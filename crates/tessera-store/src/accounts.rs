@@ -204,21 +204,26 @@ pub async fn list_for_organization(
     rows.into_iter().map(Account::try_from).collect()
 }
 
+/// Activates or deactivates an account. Deactivation disables the account's
+/// keys at once, so the change is logged for every instance's key cache.
 pub async fn set_active(db: &Db, id: &str, active: bool) -> Result<(), StoreError> {
-    let changed = on_pool!(db, |pool| {
-        sqlx::query("UPDATE accounts SET active = $1, updated_at = $2 WHERE id = $3")
-            .bind(active)
-            .bind(now_ms())
-            .bind(id)
-            .execute(pool)
-            .await?
-            .rows_affected()
+    let organization_id: Option<Option<String>> = on_pool!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let organization_id: Option<Option<String>> =
+            sqlx::query_scalar("UPDATE accounts SET active = $1, updated_at = $2 WHERE id = $3 RETURNING organization_id")
+                .bind(active)
+                .bind(now_ms())
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(Some(org)) = &organization_id {
+            let change = tessera_core::access_change::AccessChange::Organization(org.clone());
+            crate::access_changes::record_change!(&mut *tx, change).await?;
+        }
+        tx.commit().await?;
+        organization_id
     });
-    if changed == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
+    organization_id.map(|_| ()).ok_or(StoreError::NotFound)
 }
 
 pub async fn set_password_hash(db: &Db, id: &str, password_hash: &str) -> Result<(), StoreError> {

@@ -56,3 +56,14 @@ pub async fn find_by_credential(
             .await?
     }))
 }
+
+pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<ApiClient>, StoreError> {
+    Ok(on_pool!(db, |pool| {
+        sqlx::query_as(
+            "SELECT id, name, credential_hint, active, created_at FROM api_clients WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+    }))
+}

@@ -7,8 +7,10 @@
 //! place the dialects are written separately. Times are stored as Unix
 //! milliseconds so they compare and sort the same way on both.
 
+pub mod access_changes;
 pub mod accounts;
 pub mod api_clients;
+pub mod api_keys;
 pub mod audit;
 pub mod bots;
 mod db;
@@ -19,6 +21,7 @@ pub mod sessions;
 
 pub use db::{Backend, ConnectError, DatabaseUrl, DatabaseUrlError, Db, PoolSettings};
 pub use error::StoreError;
+pub use sqlx::postgres::PgListener;
 
 /// The current time in Unix milliseconds, the unit of every stored time.
 pub fn now_ms() -> i64 {

@@ -140,3 +140,30 @@ pub async fn list(db: &Db, organization_id: &str) -> Result<Vec<Role>, StoreErro
         .await?);
     rows.into_iter().map(Role::try_from).collect()
 }
+
+/// Replaces a custom role's permissions. Keys of its holders and keys linked
+/// to it change at once, so the change is logged for every key cache.
+pub async fn set_permissions(db: &Db, role_id: &str, access: &Access) -> Result<(), StoreError> {
+    let json = access
+        .to_stored()
+        .map(|set| serde_json::to_string(set).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .transpose()?;
+    let organization_id: Option<String> = on_pool!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let organization_id: Option<String> = sqlx::query_scalar(
+            "UPDATE roles SET permissions = $1, updated_at = $2 WHERE id = $3 AND kind <> 'administrator' RETURNING organization_id",
+        )
+        .bind(&json)
+        .bind(crate::now_ms())
+        .bind(role_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(org) = &organization_id {
+            let change = tessera_core::access_change::AccessChange::Organization(org.clone());
+            crate::access_changes::record_change!(&mut *tx, change).await?;
+        }
+        tx.commit().await?;
+        organization_id
+    });
+    organization_id.map(|_| ()).ok_or(StoreError::NotFound)
+}

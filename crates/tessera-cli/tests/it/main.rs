@@ -5,7 +5,10 @@
 mod harness;
 
 mod admin_cli;
+mod cluster;
 mod http_basics;
+mod keys_api;
 mod lifecycle;
 mod login;
 mod storage;
+mod verification;

@@ -1,4 +1,10 @@
-//! The JSON API under `/api/v1`. Each feature adds its own module and router.
+//! The JSON API under `/api/v1`. Each feature has its own module and router.
+
+mod api_keys;
+pub(crate) mod extract;
+mod leaked_keys;
+mod me;
+mod pagination;
 
 use crate::AppState;
 use axum::routing::get;
@@ -6,7 +12,11 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1", get(index))
+    Router::new()
+        .route("/api/v1", get(index))
+        .merge(me::router())
+        .merge(api_keys::router())
+        .merge(leaked_keys::router())
 }
 
 /// What this API is and where its documentation lives; needs no key.

@@ -1,0 +1,143 @@
+//! Two real `tessera serve` processes on one PostgreSQL database: what one
+//! instance changes, the other enforces within a second (SPEC §3).
+
+use crate::harness::{Backend, PASSWORD, ServerProcess, TestDb, assert_succeeds, tessera};
+use crate::keys_api::basic;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+struct Cluster {
+    _db: TestDb,
+    a: ServerProcess,
+    b: ServerProcess,
+    http: reqwest::Client,
+}
+
+impl Cluster {
+    async fn start() -> Cluster {
+        let db = TestDb::new(Backend::Postgres).await;
+        for args in [
+            vec!["admin", "create-org", "--slug", "acme", "--name", "Acme"],
+            vec![
+                "admin",
+                "create-user",
+                "--org",
+                "acme",
+                "--username",
+                "admin-acme",
+                "--password",
+                PASSWORD,
+                "--role",
+                "Administrator",
+            ],
+        ] {
+            assert_succeeds(&tessera(&db.url, &args));
+        }
+        let a = ServerProcess::start(&db.url, "serve", &[]);
+        let b = ServerProcess::start(&db.url, "serve", &[]);
+        Cluster {
+            _db: db,
+            a,
+            b,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn url(server: &ServerProcess, path: &str) -> String {
+        format!("http://{}{path}", server.address)
+    }
+
+    async fn create_key(&self) -> (String, String) {
+        let created: Value = self
+            .http
+            .post(Self::url(&self.a, "/api/v1/api-keys"))
+            .header("authorization", basic("admin-acme"))
+            .json(&json!({"name": "shared"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (
+            created["id"].as_str().unwrap().to_owned(),
+            created["key"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    async fn me_status(&self, server: &ServerProcess, key: &str) -> u16 {
+        self.http
+            .get(Self::url(server, "/api/v1/me"))
+            .header("x-api-key", key)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    /// Time from `since` until `server` refuses `key`, polling without pause.
+    async fn until_refused(&self, server: &ServerProcess, key: &str, since: Instant) -> Duration {
+        loop {
+            if self.me_status(server, key).await == 401 {
+                return since.elapsed();
+            }
+            assert!(
+                since.elapsed() < Duration::from_secs(5),
+                "the other instance still accepts the key after 5 s"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_on_one_instance_reaches_the_other_within_a_second() {
+    let cluster = Cluster::start().await;
+    let (id, key) = cluster.create_key().await;
+    // A key made on A works on B at once, and B now holds it in its cache.
+    assert_eq!(cluster.me_status(&cluster.b, &key).await, 200);
+    assert_eq!(cluster.me_status(&cluster.b, &key).await, 200);
+
+    let request_sent = Instant::now();
+    let revoke = cluster
+        .http
+        .delete(Cluster::url(&cluster.a, &format!("/api/v1/api-keys/{id}")))
+        .header("authorization", basic("admin-acme"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), 204);
+    let revoke_call = request_sent.elapsed();
+    let revoked_at = Instant::now();
+    // The instance that made the change refuses on the very next request.
+    assert_eq!(cluster.me_status(&cluster.a, &key).await, 401);
+    let on_b = cluster.until_refused(&cluster.b, &key, revoked_at).await;
+    println!(
+        "revocation measured: DELETE took {revoke_call:?}; instance B refused {on_b:?} after it returned"
+    );
+    assert!(on_b < Duration::from_secs(1), "instance B took {on_b:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoke_all_on_one_instance_reaches_the_other_within_a_second() {
+    let cluster = Cluster::start().await;
+    let (_, first) = cluster.create_key().await;
+    let (_, second) = cluster.create_key().await;
+    for key in [&first, &second] {
+        assert_eq!(cluster.me_status(&cluster.b, key).await, 200);
+    }
+    let started = Instant::now();
+    let response = cluster
+        .http
+        .post(Cluster::url(&cluster.a, "/api/v1/api-keys/revoke-all"))
+        .header("authorization", basic("admin-acme"))
+        .json(&json!({"confirm": "acme"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    for key in [&first, &second] {
+        let delay = cluster.until_refused(&cluster.b, key, started).await;
+        assert!(delay < Duration::from_secs(1), "instance B took {delay:?}");
+    }
+}

@@ -1,0 +1,576 @@
+//! Verification of presented keys on every API request (SPEC §3, §6):
+//! each rule with its exact status and code.
+
+use crate::harness::{Backend, TestApp, assert_succeeds, seed_organization};
+use crate::http_basics::assert_problem;
+use crate::keys_api::{basic, create_key, me};
+use crate::on_both_backends;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+use tessera_access::client_ip::TrustedProxies;
+use tessera_core::permissions::{Access, PermissionSet};
+use tessera_server::ServerConfig;
+use tessera_store::{accounts, audit, organizations, roles};
+
+on_both_backends!(
+    requests_without_a_key_are_refused,
+    x_api_key_wins_over_bearer,
+    keys_in_the_query_string_are_refused,
+    cross_origin_browser_requests_are_refused,
+    malformed_and_unknown_keys_are_invalid,
+    expired_keys_stop_at_their_expiry,
+    deactivating_the_owner_disables_the_key,
+    keys_follow_edits_of_their_owners_role_and_linked_role,
+    ip_allow_lists_accept_ipv4_and_ipv6_ranges,
+    several_keys_need_x_organization,
+    client_bound_keys_need_their_client,
+    a_key_can_revoke_itself,
+    leaked_keys_are_revoked_and_reports_are_throttled,
+    last_use_is_recorded_off_the_request_path,
+);
+
+/// Repeats `check` until it returns true or `limit` passes; returns how
+/// long it took. Used where the spec bounds a delay, never as a sleep.
+pub async fn within<F, Fut>(limit: Duration, mut check: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    loop {
+        if check().await {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < limit,
+            "condition not met within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn full_key(app: &TestApp, org: &str) -> String {
+    create_key(app, &format!("admin-{org}"), json!({"name": "full"})).await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn requests_without_a_key_are_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let response = app.http.get(app.url("/api/v1/me")).send().await.unwrap();
+    let problem = assert_problem(response, 401, "missing_api_key").await;
+    assert!(problem["detail"].as_str().unwrap().contains("X-API-KEY"));
+    let basic_only = app
+        .http
+        .get(app.url("/api/v1/me"))
+        .basic_auth("someone", Some("pw"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(basic_only, 401, "missing_api_key").await;
+}
+
+async fn x_api_key_wins_over_bearer(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_organization(&app, "acme");
+    let key = full_key(&app, "acme").await;
+    let both = app
+        .http
+        .get(app.url("/api/v1/me"))
+        .header("X-Api-Key", &key)
+        .header("authorization", "Bearer sk_garbage")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(both.status(), 200);
+    let reversed = app
+        .http
+        .get(app.url("/api/v1/me"))
+        .header("x-api-key", "sk_garbage")
+        .header("Authorization", format!("Bearer {key}"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(reversed, 401, "invalid_api_key").await;
+    let bearer = app
+        .http
+        .get(app.url("/api/v1/me"))
+        .header("authorization", format!("bearer {key}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bearer.status(), 200);
+}
+
+async fn keys_in_the_query_string_are_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_organization(&app, "acme");
+    let key = full_key(&app, "acme").await;
+    for parameter in ["api_key", "key", "token", "API_KEY"] {
+        let response = app
+            .http
+            .get(app.url(&format!("/api/v1/me?{parameter}={key}")))
+            .header("x-api-key", &key)
+            .send()
+            .await
+            .unwrap();
+        assert_problem(response, 400, "api_key_in_query").await;
+    }
+}
+
+async fn cross_origin_browser_requests_are_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_organization(&app, "acme");
+    let key = full_key(&app, "acme").await;
+    let foreign = app
+        .http
+        .get(app.url("/api/v1/me"))
+        .header("x-api-key", &key)
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        foreign
+            .headers()
+            .keys()
+            .all(|k| !k.as_str().starts_with("access-control-"))
+    );
+    assert_problem(foreign, 403, "browser_requests_not_supported").await;
+    let own = app
+        .http
+        .get(app.url("/api/v1/me"))
+        .header("x-api-key", &key)
+        .header("origin", format!("http://{}", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 200);
+}
+
+async fn malformed_and_unknown_keys_are_invalid(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_organization(&app, "acme");
+    let key = full_key(&app, "acme").await;
+    let mut mistyped = key.clone().into_bytes();
+    mistyped[10] = if mistyped[10] == b'a' { b'b' } else { b'a' };
+    let unknown = tessera_core::secret::generate(tessera_core::secret::SecretKind::ApiKey).raw;
+    for presented in [
+        String::from_utf8(mistyped).unwrap(),
+        unknown,
+        "hello".to_owned(),
+        "3F2504E0-4F89-11D3-9A0C-0305E82C3301".to_owned(),
+    ] {
+        assert_problem(me(&app, &presented).await, 401, "invalid_api_key").await;
+    }
+}
+
+async fn expired_keys_stop_at_their_expiry(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_organization(&app, "acme");
+    let expires = tessera_store::format_ms(tessera_store::now_ms() + 1500);
+    let created = create_key(
+        &app,
+        "admin-acme",
+        json!({"name": "short-lived", "expires_at": expires}),
+    )
+    .await;
+    let key = created["key"].as_str().unwrap().to_owned();
+    assert_eq!(me(&app, &key).await.status(), 200);
+    within(Duration::from_secs(5), || async {
+        me(&app, &key).await.status() == 401
+    })
+    .await;
+    assert_problem(me(&app, &key).await, 401, "expired_api_key").await;
+    let shown: Value = app
+        .http
+        .get(app.url(&format!(
+            "/api/v1/api-keys/{}",
+            created["id"].as_str().unwrap()
+        )))
+        .header("authorization", basic("admin-acme"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["status"], "expired");
+}
+
+async fn deactivating_the_owner_disables_the_key(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_organization(&app, "acme");
+    let key = full_key(&app, "acme").await;
+    assert_eq!(me(&app, &key).await.status(), 200);
+    let owner = accounts::find_by_username(&app.db, "admin-acme")
+        .await
+        .unwrap()
+        .unwrap();
+    // Changed directly in the database, as another instance or the command
+    // line would: the change log must reach this instance's cache.
+    accounts::set_active(&app.db, &owner.id, false)
+        .await
+        .unwrap();
+    let delay = within(Duration::from_secs(1), || async {
+        me(&app, &key).await.status() == 401
+    })
+    .await;
+    println!("owner deactivation reached the cache in {delay:?}");
+    let problem = assert_problem(me(&app, &key).await, 401, "invalid_api_key").await;
+    assert!(problem["detail"].as_str().unwrap().contains("deactivated"));
+}
+
+async fn keys_follow_edits_of_their_owners_role_and_linked_role(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_organization(&app, "acme");
+    assert_succeeds(&app.tessera(&[
+        "admin",
+        "set-key-creation",
+        "--org",
+        "acme",
+        "--who",
+        "everyone",
+    ]));
+    let org = organizations::find_by_slug(&app.db, "acme")
+        .await
+        .unwrap()
+        .unwrap();
+    let employee_role = roles::find_by_name(&app.db, &org.id, roles::EMPLOYEE)
+        .await
+        .unwrap()
+        .unwrap();
+    let employees_read = |fields: Value| {
+        Access::Limited(
+            PermissionSet::from_json(
+                &json!({"employees": {"actions": ["read"], "fields": fields}}),
+            )
+            .unwrap(),
+        )
+    };
+
+    // An employee's unrestricted key is bounded by the Employee role.
+    let employee_key = create_key(&app, "employee-acme", json!({"name": "mine"})).await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // An administrator's key linked to the Employee role follows that role.
+    let linked_key = create_key(
+        &app,
+        "admin-acme",
+        json!({"name": "linked", "role": "Employee"}),
+    )
+    .await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for key in [&employee_key, &linked_key] {
+        let body: Value = me(&app, key).await.json().await.unwrap();
+        assert_eq!(body["permissions"], json!({}));
+    }
+
+    roles::set_permissions(
+        &app.db,
+        &employee_role.id,
+        &employees_read(json!(["id", "first_name"])),
+    )
+    .await
+    .unwrap();
+    for key in [&employee_key, &linked_key] {
+        within(Duration::from_secs(1), || async {
+            let body: Value = me(&app, key).await.json().await.unwrap();
+            body["permissions"]
+                == json!({"employees": {"actions": ["read"], "fields": ["first_name", "id"]}})
+        })
+        .await;
+    }
+    roles::set_permissions(&app.db, &employee_role.id, &employees_read(json!(["id"])))
+        .await
+        .unwrap();
+    within(Duration::from_secs(1), || async {
+        let body: Value = me(&app, &linked_key).await.json().await.unwrap();
+        body["permissions"]["employees"]["fields"] == json!(["id"])
+    })
+    .await;
+}
+
+async fn ip_allow_lists_accept_ipv4_and_ipv6_ranges(backend: Backend) {
+    let config = ServerConfig {
+        trusted_proxies: TrustedProxies::parse("127.0.0.1").unwrap(),
+        ..ServerConfig::default()
+    };
+    let app = TestApp::spawn_with(backend, config).await;
+    seed_organization(&app, "acme");
+    let key = create_key(
+        &app,
+        "admin-acme",
+        json!({"name": "office", "ip_allowlist": ["203.0.113.0/24", "2001:db8::/32"]}),
+    )
+    .await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let from = |address: &'static str| {
+        app.http
+            .get(app.url("/api/v1/me"))
+            .header("x-api-key", &key)
+            .header("x-forwarded-for", address)
+            .send()
+    };
+    assert_eq!(from("203.0.113.9").await.unwrap().status(), 200);
+    assert_eq!(from("2001:db8:1::5").await.unwrap().status(), 200);
+    let problem = assert_problem(from("198.51.100.1").await.unwrap(), 403, "ip_not_allowed").await;
+    assert!(problem["detail"].as_str().unwrap().contains("198.51.100.1"));
+    assert_problem(from("2001:db9::1").await.unwrap(), 403, "ip_not_allowed").await;
+    // Without a forwarded address, the caller is 127.0.0.1: not allowed.
+    assert_problem(me(&app, &key).await, 403, "ip_not_allowed").await;
+
+    // A server that trusts no proxy ignores X-Forwarded-For entirely.
+    let direct = TestApp::spawn(backend).await;
+    seed_organization(&direct, "acme");
+    let key = create_key(
+        &direct,
+        "admin-acme",
+        json!({"name": "office", "ip_allowlist": ["203.0.113.0/24"]}),
+    )
+    .await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let spoofed = direct
+        .http
+        .get(direct.url("/api/v1/me"))
+        .header("x-api-key", &key)
+        .header("x-forwarded-for", "203.0.113.9")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(spoofed, 403, "ip_not_allowed").await;
+}
+
+async fn several_keys_need_x_organization(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_organization(&app, "acme");
+    seed_organization(&app, "globex");
+    let acme = full_key(&app, "acme").await;
+    let globex = full_key(&app, "globex").await;
+    let both = format!("{acme}, {globex}");
+    let ambiguous = app
+        .http
+        .get(app.url("/api/v1/me"))
+        .header("x-api-key", &both)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(ambiguous, 400, "ambiguous_organization").await;
+    for slug in ["acme", "globex"] {
+        let body: Value = app
+            .http
+            .get(app.url("/api/v1/me"))
+            .header("x-api-key", &both)
+            .header("x-organization", slug)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(body["organization"], slug);
+    }
+    let repeated: Value = app
+        .http
+        .get(app.url("/api/v1/me"))
+        .header("x-api-key", &acme)
+        .header("x-api-key", &globex)
+        .header("x-organization", "globex")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(repeated["organization"], "globex");
+    let elsewhere = app
+        .http
+        .get(app.url("/api/v1/me"))
+        .header("x-api-key", &both)
+        .header("x-organization", "initech")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(elsewhere, 403, "organization_not_in_keys").await;
+    // One key and a matching X-Organization is fine; a mismatching one is not.
+    let single = app
+        .http
+        .get(app.url("/api/v1/me"))
+        .header("x-api-key", &acme)
+        .header("x-organization", "globex")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(single, 403, "organization_not_in_keys").await;
+}
+
+async fn client_bound_keys_need_their_client(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_organization(&app, "acme");
+    let out = assert_succeeds(&app.tessera(&["admin", "create-client", "--name", "Payroll Co"]));
+    let mut lines = out.lines();
+    let client_id = lines
+        .next()
+        .unwrap()
+        .trim_start_matches("client_id: ")
+        .to_owned();
+    let credential = lines
+        .next()
+        .unwrap()
+        .trim_start_matches("credential: ")
+        .to_owned();
+    let other = assert_succeeds(&app.tessera(&["admin", "create-client", "--name", "Other Co"]));
+    let other_credential = other
+        .lines()
+        .nth(1)
+        .unwrap()
+        .trim_start_matches("credential: ")
+        .to_owned();
+    let key = create_key(
+        &app,
+        "admin-acme",
+        json!({"name": "bound", "client_id": client_id}),
+    )
+    .await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    assert_problem(me(&app, &key).await, 403, "api_client_required").await;
+    let wrong_client = app
+        .http
+        .get(app.url("/api/v1/me"))
+        .header("x-api-key", &key)
+        .header("x-api-client", &other_credential)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(wrong_client, 403, "api_client_required").await;
+    let forged = app
+        .http
+        .get(app.url("/api/v1/me"))
+        .header("x-api-key", &key)
+        .header("x-api-client", "ck_forged")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(forged, 401, "invalid_api_client").await;
+    let ok: Value = app
+        .http
+        .get(app.url("/api/v1/me"))
+        .header("x-api-key", &key)
+        .header("x-api-client", &credential)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ok["client"], client_id.as_str());
+}
+
+async fn a_key_can_revoke_itself(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_organization(&app, "acme");
+    let key = full_key(&app, "acme").await;
+    let response = app
+        .http
+        .delete(app.url("/api/v1/me"))
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    assert_problem(me(&app, &key).await, 401, "revoked_api_key").await;
+    let entries = audit::recent(&app.db, 5).await.unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.action == "api_key.revoked" && e.actor_kind == "api_key")
+    );
+}
+
+async fn leaked_keys_are_revoked_and_reports_are_throttled(backend: Backend) {
+    let config = ServerConfig {
+        leak_reports_per_minute: 3,
+        ..ServerConfig::default()
+    };
+    let app = TestApp::spawn_with(backend, config).await;
+    seed_organization(&app, "acme");
+    let key = full_key(&app, "acme").await;
+    let report = |key: String| {
+        app.http
+            .post(app.url("/api/v1/leaked-keys"))
+            .json(&json!({"key": key, "source": "https://example.com/paste/1"}))
+            .send()
+    };
+    let real = report(key.clone()).await.unwrap();
+    assert_eq!(real.status(), 202);
+    let real_body: Value = real.json().await.unwrap();
+    assert_problem(me(&app, &key).await, 401, "revoked_api_key").await;
+    let fake = report(tessera_core::secret::generate(tessera_core::secret::SecretKind::ApiKey).raw)
+        .await
+        .unwrap();
+    assert_eq!(fake.status(), 202);
+    assert_eq!(
+        fake.json::<Value>().await.unwrap(),
+        real_body,
+        "the answer must not reveal whether the key existed"
+    );
+    assert_eq!(report("whatever".to_owned()).await.unwrap().status(), 202);
+    let throttled = report(key.clone()).await.unwrap();
+    assert!(
+        throttled.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+    let problem = assert_problem(throttled, 429, "rate_limited").await;
+    assert_eq!(problem["message"], "Too Many Requests");
+    let entries = audit::recent(&app.db, 10).await.unwrap();
+    let leaked: Vec<_> = entries
+        .iter()
+        .filter(|e| e.action == "api_key.leaked")
+        .collect();
+    assert_eq!(leaked.len(), 1);
+    assert!(
+        leaked[0]
+            .details
+            .as_deref()
+            .unwrap()
+            .contains("example.com/paste/1")
+    );
+}
+
+async fn last_use_is_recorded_off_the_request_path(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_organization(&app, "acme");
+    let created = create_key(&app, "admin-acme", json!({"name": "used"})).await;
+    let key = created["key"].as_str().unwrap();
+    let path = format!("/api/v1/api-keys/{}", created["id"].as_str().unwrap());
+    assert_eq!(me(&app, key).await.status(), 200);
+    within(Duration::from_secs(5), || async {
+        let shown: Value = app
+            .http
+            .get(app.url(&path))
+            .header("authorization", basic("admin-acme"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        shown["last_used_at"].is_string()
+    })
+    .await;
+}

@@ -1,0 +1,406 @@
+//! The key-management API (SPEC §5): create, list, get, revoke, revoke all.
+//! Authenticated with username and password only; an API key can never
+//! manage keys.
+
+use super::extract::{ApiJson, PasswordAuth};
+use super::pagination::{Page, PageQuery};
+use crate::{ApiError, AppState};
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use ipnet::IpNet;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::net::IpAddr;
+use std::str::FromStr;
+use tessera_core::ErrorCode;
+use tessera_core::access_change::AccessChange;
+use tessera_core::audit::{ActorKind, AuditAction};
+use tessera_core::names::DisplayName;
+use tessera_core::permissions::{Access, PermissionSet};
+use tessera_core::secret::{self, SecretHash, SecretKind};
+use tessera_store::api_keys::{self, ApiKey, NewApiKey, Owner, RevocationReason};
+use tessera_store::audit::{self, Actor, NewEntry};
+use tessera_store::organizations::KeyCreationPolicy;
+use tessera_store::{StoreError, api_clients, bots, format_ms, now_ms, organizations, roles};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/api-keys", post(create).get(list))
+        .route("/api/v1/api-keys/revoke-all", post(revoke_all))
+        .route("/api/v1/api-keys/{id}", get(show).delete(revoke))
+}
+
+/// A key as the API shows it; `raw` only in the creation response.
+pub fn key_json(key: &ApiKey, raw: Option<&str>) -> Value {
+    let status = if key.revoked_at.is_some() {
+        "revoked"
+    } else if key.expires_at.is_some_and(|t| t <= now_ms()) {
+        "expired"
+    } else {
+        "active"
+    };
+    let mut body = json!({
+        "id": key.id,
+        "name": key.name,
+        "hint": key.hint,
+        "owner": {"type": key.owner.kind(), "name": key.owner_name},
+        "permissions": key.permissions,
+        "role": key.role_name,
+        "expires_at": key.expires_at.map(format_ms),
+        "ip_allowlist": key.ip_allowlist,
+        "client_id": key.client_id,
+        "created_at": format_ms(key.created_at),
+    });
+    match raw {
+        Some(raw) => body["key"] = json!(raw),
+        None => {
+            body["last_used_at"] = json!(key.last_used_at.map(format_ms));
+            body["revoked_at"] = json!(key.revoked_at.map(format_ms));
+            body["status"] = json!(status);
+        }
+    }
+    body
+}
+
+fn actor(auth: &PasswordAuth) -> Actor {
+    Actor {
+        kind: ActorKind::User,
+        id: Some(auth.account.id.clone()),
+        name: auth.account.username.clone(),
+    }
+}
+
+fn invalid(detail: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::InvalidRequest, detail)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKey {
+    name: String,
+    bot: Option<String>,
+    permissions: Option<Value>,
+    role: Option<String>,
+    expires_at: Option<String>,
+    ip_allowlist: Option<Vec<String>>,
+    client_id: Option<String>,
+    custom_key: Option<String>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    auth: PasswordAuth,
+    ApiJson(body): ApiJson<CreateKey>,
+) -> Result<Response, ApiError> {
+    let db = state.db();
+    let organization = organizations::find_by_id(db, &auth.organization_id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    if !auth.is_administrator()
+        && organization.key_creation == KeyCreationPolicy::AdministratorsOnly
+    {
+        return Err(ApiError::new(
+            ErrorCode::PermissionDenied,
+            "Only administrators may create API keys in this organization.",
+        ));
+    }
+    let name = DisplayName::parse(&body.name).map_err(|e| invalid(e.to_string()))?;
+
+    let owner = match &body.bot {
+        None => (
+            Owner::Account(auth.account.id.clone()),
+            auth.account.username.clone(),
+        ),
+        Some(_) if !auth.is_administrator() => {
+            return Err(ApiError::new(
+                ErrorCode::PermissionDenied,
+                "Only administrators may create keys for bot users.",
+            ));
+        }
+        Some(bot_name) => {
+            let bot = bots::find_by_name(db, &auth.organization_id, bot_name)
+                .await?
+                .filter(|b| b.active)
+                .ok_or_else(|| {
+                    invalid(format!("There is no active bot user named '{bot_name}'."))
+                })?;
+            (Owner::Bot(bot.id), bot.name)
+        }
+    };
+
+    let (grant, role) = match (&body.permissions, &body.role) {
+        (Some(_), Some(_)) => {
+            return Err(invalid("Give either 'permissions' or 'role', not both."));
+        }
+        (Some(json), None) => {
+            let set = PermissionSet::from_json(json).map_err(|e| {
+                invalid(e.to_string()).with_details(json!({"problems": e.problems}))
+            })?;
+            (Access::Limited(set), None)
+        }
+        (None, Some(role_name)) => {
+            let role = roles::find_by_name(db, &auth.organization_id, role_name)
+                .await?
+                .ok_or_else(|| invalid(format!("There is no role named '{role_name}'.")))?;
+            (role.access.clone(), Some(role))
+        }
+        (None, None) => (Access::Full, None),
+    };
+    // A key with no permissions and no role means "everything my owner can
+    // do"; an explicit grant must not exceed what its creator holds.
+    let explicit = body.permissions.is_some() || role.is_some();
+    if explicit && !grant.is_within(auth.access()) {
+        return Err(ApiError::new(
+            ErrorCode::PermissionDenied,
+            "A key cannot be granted more than its creator holds.",
+        )
+        .with_details(json!({"creator_role": auth.role.name})));
+    }
+
+    let expires_at = body.expires_at.as_deref().map(parse_expiry).transpose()?;
+    let ip_allowlist = body.ip_allowlist.map(normalise_allowlist).transpose()?;
+    if let Some(client_id) = &body.client_id {
+        let known = api_clients::find_by_id(db, client_id)
+            .await?
+            .is_some_and(|c| c.active);
+        if !known {
+            return Err(invalid(format!(
+                "There is no active API client '{client_id}'."
+            )));
+        }
+    }
+    let (raw, hash, hint) = match &body.custom_key {
+        None => {
+            let generated = secret::generate(SecretKind::ApiKey);
+            (generated.raw, generated.hash, generated.hint)
+        }
+        Some(custom) => {
+            let guid =
+                secret::canonical_guid(custom).map_err(|e| invalid(format!("custom_key: {e}")))?;
+            let hash = SecretHash::of(&guid);
+            let hint = secret::hint(&guid);
+            (guid, hash, hint)
+        }
+    };
+
+    let stored_permissions = match (&grant, &role) {
+        (Access::Limited(set), None) => Some(set),
+        _ => None,
+    };
+    let created = api_keys::create(
+        db,
+        &NewApiKey {
+            organization_id: &auth.organization_id,
+            name: name.as_str(),
+            key_hash: &hash,
+            hint: &hint,
+            owner: &owner.0,
+            created_by: &auth.account.id,
+            permissions: stored_permissions,
+            role_id: role.as_ref().map(|r| r.id.as_str()),
+            expires_at,
+            ip_allowlist: ip_allowlist.as_deref(),
+            client_id: body.client_id.as_deref(),
+        },
+    )
+    .await;
+    let key = match created {
+        Err(StoreError::Conflict(_)) => {
+            return Err(ApiError::new(
+                ErrorCode::Conflict,
+                "This custom key is already in use; choose another GUID.",
+            ));
+        }
+        other => other?,
+    };
+    audit::record(
+        db,
+        NewEntry {
+            organization_id: Some(&auth.organization_id),
+            actor: &actor(&auth),
+            action: AuditAction::KeyCreated,
+            target: Some(&key.id),
+            ip: Some(&auth.client.ip.to_string()),
+            details: Some(
+                json!({"name": key.name, "owner": {"type": key.owner.kind(), "name": owner.1}}),
+            ),
+        },
+    )
+    .await?;
+    let location = format!("/api/v1/api-keys/{}", key.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(key_json(&key, Some(&raw))),
+    )
+        .into_response())
+}
+
+fn parse_expiry(text: &str) -> Result<i64, ApiError> {
+    let at = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
+        invalid(format!(
+            "expires_at '{text}' is not an RFC 3339 date-time such as 2027-01-01T00:00:00Z."
+        ))
+    })?;
+    let ms = (at.unix_timestamp_nanos() / 1_000_000) as i64;
+    if ms <= now_ms() {
+        return Err(invalid("expires_at must be in the future."));
+    }
+    Ok(ms)
+}
+
+/// CIDR ranges (IPv4 and IPv6), or single addresses, normalised to CIDR.
+fn normalise_allowlist(entries: Vec<String>) -> Result<Vec<String>, ApiError> {
+    if entries.is_empty() {
+        return Err(invalid(
+            "ip_allowlist must name at least one range; omit it to allow any address.",
+        ));
+    }
+    let mut bad = Vec::new();
+    let mut ranges = Vec::new();
+    for entry in &entries {
+        let parsed = IpNet::from_str(entry.trim())
+            .or_else(|_| IpAddr::from_str(entry.trim()).map(IpNet::from));
+        match parsed {
+            Ok(net) => ranges.push(net.trunc().to_string()),
+            Err(_) => bad.push(entry.clone()),
+        }
+    }
+    if bad.is_empty() {
+        Ok(ranges)
+    } else {
+        Err(invalid(format!(
+            "ip_allowlist has entries that are not CIDR ranges: {}",
+            bad.join(", ")
+        ))
+        .with_details(json!({"invalid": bad})))
+    }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    auth: PasswordAuth,
+    page: PageQuery,
+) -> Result<Json<Page>, ApiError> {
+    let only_own = (!auth.is_administrator()).then_some(auth.account.id.as_str());
+    let mut keys = api_keys::list(
+        state.db(),
+        &auth.organization_id,
+        only_own,
+        page.cursor.as_deref(),
+        page.limit + 1,
+    )
+    .await?;
+    let next_cursor = if keys.len() as i64 > page.limit {
+        keys.truncate(page.limit as usize);
+        keys.last().map(|k| k.id.clone())
+    } else {
+        None
+    };
+    Ok(Json(Page {
+        data: keys.iter().map(|k| key_json(k, None)).collect(),
+        next_cursor,
+    }))
+}
+
+/// The key, if this person may see it: administrators see every key of
+/// their organisation, others only their own.
+async fn visible_key(state: &AppState, auth: &PasswordAuth, id: &str) -> Result<ApiKey, ApiError> {
+    let not_found = || ApiError::new(ErrorCode::NotFound, format!("There is no API key '{id}'."));
+    let key = api_keys::find(state.db(), &auth.organization_id, id)
+        .await?
+        .ok_or_else(not_found)?;
+    let own = key.owner == Owner::Account(auth.account.id.clone());
+    if auth.is_administrator() || own {
+        Ok(key)
+    } else {
+        Err(not_found())
+    }
+}
+
+async fn show(
+    State(state): State<AppState>,
+    auth: PasswordAuth,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let key = visible_key(&state, &auth, &id).await?;
+    Ok(Json(key_json(&key, None)))
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    auth: PasswordAuth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let key = visible_key(&state, &auth, &id).await?;
+    api_keys::revoke(
+        state.db(),
+        &auth.organization_id,
+        &key.id,
+        RevocationReason::Revoked,
+    )
+    .await?;
+    state.access().apply(&AccessChange::Key(key.id.clone()));
+    if key.revoked_at.is_none() {
+        audit::record(
+            state.db(),
+            NewEntry {
+                organization_id: Some(&auth.organization_id),
+                actor: &actor(&auth),
+                action: AuditAction::KeyRevoked,
+                target: Some(&key.id),
+                ip: Some(&auth.client.ip.to_string()),
+                details: Some(json!({"name": key.name})),
+            },
+        )
+        .await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeAll {
+    confirm: String,
+}
+
+async fn revoke_all(
+    State(state): State<AppState>,
+    auth: PasswordAuth,
+    ApiJson(body): ApiJson<RevokeAll>,
+) -> Result<Json<Value>, ApiError> {
+    if !auth.is_administrator() {
+        return Err(ApiError::new(
+            ErrorCode::PermissionDenied,
+            "Only administrators may revoke all API keys.",
+        ));
+    }
+    if body.confirm != auth.organization_slug {
+        return Err(invalid(format!(
+            "To revoke every API key of the organization, set confirm to its slug '{}'. This cannot be undone.",
+            auth.organization_slug
+        )));
+    }
+    let revoked = api_keys::revoke_all(state.db(), &auth.organization_id).await?;
+    state
+        .access()
+        .apply(&AccessChange::Organization(auth.organization_id.clone()));
+    audit::record(
+        state.db(),
+        NewEntry {
+            organization_id: Some(&auth.organization_id),
+            actor: &actor(&auth),
+            action: AuditAction::KeysRevokedAll,
+            target: Some(&auth.organization_id),
+            ip: Some(&auth.client.ip.to_string()),
+            details: Some(json!({"revoked": revoked})),
+        },
+    )
+    .await?;
+    Ok(Json(json!({"revoked": revoked})))
+}

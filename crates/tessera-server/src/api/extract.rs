@@ -1,0 +1,252 @@
+//! Extractors that turn a request into what API handlers need: a verified
+//! API key, a verified username and password, a JSON body. Each refusal is
+//! an [`ApiError`] with the code SPEC §6 gives it.
+
+use crate::middleware::ClientAddr;
+use crate::{ApiError, AppState};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use base64::Engine;
+use serde::de::DeserializeOwned;
+use std::net::{IpAddr, Ipv4Addr};
+use tessera_access::keys::{Presentation, Verdict, VerifyError};
+use tessera_core::ErrorCode;
+use tessera_core::credentials;
+use tessera_core::permissions::Access;
+use tessera_store::accounts::{Account, Membership};
+use tessera_store::roles::{self, Role};
+
+/// A JSON request body; malformed, mistyped or oversized bodies become
+/// problems instead of axum's plain-text rejections.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "Send the body as JSON with Content-Type: application/json.",
+            )),
+            Err(JsonRejection::BytesRejection(rejection)) if rejection.status().as_u16() == 413 => {
+                Err(ApiError::new(
+                    ErrorCode::PayloadTooLarge,
+                    "The request body is larger than this server accepts.",
+                ))
+            }
+            Err(rejection) => Err(ApiError::new(
+                ErrorCode::InvalidRequest,
+                rejection.body_text(),
+            )),
+        }
+    }
+}
+
+pub fn client_addr(parts: &Parts) -> ClientAddr {
+    parts
+        .extensions
+        .get::<ClientAddr>()
+        .copied()
+        .unwrap_or(ClientAddr {
+            ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            forwarded_https: false,
+        })
+}
+
+fn header_values<'a>(headers: &'a HeaderMap, name: &str) -> impl Iterator<Item = &'a str> {
+    headers.get_all(name).iter().filter_map(|v| v.to_str().ok())
+}
+
+/// A request authenticated with an API key (SPEC §3 "Presenting a key").
+pub struct ApiKeyAuth {
+    pub verdict: Verdict,
+    pub client: ClientAddr,
+}
+
+impl FromRequestParts<AppState> for ApiKeyAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let client = client_addr(parts);
+        let headers = &parts.headers;
+        let presentation = Presentation {
+            keys: credentials::presented_keys(
+                header_values(headers, "x-api-key"),
+                headers
+                    .get(header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok()),
+            ),
+            organization: headers
+                .get("x-organization")
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim),
+            client_credential: headers
+                .get("x-api-client")
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim),
+            client_ip: client.ip,
+        };
+        match state.access().verify(&presentation).await {
+            Ok(verdict) => Ok(ApiKeyAuth { verdict, client }),
+            Err(VerifyError::Denied(denial)) => Err(ApiError::new(denial.code, denial.detail)),
+            Err(VerifyError::Store(err)) => Err(ApiError::internal(err)),
+        }
+    }
+}
+
+/// A member of an organisation authenticated with HTTP Basic username and
+/// password: the only way to manage API keys (seed 000).
+pub struct PasswordAuth {
+    pub account: Account,
+    pub organization_id: String,
+    pub organization_slug: String,
+    pub role: Role,
+    pub client: ClientAddr,
+}
+
+impl PasswordAuth {
+    pub fn is_administrator(&self) -> bool {
+        self.role.is_administrator()
+    }
+
+    pub fn access(&self) -> &Access {
+        &self.role.access
+    }
+}
+
+fn credentials_error(detail: &str) -> ApiError {
+    ApiError::new(ErrorCode::InvalidCredentials, detail)
+}
+
+const BASIC_EXPECTED: &str =
+    "Authenticate with your Tessera username and password using HTTP Basic authentication.";
+
+impl FromRequestParts<AppState> for PasswordAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let client = client_addr(parts);
+        let headers = &parts.headers;
+        let authorization = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let presents_key = headers.contains_key("x-api-key")
+            || authorization
+                .get(..7)
+                .is_some_and(|s| s.eq_ignore_ascii_case("bearer "));
+        if presents_key {
+            return Err(credentials_error(
+                "API keys cannot create, list or revoke API keys; authenticate with your username and password (HTTP Basic).",
+            ));
+        }
+        let (username, password) =
+            parse_basic(authorization).ok_or_else(|| credentials_error(BASIC_EXPECTED))?;
+
+        let account_key = username.to_lowercase();
+        let throttled = state
+            .password_failures_by_ip()
+            .check(&client.ip)
+            .and_then(|()| state.password_failures_by_account().check(&account_key));
+        if let Err(wait) = throttled {
+            return Err(ApiError::new(
+                ErrorCode::RateLimited,
+                format!(
+                    "Too many failed sign-ins; try again in {} seconds.",
+                    wait.as_secs().max(1)
+                ),
+            )
+            .with_retry_after(wait.as_secs().max(1)));
+        }
+
+        let refused = || {
+            state.password_failures_by_ip().record_failure(&client.ip);
+            state
+                .password_failures_by_account()
+                .record_failure(&account_key);
+            credentials_error("The username or password is incorrect.")
+        };
+        let credentials =
+            tessera_store::accounts::credentials_by_username(state.db(), &username).await?;
+        let checked = tokio::task::spawn_blocking(move || match credentials {
+            Some(c)
+                if tessera_core::password::verify_password(&password, &c.password_hash)
+                    && c.active =>
+            {
+                Some(c)
+            }
+            Some(_) => None,
+            None => {
+                tessera_core::password::verify_against_dummy(&password);
+                None
+            }
+        })
+        .await
+        .map_err(ApiError::internal)?;
+        let Some(credentials) = checked else {
+            return Err(refused());
+        };
+        let account = tessera_store::accounts::find_by_id(state.db(), &credentials.id)
+            .await?
+            .ok_or_else(refused)?;
+        let Membership::Member {
+            organization_id,
+            organization_slug,
+            role_id,
+            ..
+        } = account.membership.clone()
+        else {
+            return Err(ApiError::new(
+                ErrorCode::PermissionDenied,
+                "Operators belong to no organization and hold no API keys.",
+            ));
+        };
+        let role = roles::find_by_id(state.db(), &role_id)
+            .await?
+            .ok_or_else(refused)?;
+        Ok(PasswordAuth {
+            account,
+            organization_id,
+            organization_slug,
+            role,
+            client,
+        })
+    }
+}
+
+fn parse_basic(authorization: &str) -> Option<(String, String)> {
+    let (scheme, encoded) = authorization.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (username, password) = text.split_once(':')?;
+    Some((username.to_owned(), password.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_basic;
+
+    #[test]
+    fn basic_credentials_are_decoded() {
+        assert_eq!(
+            parse_basic("Basic YWRhOnNlY3JldDp3aXRoOmNvbG9ucw=="),
+            Some(("ada".into(), "secret:with:colons".into()))
+        );
+        assert_eq!(
+            parse_basic("basic YWRhOng="),
+            Some(("ada".into(), "x".into()))
+        );
+        assert_eq!(parse_basic("Basic !!!"), None);
+        assert_eq!(parse_basic("Bearer YWRhOng="), None);
+        assert_eq!(parse_basic(""), None);
+    }
+}

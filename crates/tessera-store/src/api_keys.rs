@@ -1,0 +1,457 @@
+//! API keys (SPEC §3). Only the SHA-256 of a key is stored.
+
+use crate::access_changes::record_change;
+use crate::{Db, StoreError, now_ms, on_pool};
+use tessera_core::access_change::AccessChange;
+use tessera_core::id::{IdKind, new_id};
+use tessera_core::permissions::{Access, PermissionSet};
+use tessera_core::secret::SecretHash;
+
+/// Who a key belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    Account(String),
+    Bot(String),
+}
+
+impl Owner {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Owner::Account(_) => "user",
+            Owner::Bot(_) => "bot",
+        }
+    }
+}
+
+/// Why a key stopped working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevocationReason {
+    Revoked,
+    RevokedAll,
+    Leaked,
+    RevokedItself,
+}
+
+impl RevocationReason {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RevocationReason::Revoked => "revoked",
+            RevocationReason::RevokedAll => "revoked_all",
+            RevocationReason::Leaked => "leaked",
+            RevocationReason::RevokedItself => "revoked_itself",
+        }
+    }
+}
+
+pub struct NewApiKey<'a> {
+    pub organization_id: &'a str,
+    pub name: &'a str,
+    pub key_hash: &'a SecretHash,
+    pub hint: &'a str,
+    pub owner: &'a Owner,
+    pub created_by: &'a str,
+    pub permissions: Option<&'a PermissionSet>,
+    pub role_id: Option<&'a str>,
+    pub expires_at: Option<i64>,
+    pub ip_allowlist: Option<&'a [String]>,
+    pub client_id: Option<&'a str>,
+}
+
+/// A key as it is listed and shown (never with its raw value).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiKey {
+    pub id: String,
+    pub organization_id: String,
+    pub name: String,
+    pub hint: String,
+    pub owner: Owner,
+    pub owner_name: String,
+    /// The key's own grant; `None` with no role means full access.
+    pub permissions: Option<PermissionSet>,
+    pub role_id: Option<String>,
+    pub role_name: Option<String>,
+    pub expires_at: Option<i64>,
+    pub ip_allowlist: Option<Vec<String>>,
+    pub client_id: Option<String>,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub last_used_ip: Option<String>,
+    pub revoked_at: Option<i64>,
+    pub revoked_reason: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ApiKeyRow {
+    id: String,
+    organization_id: String,
+    name: String,
+    hint: String,
+    owner_account_id: Option<String>,
+    owner_bot_id: Option<String>,
+    owner_name: String,
+    permissions: Option<String>,
+    role_id: Option<String>,
+    role_name: Option<String>,
+    expires_at: Option<i64>,
+    ip_allowlist: Option<String>,
+    client_id: Option<String>,
+    created_at: i64,
+    last_used_at: Option<i64>,
+    last_used_ip: Option<String>,
+    revoked_at: Option<i64>,
+    revoked_reason: Option<String>,
+}
+
+fn owner_of(id: &str, account: Option<String>, bot: Option<String>) -> Result<Owner, StoreError> {
+    match (account, bot) {
+        (Some(account), None) => Ok(Owner::Account(account)),
+        (None, Some(bot)) => Ok(Owner::Bot(bot)),
+        _ => Err(StoreError::Corrupt(format!("key {id} has no single owner"))),
+    }
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(
+    id: &str,
+    json: Option<String>,
+) -> Result<Option<T>, StoreError> {
+    json.map(|j| {
+        serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(format!("key {id}: {e}")))
+    })
+    .transpose()
+}
+
+impl TryFrom<ApiKeyRow> for ApiKey {
+    type Error = StoreError;
+
+    fn try_from(row: ApiKeyRow) -> Result<Self, StoreError> {
+        Ok(ApiKey {
+            owner: owner_of(&row.id, row.owner_account_id, row.owner_bot_id)?,
+            permissions: parse_json(&row.id, row.permissions)?,
+            ip_allowlist: parse_json(&row.id, row.ip_allowlist)?,
+            id: row.id,
+            organization_id: row.organization_id,
+            name: row.name,
+            hint: row.hint,
+            owner_name: row.owner_name,
+            role_id: row.role_id,
+            role_name: row.role_name,
+            expires_at: row.expires_at,
+            client_id: row.client_id,
+            created_at: row.created_at,
+            last_used_at: row.last_used_at,
+            last_used_ip: row.last_used_ip,
+            revoked_at: row.revoked_at,
+            revoked_reason: row.revoked_reason,
+        })
+    }
+}
+
+macro_rules! key_select {
+    () => {
+        "SELECT k.id, k.organization_id, k.name, k.hint, k.owner_account_id, k.owner_bot_id,
+                COALESCE(a.username, b.name) AS owner_name, k.permissions, k.role_id, r.name AS role_name,
+                k.expires_at, k.ip_allowlist, k.client_id, k.created_at, k.last_used_at, k.last_used_ip,
+                k.revoked_at, k.revoked_reason
+         FROM api_keys k
+         LEFT JOIN accounts a ON a.id = k.owner_account_id
+         LEFT JOIN bot_users b ON b.id = k.owner_bot_id
+         LEFT JOIN roles r ON r.id = k.role_id"
+    };
+}
+
+pub async fn create(db: &Db, key: &NewApiKey<'_>) -> Result<ApiKey, StoreError> {
+    let id = new_id(IdKind::ApiKey);
+    let permissions = key
+        .permissions
+        .map(|p| serde_json::to_string(p).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .transpose()?;
+    let ip_allowlist = key
+        .ip_allowlist
+        .map(|l| serde_json::to_string(l).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .transpose()?;
+    let (owner_account, owner_bot) = match key.owner {
+        Owner::Account(id) => (Some(id.as_str()), None),
+        Owner::Bot(id) => (None, Some(id.as_str())),
+    };
+    on_pool!(db, |pool| {
+        sqlx::query(
+            "INSERT INTO api_keys (id, organization_id, name, key_hash, hint, owner_account_id, owner_bot_id, created_by,
+                                   permissions, role_id, expires_at, ip_allowlist, client_id, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(&id)
+        .bind(key.organization_id)
+        .bind(key.name)
+        .bind(key.key_hash.as_str())
+        .bind(key.hint)
+        .bind(owner_account)
+        .bind(owner_bot)
+        .bind(key.created_by)
+        .bind(&permissions)
+        .bind(key.role_id)
+        .bind(key.expires_at)
+        .bind(&ip_allowlist)
+        .bind(key.client_id)
+        .bind(now_ms())
+        .execute(pool)
+        .await?;
+    });
+    find(db, key.organization_id, &id)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+pub async fn find(db: &Db, organization_id: &str, id: &str) -> Result<Option<ApiKey>, StoreError> {
+    let sql = concat!(key_select!(), " WHERE k.organization_id = $1 AND k.id = $2");
+    let row: Option<ApiKeyRow> = on_pool!(db, |pool| sqlx::query_as(sql)
+        .bind(organization_id)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?);
+    row.map(ApiKey::try_from).transpose()
+}
+
+/// One page of an organisation's keys in id order, after `cursor`, optionally
+/// only those owned by one account.
+pub async fn list(
+    db: &Db,
+    organization_id: &str,
+    owner_account_id: Option<&str>,
+    cursor: Option<&str>,
+    limit: i64,
+) -> Result<Vec<ApiKey>, StoreError> {
+    let sql = concat!(
+        key_select!(),
+        " WHERE k.organization_id = $1 AND k.id > $2 AND ($3 IS NULL OR k.owner_account_id = $3)
+          ORDER BY k.id LIMIT $4"
+    );
+    let rows: Vec<ApiKeyRow> = on_pool!(db, |pool| {
+        sqlx::query_as(sql)
+            .bind(organization_id)
+            .bind(cursor.unwrap_or(""))
+            .bind(owner_account_id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+    });
+    rows.into_iter().map(ApiKey::try_from).collect()
+}
+
+/// Revokes one key. Returns `false` if the organisation has no such key;
+/// revoking a revoked key changes nothing and returns `true`.
+pub async fn revoke(
+    db: &Db,
+    organization_id: &str,
+    id: &str,
+    reason: RevocationReason,
+) -> Result<bool, StoreError> {
+    on_pool!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let exists: Option<Option<i64>> = sqlx::query_scalar(
+            "SELECT revoked_at FROM api_keys WHERE organization_id = $1 AND id = $2",
+        )
+        .bind(organization_id)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        match exists {
+            None => return Ok(false),
+            Some(Some(_)) => return Ok(true),
+            Some(None) => {}
+        }
+        sqlx::query("UPDATE api_keys SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND revoked_at IS NULL")
+            .bind(now_ms())
+            .bind(reason.as_str())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        record_change!(&mut *tx, AccessChange::Key(id.to_owned())).await?;
+        tx.commit().await?;
+    });
+    Ok(true)
+}
+
+/// Revokes every active key of an organisation; returns how many.
+pub async fn revoke_all(db: &Db, organization_id: &str) -> Result<u64, StoreError> {
+    Ok(on_pool!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let revoked = sqlx::query(
+            "UPDATE api_keys SET revoked_at = $1, revoked_reason = $2 WHERE organization_id = $3 AND revoked_at IS NULL",
+        )
+        .bind(now_ms())
+        .bind(RevocationReason::RevokedAll.as_str())
+        .bind(organization_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        record_change!(
+            &mut *tx,
+            AccessChange::Organization(organization_id.to_owned())
+        )
+        .await?;
+        tx.commit().await?;
+        revoked
+    }))
+}
+
+/// A key reported as leaked, if it exists: its id and organisation.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct KeyLocation {
+    pub id: String,
+    pub organization_id: String,
+    pub name: String,
+}
+
+/// Revokes the key with this hash, whoever holds it (leak reports).
+pub async fn revoke_by_hash(
+    db: &Db,
+    key_hash: &SecretHash,
+    reason: RevocationReason,
+) -> Result<Option<KeyLocation>, StoreError> {
+    let location: Option<KeyLocation> = on_pool!(db, |pool| {
+        sqlx::query_as("SELECT id, organization_id, name FROM api_keys WHERE key_hash = $1")
+            .bind(key_hash.as_str())
+            .fetch_optional(pool)
+            .await?
+    });
+    if let Some(location) = &location {
+        revoke(db, &location.organization_id, &location.id, reason).await?;
+    }
+    Ok(location)
+}
+
+/// Everything verification needs about a key, read in one indexed lookup.
+#[derive(Debug, Clone)]
+pub struct KeyForVerification {
+    pub id: String,
+    pub name: String,
+    pub organization_id: String,
+    pub organization_slug: String,
+    pub rate_limit_per_second: i64,
+    pub rate_limit_burst: i64,
+    pub owner: Owner,
+    pub owner_name: String,
+    pub owner_active: bool,
+    /// The owner's role's current access.
+    pub owner_access: Access,
+    /// The key's grant: its own set, its linked role's current set, or full.
+    pub key_access: Access,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub ip_allowlist: Option<Vec<String>>,
+    pub client_id: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct VerificationRow {
+    id: String,
+    name: String,
+    organization_id: String,
+    organization_slug: String,
+    rate_limit_per_second: i64,
+    rate_limit_burst: i64,
+    owner_account_id: Option<String>,
+    owner_bot_id: Option<String>,
+    owner_name: String,
+    owner_active: bool,
+    owner_role_permissions: Option<String>,
+    permissions: Option<String>,
+    linked_role_id: Option<String>,
+    linked_role_permissions: Option<String>,
+    expires_at: Option<i64>,
+    revoked_at: Option<i64>,
+    ip_allowlist: Option<String>,
+    client_id: Option<String>,
+}
+
+pub async fn for_verification(
+    db: &Db,
+    key_hash: &SecretHash,
+) -> Result<Option<KeyForVerification>, StoreError> {
+    let row: Option<VerificationRow> = on_pool!(db, |pool| {
+        sqlx::query_as(
+            "SELECT k.id, k.name, k.organization_id, o.slug AS organization_slug,
+                    o.rate_limit_per_second, o.rate_limit_burst,
+                    k.owner_account_id, k.owner_bot_id,
+                    COALESCE(a.username, b.name) AS owner_name,
+                    COALESCE(a.active, b.active) AS owner_active,
+                    owner_role.permissions AS owner_role_permissions,
+                    k.permissions, k.role_id AS linked_role_id, linked_role.permissions AS linked_role_permissions,
+                    k.expires_at, k.revoked_at, k.ip_allowlist, k.client_id
+             FROM api_keys k
+             JOIN organizations o ON o.id = k.organization_id
+             LEFT JOIN accounts a ON a.id = k.owner_account_id
+             LEFT JOIN bot_users b ON b.id = k.owner_bot_id
+             JOIN roles owner_role ON owner_role.id = COALESCE(a.role_id, b.role_id)
+             LEFT JOIN roles linked_role ON linked_role.id = k.role_id
+             WHERE k.key_hash = $1",
+        )
+        .bind(key_hash.as_str())
+        .fetch_optional(pool)
+        .await?
+    });
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let access = |json: Option<String>| -> Result<Access, StoreError> {
+        Ok(Access::from_stored(parse_json::<PermissionSet>(
+            &row.id, json,
+        )?))
+    };
+    let key_access = match row.linked_role_id {
+        Some(_) => access(row.linked_role_permissions.clone())?,
+        None => access(row.permissions.clone())?,
+    };
+    Ok(Some(KeyForVerification {
+        owner: owner_of(
+            &row.id,
+            row.owner_account_id.clone(),
+            row.owner_bot_id.clone(),
+        )?,
+        owner_access: access(row.owner_role_permissions.clone())?,
+        key_access,
+        ip_allowlist: parse_json(&row.id, row.ip_allowlist.clone())?,
+        id: row.id,
+        name: row.name,
+        organization_id: row.organization_id,
+        organization_slug: row.organization_slug,
+        rate_limit_per_second: row.rate_limit_per_second,
+        rate_limit_burst: row.rate_limit_burst,
+        owner_name: row.owner_name,
+        owner_active: row.owner_active,
+        expires_at: row.expires_at,
+        revoked_at: row.revoked_at,
+        client_id: row.client_id,
+    }))
+}
+
+/// One observed use of a key.
+#[derive(Debug, Clone)]
+pub struct KeyUse {
+    pub key_id: String,
+    pub at: i64,
+    pub ip: String,
+}
+
+/// Records the latest use of many keys in one transaction.
+pub async fn record_uses(db: &Db, uses: &[KeyUse]) -> Result<(), StoreError> {
+    if uses.is_empty() {
+        return Ok(());
+    }
+    on_pool!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        for key_use in uses {
+            sqlx::query(
+                "UPDATE api_keys SET last_used_at = $1, last_used_ip = $2
+                 WHERE id = $3 AND (last_used_at IS NULL OR last_used_at < $1)",
+            )
+            .bind(key_use.at)
+            .bind(&key_use.ip)
+            .bind(&key_use.key_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+    });
+    Ok(())
+}
