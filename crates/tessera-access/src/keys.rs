@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 use tessera_core::ErrorCode;
 use tessera_core::access_change::AccessChange;
@@ -24,6 +24,8 @@ use tessera_core::secret::{self, SecretHash, SecretKind};
 use tessera_store::api_keys::{self, KeyForVerification, KeyUse, Owner};
 use tessera_store::{Backend, Db, StoreError, api_clients, now_ms};
 use tokio::sync::mpsc;
+
+const USE_REPORT_INTERVAL_MS: i64 = 1_000;
 
 #[derive(Debug, Clone)]
 pub struct EngineSettings {
@@ -68,6 +70,8 @@ pub struct VerifiedKey {
     pub client_id: Option<String>,
     pub rate_limit_per_second: i64,
     pub rate_limit_burst: i64,
+    /// When this instance last queued a use of the key for `last_used_at`.
+    last_reported_use: AtomicI64,
 }
 
 impl From<KeyForVerification> for VerifiedKey {
@@ -94,11 +98,24 @@ impl From<KeyForVerification> for VerifiedKey {
             client_id: record.client_id,
             rate_limit_per_second: record.rate_limit_per_second,
             rate_limit_burst: record.rate_limit_burst,
+            last_reported_use: AtomicI64::new(0),
         }
     }
 }
 
 impl VerifiedKey {
+    /// Whether a use at `now` should be queued: at most once a second per
+    /// key, which is all the precision `last_used_at` needs, so the queue
+    /// carries a trickle however busy the key is.
+    fn claim_use_report(&self, now: i64) -> bool {
+        let last = self.last_reported_use.load(Ordering::Relaxed);
+        now - last >= USE_REPORT_INTERVAL_MS
+            && self
+                .last_reported_use
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+
     fn allows_address(&self, ip: IpAddr) -> bool {
         let ip = match ip {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
@@ -162,6 +179,8 @@ pub struct AccessEngine {
     generation: AtomicU64,
     uses: mpsc::Sender<KeyUse>,
     settings: EngineSettings,
+    cache_hits: metrics::Counter,
+    cache_misses: metrics::Counter,
 }
 
 impl AccessEngine {
@@ -183,6 +202,8 @@ impl AccessEngine {
             generation: AtomicU64::new(0),
             uses,
             settings,
+            cache_hits: metrics::counter!("tessera_key_cache_total", "result" => "hit"),
+            cache_misses: metrics::counter!("tessera_key_cache_total", "result" => "miss"),
         });
         let tasks = vec![
             tokio::spawn(crate::changes::follow(engine.clone())),
@@ -236,11 +257,13 @@ impl AccessEngine {
             .into());
         }
         let client_id = self.check_client(&key, presented.client_credential).await?;
-        let _ = self.uses.try_send(KeyUse {
-            key_id: key.id.clone(),
-            at: now,
-            ip: presented.client_ip.to_string(),
-        });
+        if key.claim_use_report(now) {
+            let _ = self.uses.try_send(KeyUse {
+                key_id: key.id.clone(),
+                at: now,
+                ip: presented.client_ip.to_string(),
+            });
+        }
         Ok(Verdict { key, client_id })
     }
 
@@ -333,10 +356,10 @@ impl AccessEngine {
     /// The key with this hash, from the cache or one indexed read.
     pub async fn lookup(&self, hash: &SecretHash) -> Result<Option<Arc<VerifiedKey>>, StoreError> {
         if let Some(hit) = self.cache.get(hash.as_str()) {
-            metrics::counter!("tessera_key_cache_total", "result" => "hit").increment(1);
+            self.cache_hits.increment(1);
             return Ok(Some(hit));
         }
-        metrics::counter!("tessera_key_cache_total", "result" => "miss").increment(1);
+        self.cache_misses.increment(1);
         let generation = self.generation.load(Ordering::Acquire);
         let Some(record) = api_keys::for_verification(&self.db, hash).await? else {
             return Ok(None);

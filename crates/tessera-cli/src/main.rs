@@ -8,6 +8,12 @@ mod telemetry;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+/// mimalloc instead of the system allocator: the request path allocates many
+/// small, short-lived buffers, which glibc's allocator serves slowly under
+/// concurrency (see docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "tessera",

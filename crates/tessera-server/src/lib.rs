@@ -25,7 +25,6 @@ use tokio::net::TcpListener;
 /// The whole application: API, console, health and metrics, with the
 /// middleware every response goes through.
 pub fn build_router(state: AppState) -> Router {
-    health::install_metrics();
     let routes = Router::new()
         .merge(health::router())
         .merge(api::router())

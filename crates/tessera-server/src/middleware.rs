@@ -10,6 +10,8 @@ use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::IntoResponse;
 use axum::response::Response;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use tessera_core::ErrorCode;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -62,10 +64,7 @@ async fn assign_request_id(mut request: Request, next: Next) -> Response {
         .get(&REQUEST_ID)
         .filter(|v| is_acceptable_request_id(v.as_bytes()))
         .cloned()
-        .unwrap_or_else(|| {
-            HeaderValue::from_str(&tessera_core::secret::random_base62(22))
-                .expect("base62 is a valid header value")
-        });
+        .unwrap_or_else(new_request_id);
     request.headers_mut().insert(REQUEST_ID, id.clone());
     let span = tracing::info_span!(
         "request",
@@ -76,6 +75,18 @@ async fn assign_request_id(mut request: Request, next: Next) -> Response {
     let mut response = next.run(request).instrument(span).await;
     response.headers_mut().insert(REQUEST_ID, id);
     response
+}
+
+/// A new request id: a random per-process prefix and a counter. Unique
+/// across instances without a system call per request; request ids are
+/// labels, not secrets, so they need not be unpredictable.
+fn new_request_id() -> HeaderValue {
+    static PREFIX: OnceLock<String> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(|| tessera_core::secret::random_base62(10));
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    HeaderValue::from_str(&format!("{prefix}{n:012}"))
+        .expect("base62 and digits are a valid header value")
 }
 
 fn is_acceptable_request_id(value: &[u8]) -> bool {

@@ -27,6 +27,7 @@ impl AppState {
     /// Builds the state and starts the access engine's background work
     /// (change-log follower, key-use writer); call inside a Tokio runtime.
     pub fn new(db: Db, config: ServerConfig) -> Self {
+        crate::health::install_metrics();
         let engine_settings = EngineSettings {
             cache_capacity: config.key_cache_capacity,
             cache_ttl: config.key_cache_ttl,

@@ -141,3 +141,40 @@ async fn revoke_all_on_one_instance_reaches_the_other_within_a_second() {
         assert!(delay < Duration::from_secs(1), "instance B took {delay:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_notification_link_still_converges_within_a_second() {
+    use sqlx::Connection;
+    let cluster = Cluster::start().await;
+    let (id, key) = cluster.create_key().await;
+    assert_eq!(cluster.me_status(&cluster.b, &key).await, 200);
+
+    // Cut every LISTEN connection to this database, as a network fault or
+    // a connection reaper would.
+    let mut admin = sqlx::PgConnection::connect(&cluster._db.url).await.unwrap();
+    let cut: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND query ILIKE 'LISTEN%' AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(
+        cut.len() >= 2,
+        "expected both instances' listeners, found {}",
+        cut.len()
+    );
+
+    let response = cluster
+        .http
+        .delete(Cluster::url(&cluster.a, &format!("/api/v1/api-keys/{id}")))
+        .header("authorization", basic("admin-acme"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let revoked_at = Instant::now();
+    let on_b = cluster.until_refused(&cluster.b, &key, revoked_at).await;
+    println!("revocation after the notification link dropped: instance B refused after {on_b:?}");
+    assert!(on_b < Duration::from_secs(1), "instance B took {on_b:?}");
+}

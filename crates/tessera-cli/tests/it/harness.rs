@@ -318,6 +318,7 @@ pub struct ServerProcess {
     pub address: SocketAddr,
     pub stdout: String,
     lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
 }
 
 impl ServerProcess {
@@ -350,15 +351,16 @@ impl ServerProcess {
             address: SocketAddr::from(([127, 0, 0, 1], 0)),
             stdout: String::new(),
             lines,
+            seen: Vec::new(),
         };
         let line = process.wait_for_log("tessera listening on http://");
-        let address = line
+        let address: String = line
             .split("tessera listening on http://")
             .nth(1)
             .expect("address")
-            .split_whitespace()
-            .next()
-            .unwrap();
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || ".:[]".contains(*c))
+            .collect();
         process.address = address.parse().expect("listen address");
         if subcommand == "demo" {
             let mut stdout = process.child.stdout.take().expect("stdout");
@@ -374,14 +376,24 @@ impl ServerProcess {
         process
     }
 
+    /// Every log line the process has written so far.
+    pub fn drain_log(&mut self) -> Vec<String> {
+        self.seen.extend(self.lines.try_iter());
+        self.seen.clone()
+    }
+
     /// Blocks until a log line containing `needle` appears (30 s at most).
     pub fn wait_for_log(&mut self, needle: &str) -> String {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             match self.lines.recv_timeout(left) {
-                Ok(line) if line.contains(needle) => return line,
-                Ok(_) => continue,
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
                 Err(_) => panic!(
                     "tessera never logged {needle:?}; exit status {:?}",
                     self.child.try_wait()

@@ -12,6 +12,7 @@ on_both_backends!(
     migrate_twice_applies_once,
     sigterm_drains_in_flight_requests_then_exits_cleanly,
     demo_is_idempotent_and_its_printed_credentials_work,
+    json_logs_are_structured_and_never_contain_secrets,
 );
 
 async fn migrate_twice_applies_once(backend: Backend) {
@@ -173,4 +174,72 @@ fn bad_trusted_proxy_ranges_are_refused_at_start_up() {
         ],
     );
     assert_fails_with(&out, "invalid trusted proxy range 'banana'");
+}
+
+async fn json_logs_are_structured_and_never_contain_secrets(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    for args in [
+        vec!["admin", "create-org", "--slug", "acme", "--name", "Acme"],
+        vec![
+            "admin",
+            "create-user",
+            "--org",
+            "acme",
+            "--username",
+            "admin-acme",
+            "--password",
+            crate::harness::PASSWORD,
+            "--role",
+            "Administrator",
+        ],
+    ] {
+        assert_succeeds(&tessera(&db.url, &args));
+    }
+    let mut server = ServerProcess::start(&db.url, "serve", &["--log-format", "json"]);
+    let base = format!("http://{}", server.address);
+    let http = reqwest::Client::new();
+    let created: serde_json::Value = http
+        .post(format!("{base}/api/v1/api-keys"))
+        .header("authorization", crate::keys_api::basic("admin-acme"))
+        .json(&serde_json::json!({"name": "logged?"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = created["key"].as_str().unwrap().to_owned();
+    http.get(format!("{base}/api/v1/me"))
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .unwrap();
+    http.get(format!("{base}/api/v1/me?api_key={key}"))
+        .send()
+        .await
+        .unwrap();
+    http.get(format!("{base}/api/v1/me"))
+        .header("x-request-id", "find-me-in-logs")
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .unwrap();
+    server.wait_for_log("find-me-in-logs");
+    server.signal("TERM");
+    assert!(server.wait().success());
+    let lines = server.drain_log();
+    assert!(!lines.is_empty());
+    for line in &lines {
+        let parsed: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(
+            parsed["level"].is_string() && parsed["timestamp"].is_string(),
+            "{line}"
+        );
+        assert!(!line.contains(&key), "a key leaked into the logs: {line}");
+        assert!(
+            !line.contains(crate::harness::PASSWORD),
+            "a password leaked into the logs: {line}"
+        );
+    }
 }

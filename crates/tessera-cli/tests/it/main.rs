@@ -5,6 +5,7 @@
 mod harness;
 
 mod admin_cli;
+mod browser;
 mod cluster;
 mod http_basics;
 mod keys_api;

@@ -570,7 +570,7 @@ async fn last_use_is_recorded_off_the_request_path(backend: Backend) {
             .json()
             .await
             .unwrap();
-        shown["last_used_at"].is_string()
+        shown["last_used_at"].is_string() && shown["last_used_ip"] == "127.0.0.1"
     })
     .await;
 }

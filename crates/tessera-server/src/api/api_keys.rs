@@ -60,6 +60,7 @@ pub fn key_json(key: &ApiKey, raw: Option<&str>) -> Value {
         Some(raw) => body["key"] = json!(raw),
         None => {
             body["last_used_at"] = json!(key.last_used_at.map(format_ms));
+            body["last_used_ip"] = json!(key.last_used_ip);
             body["revoked_at"] = json!(key.revoked_at.map(format_ms));
             body["status"] = json!(status);
         }

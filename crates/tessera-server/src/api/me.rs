@@ -3,11 +3,15 @@
 
 use super::extract::ApiKeyAuth;
 use crate::{ApiError, AppState};
+use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
-use serde_json::{Map, Value, json};
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+use serde_json::json;
+use std::collections::BTreeSet;
 use tessera_core::access_change::AccessChange;
 use tessera_core::audit::{ActorKind, AuditAction};
 use tessera_core::permissions::Access;
@@ -21,39 +25,95 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Effective permissions spelled out per resource, so "full access" reads
-/// the same way as an explicit grant.
-pub fn permissions_json(access: &Access) -> Value {
-    let mut resources = Map::new();
-    for resource in RESOURCES {
-        if let Some(grant) = access.grant_for(resource).filter(|g| !g.actions.is_empty()) {
-            let actions: Vec<_> = grant
-                .actions
-                .iter()
-                .filter(|a| resource.supports(**a))
-                .map(|a| a.as_str())
-                .collect();
-            resources.insert(
-                resource.name.to_owned(),
-                json!({"actions": actions, "fields": grant.fields}),
-            );
-        }
-    }
-    Value::Object(resources)
+/// the same way as an explicit grant. Serialized straight from the access
+/// value: this runs on every `/me` request.
+pub struct EffectivePermissions<'a>(pub &'a Access);
+
+#[derive(Serialize)]
+struct GrantView<'a> {
+    actions: Vec<&'static str>,
+    fields: Option<&'a BTreeSet<String>>,
 }
 
-async fn show(auth: ApiKeyAuth) -> Json<Value> {
+impl Serialize for EffectivePermissions<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for resource in RESOURCES {
+            let (actions, fields): (Vec<&'static str>, _) = match self.0 {
+                Access::Full => (resource.actions.iter().map(|a| a.as_str()).collect(), None),
+                Access::Limited(set) => match set.grant(resource.name) {
+                    Some(grant) => (
+                        grant
+                            .actions
+                            .iter()
+                            .filter(|a| resource.supports(**a))
+                            .map(|a| a.as_str())
+                            .collect(),
+                        grant.fields.as_ref(),
+                    ),
+                    None => continue,
+                },
+            };
+            if !actions.is_empty() {
+                map.serialize_entry(resource.name, &GrantView { actions, fields })?;
+            }
+        }
+        map.end()
+    }
+}
+
+#[derive(Serialize)]
+struct Me<'a> {
+    id: &'a str,
+    name: &'a str,
+    organization: &'a str,
+    owner: OwnerView<'a>,
+    client: Option<&'a str>,
+    permissions: EffectivePermissions<'a>,
+    expires_at: Option<String>,
+    ip_allowlist: Option<&'a [String]>,
+    rate_limit: RateLimitView,
+}
+
+#[derive(Serialize)]
+struct OwnerView<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct RateLimitView {
+    per_second: i64,
+    burst: i64,
+}
+
+async fn show(auth: ApiKeyAuth) -> Response {
     let key = &auth.verdict.key;
-    Json(json!({
-        "id": key.id,
-        "name": key.name,
-        "organization": key.organization_slug,
-        "owner": {"type": key.owner.kind(), "name": key.owner_name},
-        "client": auth.verdict.client_id,
-        "permissions": permissions_json(&key.effective),
-        "expires_at": key.expires_at.map(format_ms),
-        "ip_allowlist": key.ip_allowlist,
-        "rate_limit": {"per_second": key.rate_limit_per_second, "burst": key.rate_limit_burst},
-    }))
+    let me = Me {
+        id: &key.id,
+        name: &key.name,
+        organization: &key.organization_slug,
+        owner: OwnerView {
+            kind: key.owner.kind(),
+            name: &key.owner_name,
+        },
+        client: auth.verdict.client_id.as_deref(),
+        permissions: EffectivePermissions(&key.effective),
+        expires_at: key.expires_at.map(format_ms),
+        ip_allowlist: key.ip_allowlist.as_deref(),
+        rate_limit: RateLimitView {
+            per_second: key.rate_limit_per_second,
+            burst: key.rate_limit_burst,
+        },
+    };
+    // Sized for a full-access key's answer, so the body is written without
+    // growing the buffer on this hot path.
+    let mut body = Vec::with_capacity(1536);
+    match serde_json::to_writer(&mut body, &me) {
+        Ok(()) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(err) => ApiError::internal(err).into_response(),
+    }
 }
 
 async fn revoke_itself(

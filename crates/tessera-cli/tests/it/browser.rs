@@ -1,0 +1,211 @@
+//! The console in a real browser: headless Chromium driven through
+//! ChromeDriver's W3C WebDriver protocol (plain JSON over HTTP).
+//! Requires Debian's `chromium` and `chromium-driver` (`.ci/run` installs them).
+
+use crate::harness::{Backend, PASSWORD, TestApp, seed_organization};
+use crate::on_both_backends;
+use serde_json::{Value, json};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+on_both_backends!(a_person_signs_in_and_out_in_a_real_browser);
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// One ChromeDriver process with one headless Chromium session.
+pub struct Browser {
+    driver: Child,
+    base: String,
+    session: String,
+    http: reqwest::Client,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    pub async fn launch() -> Browser {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect(
+                "chromedriver must be installed (Debian packages chromium and chromium-driver)",
+            );
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let started = Instant::now();
+        while http.get(format!("{base}/status")).send().await.is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "chromedriver did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let capabilities = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--window-size=1280,900", format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }
+        }}});
+        let created: Value = http
+            .post(format!("{base}/session"))
+            .json(&capabilities)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = created["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {created}"))
+            .to_owned();
+        Browser {
+            driver,
+            base,
+            session,
+            http,
+            _profile: profile,
+        }
+    }
+
+    async fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let mut request = self.http.request(method, url);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let reply: Value = request.send().await.unwrap().json().await.unwrap();
+        assert!(
+            reply["value"].get("error").is_none(),
+            "webdriver {path}: {reply}"
+        );
+        reply["value"].clone()
+    }
+
+    pub async fn go(&self, url: &str) {
+        self.command(reqwest::Method::POST, "/url", Some(json!({"url": url})))
+            .await;
+    }
+
+    pub async fn current_url(&self) -> String {
+        self.command(reqwest::Method::GET, "/url", None)
+            .await
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    async fn element(&self, css: &str) -> String {
+        let found = self
+            .command(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await;
+        found[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {found}"))
+            .to_owned()
+    }
+
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let id = self.element(css).await;
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{id}/value"),
+            Some(json!({"text": text})),
+        )
+        .await;
+    }
+
+    pub async fn click(&self, css: &str) {
+        let id = self.element(css).await;
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{id}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        let id = self.element(css).await;
+        self.command(reqwest::Method::GET, &format!("/element/{id}/text"), None)
+            .await
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The page as a PNG, for looking at.
+    pub async fn screenshot(&self) -> Vec<u8> {
+        use base64::Engine;
+        let encoded = self
+            .command(reqwest::Method::GET, "/screenshot", None)
+            .await;
+        base64::engine::general_purpose::STANDARD
+            .decode(encoded.as_str().unwrap())
+            .unwrap()
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+async fn a_person_signs_in_and_out_in_a_real_browser(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_organization(&app, "acme");
+    let browser = Browser::launch().await;
+
+    browser.go(&app.url("/")).await;
+    assert!(
+        browser.current_url().await.ends_with("/login"),
+        "not sent to sign-in"
+    );
+    browser.type_into("#username", "admin-acme").await;
+    browser.type_into("#password", "wrong password").await;
+    browser.click("button[type=submit]").await;
+    assert_eq!(
+        browser.text("p.error").await,
+        "Incorrect username or password."
+    );
+
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    assert_eq!(browser.current_url().await, app.url("/"));
+    assert_eq!(browser.text("#signed-in-user").await, "admin-acme");
+    assert_eq!(browser.text("#organization").await, "acme Ltd (acme)");
+    assert_eq!(browser.text("#role").await, "Administrator");
+    if let Ok(dir) = std::env::var("TESSERA_SCREENSHOTS") {
+        std::fs::write(
+            format!("{dir}/home-{backend:?}.png"),
+            browser.screenshot().await,
+        )
+        .unwrap();
+    }
+
+    browser.click("form[action='/logout'] button").await;
+    assert!(browser.current_url().await.ends_with("/login"));
+    browser.go(&app.url("/")).await;
+    assert!(
+        browser.current_url().await.ends_with("/login"),
+        "still signed in after signing out"
+    );
+}
