@@ -3,8 +3,10 @@
 
 use crate::admin::{self, Outcome};
 use crate::serve::{self, ServeArgs};
+use tessera_core::audit::AuditAction;
 use tessera_core::password::{self, NewPassword};
-use tessera_store::{DatabaseUrl, accounts, roles};
+use tessera_core::secret::{self, SecretKind};
+use tessera_store::{DatabaseUrl, accounts, api_keys, audit, roles};
 
 pub const ORG_SLUG: &str = "acme";
 pub const ORG_NAME: &str = "Acme Payroll Ltd";
@@ -15,7 +17,7 @@ pub const ADMIN_PASSWORD: &str = "tessera-demo";
 
 pub async fn run(url: &DatabaseUrl, args: &ServeArgs) -> anyhow::Result<()> {
     let (db, listener, config) = serve::prepare(url, args).await?;
-    admin::ensure_organization(&db, ORG_SLUG, ORG_NAME).await?;
+    let (organization, _) = admin::ensure_organization(&db, ORG_SLUG, ORG_NAME).await?;
     let outcome = match accounts::find_by_username(&db, ADMIN_USERNAME).await? {
         None => {
             admin::ensure_user(
@@ -38,6 +40,7 @@ pub async fn run(url: &DatabaseUrl, args: &ServeArgs) -> anyhow::Result<()> {
             anyhow::bail!("the username '{ADMIN_USERNAME}' is taken outside the demo organisation")
         }
     };
+    let sample_key = issue_sample_key(&db, &organization.id).await?;
     let address = listener.local_addr()?;
     let state = match outcome {
         Outcome::Created => "created",
@@ -49,9 +52,76 @@ pub async fn run(url: &DatabaseUrl, args: &ServeArgs) -> anyhow::Result<()> {
     println!("  Username:  {ADMIN_USERNAME}");
     println!("  Password:  {ADMIN_PASSWORD}");
     println!();
+    println!("  Sample API key (full access, replaced at every demo start):");
+    println!("  Key:       {sample_key}");
+    println!("  Try:       curl -H 'X-API-KEY: {sample_key}' http://{address}/api/v1/me");
+    println!();
     println!("Press Ctrl-C to stop.");
     serve::run(db, listener, config, url).await
 }
+
+/// A fresh full-access key owned by the demo administrator. The raw value of
+/// a key cannot be shown twice, so each start revokes the previous sample
+/// key and issues a new one.
+async fn issue_sample_key(db: &tessera_store::Db, organization_id: &str) -> anyhow::Result<String> {
+    let admin = accounts::find_by_username(db, ADMIN_USERNAME)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the demo administrator is missing"))?;
+    let owner = api_keys::Owner::Account(admin.id.clone());
+    let mut cursor = None;
+    loop {
+        let page =
+            api_keys::list(db, organization_id, Some(&admin.id), cursor.as_deref(), 200).await?;
+        for key in &page {
+            if key.name == SAMPLE_KEY_NAME && key.revoked_at.is_none() {
+                api_keys::revoke(
+                    db,
+                    organization_id,
+                    &key.id,
+                    api_keys::RevocationReason::Revoked,
+                )
+                .await?;
+            }
+        }
+        match page.last() {
+            Some(last) if page.len() == 200 => cursor = Some(last.id.clone()),
+            _ => break,
+        }
+    }
+    let key = secret::generate(SecretKind::ApiKey);
+    let created = api_keys::create(
+        db,
+        &api_keys::NewApiKey {
+            organization_id,
+            name: SAMPLE_KEY_NAME,
+            key_hash: &key.hash,
+            hint: &key.hint,
+            owner: &owner,
+            created_by: &admin.id,
+            permissions: None,
+            role_id: None,
+            expires_at: None,
+            ip_allowlist: None,
+            client_id: None,
+        },
+    )
+    .await?;
+    audit::record(
+        db,
+        audit::NewEntry {
+            organization_id: Some(organization_id),
+            actor: &audit::Actor::command_line(),
+            action: AuditAction::KeyCreated,
+            target: Some(&created.id),
+            ip: None,
+            details: Some(serde_json::json!({"name": SAMPLE_KEY_NAME, "owner": {"type": "user", "name": ADMIN_USERNAME}})),
+        },
+    )
+    .await?;
+    Ok(key.raw)
+}
+
+const SAMPLE_KEY_NAME: &str = "demo sample key";
 
 fn is_demo_member(account: &accounts::Account) -> bool {
     matches!(&account.membership, accounts::Membership::Member { organization_slug, .. } if organization_slug == ORG_SLUG)

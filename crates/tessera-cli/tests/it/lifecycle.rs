@@ -81,6 +81,7 @@ async fn demo_is_idempotent_and_its_printed_credentials_work(backend: Backend) {
     );
     let username = printed(&first.stdout, "Username:");
     let password = printed(&first.stdout, "Password:");
+    let first_key = printed(&first.stdout, "Key:");
     assert!(printed(&first.stdout, "Console:").ends_with("/login"));
     first.signal("INT");
     assert!(first.wait().success());
@@ -131,6 +132,28 @@ async fn demo_is_idempotent_and_its_printed_credentials_work(backend: Backend) {
         303,
         "the printed demo credentials do not sign in"
     );
+
+    // The printed sample key works; the previous start's key no longer does.
+    let key = printed(&second.stdout, "Key:");
+    let me = http
+        .get(format!("{app_url}/api/v1/me"))
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    assert_eq!(
+        me.json::<serde_json::Value>().await.unwrap()["organization"],
+        "acme"
+    );
+    let old = http
+        .get(format!("{app_url}/api/v1/me"))
+        .header("x-api-key", &first_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(old.status(), 401);
+    assert!(printed(&second.stdout, "Try:").contains(&format!("curl -H 'X-API-KEY: {key}'")));
     assert!(
         signed_in.headers()["set-cookie"]
             .to_str()
