@@ -13,7 +13,64 @@ on_both_backends!(
     create_bot_is_idempotent_per_role,
     set_rate_limit_stores_the_limit,
     create_client_prints_id_and_credential_once,
+    set_key_creation_stores_the_policy,
 );
+
+async fn set_key_creation_stores_the_policy(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let run = |args: &[&str]| tessera(&db.url, args);
+    assert_succeeds(&run(&[
+        "admin",
+        "create-org",
+        "--slug",
+        "acme",
+        "--name",
+        "Acme",
+    ]));
+    let out = assert_succeeds(&run(&[
+        "admin",
+        "set-key-creation",
+        "--org",
+        "acme",
+        "--who",
+        "everyone",
+    ]));
+    assert_eq!(out.trim(), "in acme, everyone may now create API keys");
+    assert_fails_with(
+        &run(&[
+            "admin",
+            "set-key-creation",
+            "--org",
+            "nope",
+            "--who",
+            "everyone",
+        ]),
+        "no organisation with the slug 'nope'",
+    );
+    let bad = run(&[
+        "admin",
+        "set-key-creation",
+        "--org",
+        "acme",
+        "--who",
+        "nobody",
+    ]);
+    assert!(!bad.status.success());
+    assert!(crate::harness::stderr(&bad).contains("invalid value 'nobody'"));
+
+    let store = db.connect().await;
+    let org = organizations::find_by_slug(&store, "acme")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(org.key_creation, organizations::KeyCreationPolicy::Everyone);
+    let entries = audit::for_organization(&store, &org.id, 10).await.unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.action == "organization.key_creation_changed")
+    );
+}
 
 async fn create_operator_is_idempotent_and_refuses_taken_usernames(backend: Backend) {
     let db = TestDb::new(backend).await;
