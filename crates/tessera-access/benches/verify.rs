@@ -56,6 +56,7 @@ async fn engine_with_one_key() -> (std::sync::Arc<AccessEngine>, String) {
             expires_at: None,
             ip_allowlist: None,
             client_id: None,
+            rate_limit: None,
         },
     )
     .await

@@ -8,6 +8,7 @@
 //! (PostgreSQL pushes them with LISTEN/NOTIFY; the log is also polled, which
 //! covers SQLite, command-line changes and a dropped notification link).
 
+use crate::throttle::FailureThrottle;
 use ipnet::IpNet;
 use moka::sync::Cache;
 use std::collections::BTreeSet;
@@ -22,6 +23,7 @@ use tessera_core::credentials;
 use tessera_core::permissions::Access;
 use tessera_core::secret::{self, SecretHash, SecretKind};
 use tessera_store::api_keys::{self, KeyForVerification, KeyUse, Owner};
+use tessera_store::organizations::RateLimit;
 use tessera_store::{Backend, Db, StoreError, api_clients, now_ms};
 use tokio::sync::mpsc;
 
@@ -36,6 +38,10 @@ pub struct EngineSettings {
     pub cache_ttl: Duration,
     /// How often the change log is polled.
     pub poll_interval: Duration,
+    /// Failed key checks (unknown, malformed, revoked, expired keys, bad
+    /// client credentials) allowed per client address per minute; beyond
+    /// it the address is refused before any lookup.
+    pub auth_failures_per_minute: u32,
 }
 
 impl EngineSettings {
@@ -47,6 +53,7 @@ impl EngineSettings {
                 Backend::Sqlite => Duration::from_millis(250),
                 Backend::Postgres => Duration::from_millis(500),
             },
+            auth_failures_per_minute: 60,
         }
     }
 }
@@ -68,8 +75,8 @@ pub struct VerifiedKey {
     pub ip_allowlist: Option<Vec<String>>,
     allowed_networks: Vec<IpNet>,
     pub client_id: Option<String>,
-    pub rate_limit_per_second: i64,
-    pub rate_limit_burst: i64,
+    pub organization_rate_limit: RateLimit,
+    pub key_rate_limit: Option<RateLimit>,
     /// When this instance last queued a use of the key for `last_used_at`.
     last_reported_use: AtomicI64,
 }
@@ -96,8 +103,8 @@ impl From<KeyForVerification> for VerifiedKey {
             ip_allowlist: record.ip_allowlist,
             allowed_networks,
             client_id: record.client_id,
-            rate_limit_per_second: record.rate_limit_per_second,
-            rate_limit_burst: record.rate_limit_burst,
+            organization_rate_limit: record.organization_rate_limit,
+            key_rate_limit: record.key_rate_limit,
             last_reported_use: AtomicI64::new(0),
         }
     }
@@ -146,6 +153,8 @@ pub struct Verdict {
 pub struct Denial {
     pub code: ErrorCode,
     pub detail: String,
+    /// Seconds to wait before retrying, for throttled callers.
+    pub retry_after: Option<u64>,
 }
 
 impl Denial {
@@ -153,7 +162,19 @@ impl Denial {
         Denial {
             code,
             detail: detail.into(),
+            retry_after: None,
         }
+    }
+
+    /// Whether this refusal counts as a failed authentication attempt.
+    fn is_failed_authentication(&self) -> bool {
+        matches!(
+            self.code,
+            ErrorCode::InvalidApiKey
+                | ErrorCode::ExpiredApiKey
+                | ErrorCode::RevokedApiKey
+                | ErrorCode::InvalidApiClient
+        )
     }
 }
 
@@ -181,6 +202,7 @@ pub struct AccessEngine {
     settings: EngineSettings,
     cache_hits: metrics::Counter,
     cache_misses: metrics::Counter,
+    auth_failures: FailureThrottle<IpAddr>,
 }
 
 impl AccessEngine {
@@ -201,9 +223,13 @@ impl AccessEngine {
             cache,
             generation: AtomicU64::new(0),
             uses,
-            settings,
             cache_hits: metrics::counter!("tessera_key_cache_total", "result" => "hit"),
             cache_misses: metrics::counter!("tessera_key_cache_total", "result" => "miss"),
+            auth_failures: FailureThrottle::new(
+                settings.auth_failures_per_minute.max(1),
+                Duration::from_secs(60),
+            ),
+            settings,
         });
         let tasks = vec![
             tokio::spawn(crate::changes::follow(engine.clone())),
@@ -220,8 +246,37 @@ impl AccessEngine {
         self.settings.poll_interval
     }
 
-    /// Verifies what a request presents and returns its verdict.
+    /// Verifies what a request presents and returns its verdict. An address
+    /// that keeps failing is refused before any lookup, so spraying keys
+    /// neither loads the database nor affects keys used from elsewhere.
     pub async fn verify(&self, presented: &Presentation<'_>) -> Result<Verdict, VerifyError> {
+        if let Err(wait) = self.auth_failures.check(&presented.client_ip) {
+            let seconds = wait.as_secs().max(1);
+            return Err(Denial {
+                code: ErrorCode::RateLimited,
+                detail: format!("Too many failed authentication attempts from this address; retry in {seconds} seconds."),
+                retry_after: Some(seconds),
+            }
+            .into());
+        }
+        let result = self.check_presentation(presented).await;
+        if let Err(VerifyError::Denied(denial)) = &result
+            && denial.is_failed_authentication()
+        {
+            self.auth_failures.record_failure(&presented.client_ip);
+        }
+        result
+    }
+
+    /// Forgets addresses whose failure window has ended.
+    pub fn forget_idle_failures(&self) {
+        self.auth_failures.forget_idle();
+    }
+
+    async fn check_presentation(
+        &self,
+        presented: &Presentation<'_>,
+    ) -> Result<Verdict, VerifyError> {
         if presented.keys.is_empty() {
             return Err(Denial::new(
                 ErrorCode::MissingApiKey,

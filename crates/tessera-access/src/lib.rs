@@ -5,4 +5,5 @@
 mod changes;
 pub mod client_ip;
 pub mod keys;
+pub mod rate_limit;
 pub mod throttle;

@@ -1,33 +1,15 @@
-//! Throttling of sign-in attempts, per account and per client address, so
+//! Throttling of failed password checks (console sign-in and the
+//! key-management API share it), per account and per client address, so
 //! neither guessing one account's password nor spraying many accounts from
-//! one address gets far. Counters live in memory: each instance throttles
-//! what it sees.
+//! one address gets far, while people who type their password right are
+//! never slowed down. Counters live in memory: each instance throttles what
+//! it sees.
 
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-#[derive(Debug, Clone, Copy)]
-pub struct LoginThrottleSettings {
-    /// Attempts allowed per username per minute (also the burst).
-    pub per_account_per_minute: NonZeroU32,
-    /// Attempts allowed per client address per minute (also the burst).
-    pub per_ip_per_minute: NonZeroU32,
-}
-
-impl Default for LoginThrottleSettings {
-    fn default() -> Self {
-        LoginThrottleSettings {
-            per_account_per_minute: NonZeroU32::new(5).expect("non-zero"),
-            per_ip_per_minute: NonZeroU32::new(20).expect("non-zero"),
-        }
-    }
-}
 
 /// Why an attempt was refused, and when to try again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,44 +24,47 @@ impl Throttled {
             Throttled::Account { retry_after } | Throttled::Address { retry_after } => retry_after,
         }
     }
+
+    /// Whole seconds to wait, at least one.
+    pub fn retry_after_seconds(self) -> u64 {
+        let wait = self.retry_after();
+        (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+    }
 }
 
-pub struct LoginThrottle {
-    per_account: DefaultKeyedRateLimiter<String>,
-    per_ip: DefaultKeyedRateLimiter<IpAddr>,
-    clock: DefaultClock,
+/// Failed password checks per username (compared case-insensitively,
+/// whether or not it exists, so throttling reveals nothing) and per address.
+pub struct PasswordThrottle {
+    by_account: FailureThrottle<String>,
+    by_address: FailureThrottle<IpAddr>,
 }
 
-impl LoginThrottle {
-    pub fn new(settings: LoginThrottleSettings) -> Self {
-        LoginThrottle {
-            per_account: RateLimiter::keyed(Quota::per_minute(settings.per_account_per_minute)),
-            per_ip: RateLimiter::keyed(Quota::per_minute(settings.per_ip_per_minute)),
-            clock: DefaultClock::default(),
+impl PasswordThrottle {
+    pub fn new(per_account: u32, per_address: u32, window: Duration) -> Self {
+        PasswordThrottle {
+            by_account: FailureThrottle::new(per_account, window),
+            by_address: FailureThrottle::new(per_address, window),
         }
     }
 
-    /// Counts one sign-in attempt for `username` from `ip`, or refuses it.
-    /// Usernames are counted case-insensitively whether or not they exist,
-    /// so throttling reveals nothing about which accounts exist.
-    pub fn attempt(&self, username: &str, ip: IpAddr) -> Result<(), Throttled> {
-        let now = self.clock.now();
-        self.per_ip
-            .check_key(&ip)
-            .map_err(|not_until| Throttled::Address {
-                retry_after: not_until.wait_time_from(now),
-            })?;
-        self.per_account
-            .check_key(&username.to_lowercase())
-            .map_err(|not_until| Throttled::Account {
-                retry_after: not_until.wait_time_from(now),
-            })
+    /// Refuses before any password is checked if either has failed too often.
+    pub fn check(&self, username: &str, ip: IpAddr) -> Result<(), Throttled> {
+        self.by_address
+            .check(&ip)
+            .map_err(|retry_after| Throttled::Address { retry_after })?;
+        self.by_account
+            .check(&username.to_lowercase())
+            .map_err(|retry_after| Throttled::Account { retry_after })
     }
 
-    /// Forgets keys whose buckets are full again, bounding memory.
+    pub fn record_failure(&self, username: &str, ip: IpAddr) {
+        self.by_address.record_failure(&ip);
+        self.by_account.record_failure(&username.to_lowercase());
+    }
+
     pub fn forget_idle(&self) {
-        self.per_account.retain_recent();
-        self.per_ip.retain_recent();
+        self.by_account.forget_idle();
+        self.by_address.forget_idle();
     }
 }
 
@@ -141,47 +126,38 @@ impl<K: Eq + Hash + Clone> FailureThrottle<K> {
 mod tests {
     use super::*;
 
-    fn settings(account: u32, ip: u32) -> LoginThrottleSettings {
-        LoginThrottleSettings {
-            per_account_per_minute: NonZeroU32::new(account).unwrap(),
-            per_ip_per_minute: NonZeroU32::new(ip).unwrap(),
-        }
-    }
-
     #[test]
-    fn an_account_is_throttled_after_its_burst_whatever_the_address() {
-        let throttle = LoginThrottle::new(settings(3, 100));
+    fn an_account_is_throttled_after_its_failures_whatever_the_address() {
+        let throttle = PasswordThrottle::new(3, 100, Duration::from_secs(60));
         for n in 0..3 {
             let ip = IpAddr::from([203, 0, 113, n]);
-            assert_eq!(throttle.attempt("Ada", ip), Ok(()));
+            assert_eq!(throttle.check("Ada", ip), Ok(()));
+            throttle.record_failure("Ada", ip);
         }
         let refused = throttle
-            .attempt("ada", IpAddr::from([198, 51, 100, 1]))
+            .check("ada", IpAddr::from([198, 51, 100, 1]))
             .unwrap_err();
         assert!(matches!(refused, Throttled::Account { .. }));
-        assert!(
-            refused.retry_after() > Duration::ZERO
-                && refused.retry_after() <= Duration::from_secs(20)
-        );
+        assert!((1..=60).contains(&refused.retry_after_seconds()));
         assert_eq!(
-            throttle.attempt("grace", IpAddr::from([198, 51, 100, 1])),
+            throttle.check("grace", IpAddr::from([198, 51, 100, 1])),
             Ok(())
         );
     }
 
     #[test]
-    fn an_address_is_throttled_after_its_burst_whatever_the_account() {
-        let throttle = LoginThrottle::new(settings(100, 4));
+    fn an_address_is_throttled_after_its_failures_whatever_the_account() {
+        let throttle = PasswordThrottle::new(100, 4, Duration::from_secs(60));
         let ip = IpAddr::from([203, 0, 113, 1]);
         for n in 0..4 {
-            assert_eq!(throttle.attempt(&format!("user{n}"), ip), Ok(()));
+            throttle.record_failure(&format!("user{n}"), ip);
         }
         assert!(matches!(
-            throttle.attempt("someone-else", ip),
+            throttle.check("someone-else", ip),
             Err(Throttled::Address { .. })
         ));
         assert_eq!(
-            throttle.attempt("someone-else", IpAddr::from([203, 0, 113, 2])),
+            throttle.check("someone-else", IpAddr::from([203, 0, 113, 2])),
             Ok(())
         );
     }

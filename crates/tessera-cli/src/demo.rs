@@ -103,6 +103,7 @@ async fn issue_sample_key(db: &tessera_store::Db, organization_id: &str) -> anyh
             expires_at: None,
             ip_allowlist: None,
             client_id: None,
+            rate_limit: None,
         },
     )
     .await?;

@@ -39,6 +39,11 @@ pub struct ServeArgs {
     #[arg(long, env = "TESSERA_KEY_CACHE_TTL", default_value_t = 30)]
     pub key_cache_ttl: u64,
 
+    /// Redis holding the rate-limit buckets shared by every instance
+    /// (redis://HOST:PORT). Without it each instance limits in memory.
+    #[arg(long, env = "TESSERA_REDIS_URL")]
+    pub redis_url: Option<String>,
+
     /// Largest number of pooled database connections.
     #[arg(long, env = "TESSERA_DB_MAX_CONNECTIONS", default_value_t = 10)]
     pub db_max_connections: u32,
@@ -55,7 +60,10 @@ impl ServeArgs {
                 anyhow::bail!("invalid public URL '{url}': it must start with http:// or https://")
             }
         };
+        // Checked now so a typo fails at start-up, not at the first request.
+        tessera_access::rate_limit::RateLimits::new(self.redis_url.as_deref())?;
         Ok(ServerConfig {
+            redis_url: self.redis_url.clone(),
             trusted_proxies,
             secure_cookies,
             max_body_bytes: self.max_body_bytes,
@@ -115,7 +123,7 @@ pub async fn run(
         Backend::Postgres => "postgres",
     };
     tracing::info!(%address, backend, database = %url, "tessera listening on http://{address}");
-    let state = AppState::new(db.clone(), config);
+    let state = AppState::new(db.clone(), config)?;
     tessera_server::serve(listener, state, shutdown).await?;
     db.close().await;
     Ok(())

@@ -1,6 +1,5 @@
 use std::time::Duration;
 use tessera_access::client_ip::TrustedProxies;
-use tessera_access::throttle::LoginThrottleSettings;
 
 /// Everything the server needs to know that is not in the database.
 #[derive(Debug, Clone)]
@@ -16,18 +15,23 @@ pub struct ServerConfig {
     pub session_ttl: Duration,
     /// How long graceful shutdown waits for in-flight requests.
     pub shutdown_timeout: Duration,
-    pub login_throttle: LoginThrottleSettings,
     /// Most API keys kept in each instance's verification cache.
     pub key_cache_capacity: u64,
     /// Longest a cached key is trusted without re-reading it.
     pub key_cache_ttl: Duration,
-    /// Failed password checks on the key-management API allowed per
-    /// username, and per client address, in `password_failure_window`.
+    /// Failed password checks (console sign-in and the key-management API
+    /// together) allowed per username, and per client address, in
+    /// `password_failure_window`.
     pub password_failures_per_account: u32,
     pub password_failures_per_ip: u32,
     pub password_failure_window: Duration,
     /// Leak reports accepted per client address per minute.
     pub leak_reports_per_minute: u32,
+    /// Redis for rate-limit buckets shared by every instance; `None` keeps
+    /// them in this process.
+    pub redis_url: Option<String>,
+    /// Failed key checks allowed per client address per minute.
+    pub auth_failures_per_minute: u32,
 }
 
 impl Default for ServerConfig {
@@ -38,13 +42,14 @@ impl Default for ServerConfig {
             secure_cookies: false,
             session_ttl: Duration::from_secs(12 * 60 * 60),
             shutdown_timeout: Duration::from_secs(30),
-            login_throttle: LoginThrottleSettings::default(),
             key_cache_capacity: 100_000,
             key_cache_ttl: Duration::from_secs(30),
             password_failures_per_account: 10,
             password_failures_per_ip: 50,
             password_failure_window: Duration::from_secs(15 * 60),
             leak_reports_per_minute: 10,
+            redis_url: None,
+            auth_failures_per_minute: 60,
         }
     }
 }

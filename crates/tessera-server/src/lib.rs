@@ -27,7 +27,7 @@ use tokio::net::TcpListener;
 pub fn build_router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(health::router())
-        .merge(api::router())
+        .merge(api::router(state.clone()))
         .merge(console::router())
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed);

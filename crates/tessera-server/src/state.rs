@@ -5,7 +5,8 @@ use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tessera_access::keys::{AccessEngine, EngineSettings};
-use tessera_access::throttle::{FailureThrottle, LoginThrottle};
+use tessera_access::rate_limit::{InvalidRedisUrl, RateLimits};
+use tessera_access::throttle::PasswordThrottle;
 use tessera_store::Db;
 
 /// Shared, cheaply cloned state of one server process.
@@ -15,56 +16,54 @@ pub struct AppState(Arc<Inner>);
 struct Inner {
     db: Db,
     config: ServerConfig,
-    login_throttle: LoginThrottle,
-    password_failures_by_account: FailureThrottle<String>,
-    password_failures_by_ip: FailureThrottle<IpAddr>,
+    password_throttle: PasswordThrottle,
     leak_reports: DefaultKeyedRateLimiter<IpAddr>,
     access: Arc<AccessEngine>,
+    rate_limits: RateLimits,
     background: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl AppState {
     /// Builds the state and starts the access engine's background work
     /// (change-log follower, key-use writer); call inside a Tokio runtime.
-    pub fn new(db: Db, config: ServerConfig) -> Self {
+    pub fn new(db: Db, config: ServerConfig) -> Result<Self, InvalidRedisUrl> {
         crate::health::install_metrics();
+        let rate_limits = RateLimits::new(config.redis_url.as_deref())?;
         let engine_settings = EngineSettings {
             cache_capacity: config.key_cache_capacity,
             cache_ttl: config.key_cache_ttl,
+            auth_failures_per_minute: config.auth_failures_per_minute,
             ..EngineSettings::for_backend(db.backend())
         };
         let (access, background) = AccessEngine::start(db.clone(), engine_settings);
         let leak_quota = Quota::per_minute(
             NonZeroU32::new(config.leak_reports_per_minute).unwrap_or(NonZeroU32::MIN),
         );
-        AppState(Arc::new(Inner {
-            login_throttle: LoginThrottle::new(config.login_throttle),
-            password_failures_by_account: FailureThrottle::new(
+        Ok(AppState(Arc::new(Inner {
+            password_throttle: PasswordThrottle::new(
                 config.password_failures_per_account,
-                config.password_failure_window,
-            ),
-            password_failures_by_ip: FailureThrottle::new(
                 config.password_failures_per_ip,
                 config.password_failure_window,
             ),
             leak_reports: RateLimiter::keyed(leak_quota),
             access,
+            rate_limits,
             background: Mutex::new(background),
             db,
             config,
-        }))
+        })))
+    }
+
+    pub fn rate_limits(&self) -> &RateLimits {
+        &self.0.rate_limits
     }
 
     pub fn access(&self) -> &AccessEngine {
         &self.0.access
     }
 
-    pub(crate) fn password_failures_by_account(&self) -> &FailureThrottle<String> {
-        &self.0.password_failures_by_account
-    }
-
-    pub(crate) fn password_failures_by_ip(&self) -> &FailureThrottle<IpAddr> {
-        &self.0.password_failures_by_ip
+    pub(crate) fn password_throttle(&self) -> &PasswordThrottle {
+        &self.0.password_throttle
     }
 
     pub(crate) fn leak_reports(&self) -> &DefaultKeyedRateLimiter<IpAddr> {
@@ -91,10 +90,6 @@ impl AppState {
     pub fn config(&self) -> &ServerConfig {
         &self.0.config
     }
-
-    pub fn login_throttle(&self) -> &LoginThrottle {
-        &self.0.login_throttle
-    }
 }
 
 /// Periodic chores that keep memory and tables bounded: forgetting idle
@@ -105,10 +100,9 @@ pub(crate) fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()>
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            state.login_throttle().forget_idle();
-            state.password_failures_by_account().forget_idle();
-            state.password_failures_by_ip().forget_idle();
+            state.password_throttle().forget_idle();
             state.leak_reports().retain_recent();
+            state.access().forget_idle_failures();
             if let Err(err) = tessera_store::access_changes::prune(state.db(), 60 * 60 * 1000).await
             {
                 tracing::warn!(error = %err, "could not prune the access change log");

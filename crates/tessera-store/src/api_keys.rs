@@ -1,6 +1,7 @@
 //! API keys (SPEC §3). Only the SHA-256 of a key is stored.
 
 use crate::access_changes::record_change;
+use crate::organizations::RateLimit;
 use crate::{Db, StoreError, now_ms, on_pool};
 use tessera_core::access_change::AccessChange;
 use tessera_core::id::{IdKind, new_id};
@@ -55,6 +56,8 @@ pub struct NewApiKey<'a> {
     pub expires_at: Option<i64>,
     pub ip_allowlist: Option<&'a [String]>,
     pub client_id: Option<&'a str>,
+    /// A limit for this key alone, on top of its organisation's.
+    pub rate_limit: Option<RateLimit>,
 }
 
 /// A key as it is listed and shown (never with its raw value).
@@ -73,6 +76,7 @@ pub struct ApiKey {
     pub expires_at: Option<i64>,
     pub ip_allowlist: Option<Vec<String>>,
     pub client_id: Option<String>,
+    pub rate_limit: Option<RateLimit>,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub last_used_ip: Option<String>,
@@ -95,6 +99,8 @@ struct ApiKeyRow {
     expires_at: Option<i64>,
     ip_allowlist: Option<String>,
     client_id: Option<String>,
+    rate_limit_per_second: Option<i64>,
+    rate_limit_burst: Option<i64>,
     created_at: i64,
     last_used_at: Option<i64>,
     last_used_ip: Option<String>,
@@ -107,6 +113,16 @@ fn owner_of(id: &str, account: Option<String>, bot: Option<String>) -> Result<Ow
         (Some(account), None) => Ok(Owner::Account(account)),
         (None, Some(bot)) => Ok(Owner::Bot(bot)),
         _ => Err(StoreError::Corrupt(format!("key {id} has no single owner"))),
+    }
+}
+
+fn key_rate_limit(per_second: Option<i64>, burst: Option<i64>) -> Option<RateLimit> {
+    match (per_second, burst) {
+        (Some(per_second), Some(burst)) => Some(RateLimit {
+            per_second: u32::try_from(per_second).ok()?,
+            burst: u32::try_from(burst).ok()?,
+        }),
+        _ => None,
     }
 }
 
@@ -137,6 +153,7 @@ impl TryFrom<ApiKeyRow> for ApiKey {
             role_name: row.role_name,
             expires_at: row.expires_at,
             client_id: row.client_id,
+            rate_limit: key_rate_limit(row.rate_limit_per_second, row.rate_limit_burst),
             created_at: row.created_at,
             last_used_at: row.last_used_at,
             last_used_ip: row.last_used_ip,
@@ -150,7 +167,8 @@ macro_rules! key_select {
     () => {
         "SELECT k.id, k.organization_id, k.name, k.hint, k.owner_account_id, k.owner_bot_id,
                 COALESCE(a.username, b.name) AS owner_name, k.permissions, k.role_id, r.name AS role_name,
-                k.expires_at, k.ip_allowlist, k.client_id, k.created_at, k.last_used_at, k.last_used_ip,
+                k.expires_at, k.ip_allowlist, k.client_id, k.rate_limit_per_second, k.rate_limit_burst,
+                k.created_at, k.last_used_at, k.last_used_ip,
                 k.revoked_at, k.revoked_reason
          FROM api_keys k
          LEFT JOIN accounts a ON a.id = k.owner_account_id
@@ -176,8 +194,9 @@ pub async fn create(db: &Db, key: &NewApiKey<'_>) -> Result<ApiKey, StoreError> 
     on_pool!(db, |pool| {
         sqlx::query(
             "INSERT INTO api_keys (id, organization_id, name, key_hash, hint, owner_account_id, owner_bot_id, created_by,
-                                   permissions, role_id, expires_at, ip_allowlist, client_id, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                                   permissions, role_id, expires_at, ip_allowlist, client_id, created_at,
+                                   rate_limit_per_second, rate_limit_burst)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
         .bind(&id)
         .bind(key.organization_id)
@@ -193,6 +212,8 @@ pub async fn create(db: &Db, key: &NewApiKey<'_>) -> Result<ApiKey, StoreError> 
         .bind(&ip_allowlist)
         .bind(key.client_id)
         .bind(now_ms())
+        .bind(key.rate_limit.map(|l| i64::from(l.per_second)))
+        .bind(key.rate_limit.map(|l| i64::from(l.burst)))
         .execute(pool)
         .await?;
     });
@@ -327,8 +348,6 @@ pub struct KeyForVerification {
     pub name: String,
     pub organization_id: String,
     pub organization_slug: String,
-    pub rate_limit_per_second: i64,
-    pub rate_limit_burst: i64,
     pub owner: Owner,
     pub owner_name: String,
     pub owner_active: bool,
@@ -340,6 +359,8 @@ pub struct KeyForVerification {
     pub revoked_at: Option<i64>,
     pub ip_allowlist: Option<Vec<String>>,
     pub client_id: Option<String>,
+    pub organization_rate_limit: RateLimit,
+    pub key_rate_limit: Option<RateLimit>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -362,6 +383,8 @@ struct VerificationRow {
     revoked_at: Option<i64>,
     ip_allowlist: Option<String>,
     client_id: Option<String>,
+    key_rate_limit_per_second: Option<i64>,
+    key_rate_limit_burst: Option<i64>,
 }
 
 pub async fn for_verification(
@@ -377,7 +400,8 @@ pub async fn for_verification(
                     COALESCE(a.active, b.active) AS owner_active,
                     owner_role.permissions AS owner_role_permissions,
                     k.permissions, k.role_id AS linked_role_id, linked_role.permissions AS linked_role_permissions,
-                    k.expires_at, k.revoked_at, k.ip_allowlist, k.client_id
+                    k.expires_at, k.revoked_at, k.ip_allowlist, k.client_id,
+                    k.rate_limit_per_second AS key_rate_limit_per_second, k.rate_limit_burst AS key_rate_limit_burst
              FROM api_keys k
              JOIN organizations o ON o.id = k.organization_id
              LEFT JOIN accounts a ON a.id = k.owner_account_id
@@ -415,8 +439,12 @@ pub async fn for_verification(
         name: row.name,
         organization_id: row.organization_id,
         organization_slug: row.organization_slug,
-        rate_limit_per_second: row.rate_limit_per_second,
-        rate_limit_burst: row.rate_limit_burst,
+        organization_rate_limit: key_rate_limit(
+            Some(row.rate_limit_per_second),
+            Some(row.rate_limit_burst),
+        )
+        .unwrap_or(RateLimit::DEFAULT),
+        key_rate_limit: key_rate_limit(row.key_rate_limit_per_second, row.key_rate_limit_burst),
         owner_name: row.owner_name,
         owner_active: row.owner_active,
         expires_at: row.expires_at,

@@ -166,20 +166,27 @@ pub async fn list(db: &Db) -> Result<Vec<Organization>, StoreError> {
     rows.into_iter().map(Organization::try_from).collect()
 }
 
+/// Sets an organisation's rate limit; every instance picks it up through
+/// the access change log.
 pub async fn set_rate_limit(db: &Db, id: &str, limit: RateLimit) -> Result<(), StoreError> {
-    let result = on_pool!(db, |pool| {
-        sqlx::query(
+    let changed = on_pool!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let changed = sqlx::query(
             "UPDATE organizations SET rate_limit_per_second = $1, rate_limit_burst = $2, updated_at = $3 WHERE id = $4",
         )
         .bind(i64::from(limit.per_second))
         .bind(i64::from(limit.burst))
         .bind(now_ms())
         .bind(id)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?
-        .rows_affected()
+        .rows_affected();
+        let change = tessera_core::access_change::AccessChange::Organization(id.to_owned());
+        crate::access_changes::record_change!(&mut *tx, change).await?;
+        tx.commit().await?;
+        changed
     });
-    if result == 0 {
+    if changed == 0 {
         Err(StoreError::NotFound)
     } else {
         Ok(())

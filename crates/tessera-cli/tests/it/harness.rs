@@ -168,7 +168,7 @@ impl TestApp {
             .expect("bind a free port");
         let address = listener.local_addr().expect("local address");
         let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
-        let state = AppState::new(db.clone(), config);
+        let state = AppState::new(db.clone(), config).expect("valid test configuration");
         let server = tokio::spawn(tessera_server::serve(listener, state, async move {
             let _ = shutdown_rx.await;
         }));
@@ -427,5 +427,65 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A Redis server of the test's own on a free port, so a test can stop and
+/// restart it without touching anyone else's.
+pub struct RedisProcess {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl RedisProcess {
+    pub fn start() -> RedisProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Self::start_on(port)
+    }
+
+    pub fn start_on(port: u16) -> RedisProcess {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed (Debian package redis-server)");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "redis-server did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        RedisProcess { child, port }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RedisProcess {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

@@ -11,5 +11,6 @@ mod http_basics;
 mod keys_api;
 mod lifecycle;
 mod login;
+mod rate_limits;
 mod storage;
 mod verification;

@@ -23,7 +23,7 @@ use tessera_core::permissions::{Access, PermissionSet};
 use tessera_core::secret::{self, SecretHash, SecretKind};
 use tessera_store::api_keys::{self, ApiKey, NewApiKey, Owner, RevocationReason};
 use tessera_store::audit::{self, Actor, NewEntry};
-use tessera_store::organizations::KeyCreationPolicy;
+use tessera_store::organizations::{KeyCreationPolicy, RateLimit};
 use tessera_store::{StoreError, api_clients, bots, format_ms, now_ms, organizations, roles};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -54,6 +54,7 @@ pub fn key_json(key: &ApiKey, raw: Option<&str>) -> Value {
         "expires_at": key.expires_at.map(format_ms),
         "ip_allowlist": key.ip_allowlist,
         "client_id": key.client_id,
+        "rate_limit": key.rate_limit.map(|l| json!({"per_second": l.per_second, "burst": l.burst})),
         "created_at": format_ms(key.created_at),
     });
     match raw {
@@ -91,6 +92,15 @@ pub struct CreateKey {
     ip_allowlist: Option<Vec<String>>,
     client_id: Option<String>,
     custom_key: Option<String>,
+    rate_limit: Option<KeyRateLimit>,
+}
+
+/// A per-key limit, on top of the organisation's.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRateLimit {
+    per_second: u32,
+    burst: u32,
 }
 
 async fn create(
@@ -164,6 +174,15 @@ async fn create(
     }
 
     let expires_at = body.expires_at.as_deref().map(parse_expiry).transpose()?;
+    let rate_limit = match body.rate_limit {
+        Some(KeyRateLimit { per_second, burst }) if per_second == 0 || burst == 0 => {
+            return Err(invalid(
+                "rate_limit.per_second and rate_limit.burst must be at least 1.",
+            ));
+        }
+        Some(KeyRateLimit { per_second, burst }) => Some(RateLimit { per_second, burst }),
+        None => None,
+    };
     let ip_allowlist = body.ip_allowlist.map(normalise_allowlist).transpose()?;
     if let Some(client_id) = &body.client_id {
         let known = api_clients::find_by_id(db, client_id)
@@ -207,6 +226,7 @@ async fn create(
             expires_at,
             ip_allowlist: ip_allowlist.as_deref(),
             client_id: body.client_id.as_deref(),
+            rate_limit,
         },
     )
     .await;

@@ -5,13 +5,16 @@
 use crate::middleware::ClientAddr;
 use crate::{ApiError, AppState};
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde::de::DeserializeOwned;
 use std::net::{IpAddr, Ipv4Addr};
 use tessera_access::keys::{Presentation, Verdict, VerifyError};
+use tessera_access::rate_limit::{Bucket, Decision};
 use tessera_core::ErrorCode;
 use tessera_core::credentials;
 use tessera_core::permissions::Access;
@@ -61,39 +64,113 @@ fn header_values<'a>(headers: &'a HeaderMap, name: &str) -> impl Iterator<Item =
     headers.get_all(name).iter().filter_map(|v| v.to_str().ok())
 }
 
-/// A request authenticated with an API key (SPEC §3 "Presenting a key").
+/// A request authenticated with an API key (SPEC §3 "Presenting a key"),
+/// as established by [`authenticate`] for the routes it guards.
+#[derive(Clone)]
 pub struct ApiKeyAuth {
     pub verdict: Verdict,
     pub client: ClientAddr,
 }
 
-impl FromRequestParts<AppState> for ApiKeyAuth {
+impl<S: Send + Sync> FromRequestParts<S> for ApiKeyAuth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let client = client_addr(parts);
-        let headers = &parts.headers;
-        let presentation = Presentation {
-            keys: credentials::presented_keys(
-                header_values(headers, "x-api-key"),
-                headers
-                    .get(header::AUTHORIZATION)
-                    .and_then(|v| v.to_str().ok()),
-            ),
-            organization: headers
-                .get("x-organization")
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim),
-            client_credential: headers
-                .get("x-api-client")
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim),
-            client_ip: client.ip,
-        };
-        match state.access().verify(&presentation).await {
-            Ok(verdict) => Ok(ApiKeyAuth { verdict, client }),
-            Err(VerifyError::Denied(denial)) => Err(ApiError::new(denial.code, denial.detail)),
-            Err(VerifyError::Store(err)) => Err(ApiError::internal(err)),
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<ApiKeyAuth>()
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::internal(
+                    "a key-authenticated route is missing the authenticate middleware",
+                )
+            })
+    }
+}
+
+/// Middleware for every key-authenticated route: verifies the presented
+/// key, counts the request against its organisation's bucket (and the key's
+/// own, if it has one), refuses with 429 when a bucket is empty, and puts
+/// the IETF `RateLimit-Policy` and `RateLimit` headers on the answer.
+pub async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let client = client_addr(&parts);
+    let headers = &parts.headers;
+    let presentation = Presentation {
+        keys: credentials::presented_keys(
+            header_values(headers, "x-api-key"),
+            headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok()),
+        ),
+        organization: headers
+            .get("x-organization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim),
+        client_credential: headers
+            .get("x-api-client")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim),
+        client_ip: client.ip,
+    };
+    let verdict = match state.access().verify(&presentation).await {
+        Ok(verdict) => verdict,
+        Err(VerifyError::Denied(denial)) => {
+            let error = ApiError::new(denial.code, denial.detail);
+            return match denial.retry_after {
+                Some(seconds) => error.with_retry_after(seconds),
+                None => error,
+            }
+            .into_response();
+        }
+        Err(VerifyError::Store(err)) => return ApiError::internal(err).into_response(),
+    };
+
+    let key = &verdict.key;
+    let mut buckets = Vec::with_capacity(2);
+    buckets.push((
+        Bucket::Organization(key.organization_id.clone()),
+        key.organization_rate_limit,
+    ));
+    if let Some(limit) = key.key_rate_limit {
+        buckets.push((Bucket::Key(key.id.clone()), limit));
+    }
+    let decisions = state.rate_limits().check(&buckets).await;
+    let refused = decisions
+        .iter()
+        .filter(|d| !d.allowed)
+        .map(|d| d.retry_after_seconds)
+        .max();
+    let mut response = match refused {
+        Some(retry_after) => ApiError::new(
+            ErrorCode::RateLimited,
+            format!("Too many requests for this organization; retry in {retry_after} seconds."),
+        )
+        .with_retry_after(retry_after)
+        .into_response(),
+        None => {
+            parts.extensions.insert(ApiKeyAuth { verdict, client });
+            next.run(Request::from_parts(parts, body)).await
+        }
+    };
+    rate_limit_headers(response.headers_mut(), &decisions);
+    response
+}
+
+fn rate_limit_headers(headers: &mut HeaderMap, decisions: &[Decision]) {
+    let policy = decisions
+        .iter()
+        .map(|d| format!("\"{}\";q={};w={}", d.policy, d.quota, d.window_seconds))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let state = decisions
+        .iter()
+        .map(|d| format!("\"{}\";r={};t={}", d.policy, d.remaining, d.reset_seconds))
+        .collect::<Vec<_>>()
+        .join(", ");
+    for (name, value) in [("ratelimit-policy", policy), ("ratelimit", state)] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
         }
     }
 }
@@ -147,27 +224,19 @@ impl FromRequestParts<AppState> for PasswordAuth {
         let (username, password) =
             parse_basic(authorization).ok_or_else(|| credentials_error(BASIC_EXPECTED))?;
 
-        let account_key = username.to_lowercase();
-        let throttled = state
-            .password_failures_by_ip()
-            .check(&client.ip)
-            .and_then(|()| state.password_failures_by_account().check(&account_key));
-        if let Err(wait) = throttled {
+        if let Err(throttled) = state.password_throttle().check(&username, client.ip) {
+            let seconds = throttled.retry_after_seconds();
             return Err(ApiError::new(
                 ErrorCode::RateLimited,
-                format!(
-                    "Too many failed sign-ins; try again in {} seconds.",
-                    wait.as_secs().max(1)
-                ),
+                format!("Too many failed sign-ins; try again in {seconds} seconds."),
             )
-            .with_retry_after(wait.as_secs().max(1)));
+            .with_retry_after(seconds));
         }
 
         let refused = || {
-            state.password_failures_by_ip().record_failure(&client.ip);
             state
-                .password_failures_by_account()
-                .record_failure(&account_key);
+                .password_throttle()
+                .record_failure(&username, client.ip);
             credentials_error("The username or password is incorrect.")
         };
         let credentials =

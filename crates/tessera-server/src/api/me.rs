@@ -20,8 +20,13 @@ use tessera_store::api_keys::{self, RevocationReason};
 use tessera_store::audit::{self, Actor, NewEntry};
 use tessera_store::format_ms;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/me", get(show).delete(revoke_itself))
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/me", get(show).delete(revoke_itself))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state,
+            super::extract::authenticate,
+        ))
 }
 
 /// Effective permissions spelled out per resource, so "full access" reads
@@ -84,8 +89,8 @@ struct OwnerView<'a> {
 
 #[derive(Serialize)]
 struct RateLimitView {
-    per_second: i64,
-    burst: i64,
+    per_second: u32,
+    burst: u32,
 }
 
 async fn show(auth: ApiKeyAuth) -> Response {
@@ -103,8 +108,8 @@ async fn show(auth: ApiKeyAuth) -> Response {
         expires_at: key.expires_at.map(format_ms),
         ip_allowlist: key.ip_allowlist.as_deref(),
         rate_limit: RateLimitView {
-            per_second: key.rate_limit_per_second,
-            burst: key.rate_limit_burst,
+            per_second: key.organization_rate_limit.per_second,
+            burst: key.organization_rate_limit.burst,
         },
     };
     // Sized for a full-access key's answer, so the body is written without

@@ -11,10 +11,10 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-pub fn router() -> Router<AppState> {
+pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/api/v1", get(index))
-        .merge(me::router())
+        .merge(me::router(state))
         .merge(api_keys::router())
         .merge(leaked_keys::router())
 }

@@ -99,7 +99,7 @@ pub async fn sign_in(
         name: username.chars().take(64).collect(),
     };
 
-    if let Err(throttled) = state.login_throttle().attempt(username, client.ip) {
+    if let Err(throttled) = state.password_throttle().check(username, client.ip) {
         audit::record(
             state.db(),
             NewEntry {
@@ -108,13 +108,11 @@ pub async fn sign_in(
                 action: AuditAction::LoginThrottled,
                 target: None,
                 ip: Some(&ip),
-                details: Some(
-                    json!({"retry_after_seconds": throttled.retry_after().as_secs().max(1)}),
-                ),
+                details: Some(json!({"retry_after_seconds": throttled.retry_after_seconds()})),
             },
         )
         .await?;
-        let retry = throttled.retry_after().as_secs().max(1);
+        let retry = throttled.retry_after_seconds();
         let message = format!("Too many sign-in attempts. Try again in {retry} seconds.");
         let mut response = login_form(
             &state,
@@ -178,6 +176,9 @@ pub async fn sign_in(
             Ok(response)
         }
         SignIn::Refused { reason, account } => {
+            state
+                .password_throttle()
+                .record_failure(username, client.ip);
             audit::record(
                 state.db(),
                 NewEntry {

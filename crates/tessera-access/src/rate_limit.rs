@@ -1,0 +1,415 @@
+//! Request rate limits (SPEC §7): one GCRA bucket per organisation, shared
+//! by all its keys, and optionally one per key on top.
+//!
+//! Single instance: buckets live in memory (governor). Several instances:
+//! with a Redis URL, each decision is one atomic Lua script in Redis, so the
+//! limit holds exactly across instances. If Redis cannot be reached the
+//! instance decides locally (fail open on availability, counted in
+//! `/metrics`) and returns to Redis once it answers again.
+
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::StateInformationMiddleware;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota as GovernorQuota, RateLimiter};
+use moka::sync::Cache;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+use tessera_store::organizations::RateLimit;
+use tokio::sync::Mutex;
+
+/// Which bucket a decision is about; the name appears in the headers.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Bucket {
+    Organization(String),
+    Key(String),
+}
+
+impl Bucket {
+    pub fn policy_name(&self) -> &'static str {
+        match self {
+            Bucket::Organization(_) => "org",
+            Bucket::Key(_) => "key",
+        }
+    }
+
+    fn storage_key(&self) -> String {
+        match self {
+            Bucket::Organization(id) => format!("tessera:rl:org:{id}"),
+            Bucket::Key(id) => format!("tessera:rl:key:{id}"),
+        }
+    }
+}
+
+/// The outcome of one request against one bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub policy: &'static str,
+    pub allowed: bool,
+    /// The bucket's size (requests that may arrive at once).
+    pub quota: u32,
+    /// The policy's window: how long an empty bucket takes to refill, whole seconds.
+    pub window_seconds: u64,
+    pub remaining: u32,
+    /// Seconds until the bucket is full again.
+    pub reset_seconds: u64,
+    /// When refused: whole seconds to wait before retrying (at least 1).
+    pub retry_after_seconds: u64,
+}
+
+/// Microseconds between two tokens, and the burst.
+fn gcra_parameters(limit: RateLimit) -> (u64, u32) {
+    let per_second = u64::from(limit.per_second.max(1));
+    ((1_000_000 / per_second).max(1), limit.burst.max(1))
+}
+
+fn window_seconds(limit: RateLimit) -> u64 {
+    u64::from(limit.burst.max(1))
+        .div_ceil(u64::from(limit.per_second.max(1)))
+        .max(1)
+}
+
+fn seconds_ceil(micros: u64) -> u64 {
+    micros.div_ceil(1_000_000)
+}
+
+type Direct = RateLimiter<NotKeyed, InMemoryState, DefaultClock, StateInformationMiddleware>;
+
+/// In-memory buckets, bounded: idle buckets are forgotten.
+struct LocalBuckets {
+    buckets: Cache<Bucket, Arc<(RateLimit, Direct)>>,
+    clock: DefaultClock,
+}
+
+impl LocalBuckets {
+    fn new() -> Self {
+        LocalBuckets {
+            buckets: Cache::builder()
+                .max_capacity(1_000_000)
+                .time_to_idle(Duration::from_secs(600))
+                .build(),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    fn check(&self, bucket: &Bucket, limit: RateLimit) -> Decision {
+        let entry = match self.buckets.get(bucket) {
+            Some(entry) if entry.0 == limit => entry,
+            _ => {
+                let quota = GovernorQuota::per_second(
+                    NonZeroU32::new(limit.per_second.max(1)).unwrap_or(NonZeroU32::MIN),
+                )
+                .allow_burst(NonZeroU32::new(limit.burst.max(1)).unwrap_or(NonZeroU32::MIN));
+                let fresh = Arc::new((
+                    limit,
+                    RateLimiter::direct(quota).with_middleware::<StateInformationMiddleware>(),
+                ));
+                self.buckets.insert(bucket.clone(), fresh.clone());
+                fresh
+            }
+        };
+        let (interval, burst) = gcra_parameters(limit);
+        match entry.1.check() {
+            Ok(snapshot) => {
+                let remaining = snapshot.remaining_burst_capacity();
+                Decision {
+                    policy: bucket.policy_name(),
+                    allowed: true,
+                    quota: burst,
+                    window_seconds: window_seconds(limit),
+                    remaining,
+                    reset_seconds: seconds_ceil(u64::from(burst - remaining.min(burst)) * interval),
+                    retry_after_seconds: 0,
+                }
+            }
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(self.clock.now());
+                Decision {
+                    policy: bucket.policy_name(),
+                    allowed: false,
+                    quota: burst,
+                    window_seconds: window_seconds(limit),
+                    remaining: 0,
+                    reset_seconds: seconds_ceil(u64::from(burst) * interval),
+                    retry_after_seconds: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+                }
+                .with_minimum_retry()
+            }
+        }
+    }
+}
+
+impl Decision {
+    fn with_minimum_retry(mut self) -> Self {
+        self.retry_after_seconds = self.retry_after_seconds.max(1);
+        self
+    }
+}
+
+/// GCRA over every bucket of a request in one atomic step, on Redis's
+/// clock so every instance agrees: the request is admitted only if all its
+/// buckets admit it, and only then are they all charged.
+/// KEYS: the buckets; ARGV: per bucket, microseconds per token and burst.
+/// Returns per bucket {allowed, remaining, retry_after_us, reset_us}.
+/// Times stay in microseconds so Lua's doubles hold them exactly.
+const GCRA_SCRIPT: &str = r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tats = {}
+local admitted = 1
+for i = 1, #KEYS do
+  local interval = tonumber(ARGV[2 * i - 1])
+  local burst = tonumber(ARGV[2 * i])
+  local tat = tonumber(redis.call('GET', KEYS[i]) or now)
+  if tat < now then tat = now end
+  tats[i] = tat
+  if now < tat + interval - interval * burst then admitted = 0 end
+end
+local results = {}
+for i = 1, #KEYS do
+  local interval = tonumber(ARGV[2 * i - 1])
+  local burst = tonumber(ARGV[2 * i])
+  local tolerance = interval * burst
+  local tat = tats[i]
+  if admitted == 1 then
+    local new_tat = tat + interval
+    redis.call('SET', KEYS[i], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1000)
+    results[#results + 1] = 1
+    results[#results + 1] = math.floor((now + tolerance - new_tat) / interval)
+    results[#results + 1] = 0
+    results[#results + 1] = new_tat - now
+  else
+    local retry = tat + interval - tolerance - now
+    if retry < 0 then retry = 0 end
+    results[#results + 1] = 0
+    results[#results + 1] = math.max(0, math.floor((now + tolerance - tat) / interval))
+    results[#results + 1] = retry
+    results[#results + 1] = tat - now
+  end
+end
+return results
+"#;
+
+/// How long a Redis call may take before the instance decides locally.
+const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
+/// After a Redis failure, how long to decide locally before trying again.
+const REDIS_RETRY_AFTER_MS: i64 = 1_000;
+
+struct RedisBuckets {
+    client: redis::Client,
+    connection: Mutex<Option<redis::aio::ConnectionManager>>,
+    script: redis::Script,
+    /// Unix ms before which Redis is not tried (0: try).
+    skip_until: AtomicI64,
+}
+
+impl RedisBuckets {
+    async fn connection(&self) -> Result<redis::aio::ConnectionManager, redis::RedisError> {
+        let mut slot = self.connection.lock().await;
+        if let Some(connection) = slot.as_ref() {
+            return Ok(connection.clone());
+        }
+        let connection = redis::aio::ConnectionManager::new(self.client.clone()).await?;
+        *slot = Some(connection.clone());
+        Ok(connection)
+    }
+
+    async fn check(&self, buckets: &[(Bucket, RateLimit)]) -> Result<Vec<Decision>, String> {
+        let call = async {
+            let mut connection = self.connection().await?;
+            let mut invocation = self.script.prepare_invoke();
+            for (bucket, limit) in buckets {
+                let (interval, burst) = gcra_parameters(*limit);
+                invocation
+                    .key(bucket.storage_key())
+                    .arg(interval)
+                    .arg(burst);
+            }
+            invocation.invoke_async::<Vec<i64>>(&mut connection).await
+        };
+        let values = tokio::time::timeout(REDIS_TIMEOUT, call)
+            .await
+            .map_err(|_| "Redis did not answer in time".to_owned())?
+            .map_err(|e| e.to_string())?;
+        if values.len() != buckets.len() * 4 {
+            return Err(format!(
+                "the rate-limit script returned {} values",
+                values.len()
+            ));
+        }
+        Ok(buckets
+            .iter()
+            .zip(values.chunks_exact(4))
+            .map(|((bucket, limit), v)| {
+                let decision = Decision {
+                    policy: bucket.policy_name(),
+                    allowed: v[0] == 1,
+                    quota: limit.burst.max(1),
+                    window_seconds: window_seconds(*limit),
+                    remaining: u32::try_from(v[1].max(0)).unwrap_or(u32::MAX),
+                    reset_seconds: seconds_ceil(v[3].max(0) as u64),
+                    retry_after_seconds: seconds_ceil(v[2].max(0) as u64),
+                };
+                if decision.allowed {
+                    decision
+                } else {
+                    decision.with_minimum_retry()
+                }
+            })
+            .collect())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid Redis URL: {0}")]
+pub struct InvalidRedisUrl(String);
+
+pub struct RateLimits {
+    local: LocalBuckets,
+    redis: Option<RedisBuckets>,
+    redis_decisions: metrics::Counter,
+    local_decisions: metrics::Counter,
+    fallbacks: metrics::Counter,
+    refusals: metrics::Counter,
+}
+
+impl RateLimits {
+    /// In-memory limits, or Redis-backed ones when a URL is given. The URL is
+    /// checked now; the connection is made on first use, so an instance
+    /// starts (and limits locally) even while Redis is down.
+    pub fn new(redis_url: Option<&str>) -> Result<Self, InvalidRedisUrl> {
+        let redis = redis_url
+            .map(|url| {
+                redis::Client::open(url)
+                    .map_err(|e| InvalidRedisUrl(e.to_string()))
+                    .map(|client| RedisBuckets {
+                        client,
+                        connection: Mutex::new(None),
+                        script: redis::Script::new(GCRA_SCRIPT),
+                        skip_until: AtomicI64::new(0),
+                    })
+            })
+            .transpose()?;
+        Ok(RateLimits {
+            local: LocalBuckets::new(),
+            redis,
+            redis_decisions: metrics::counter!("tessera_rate_limit_decisions_total", "store" => "redis"),
+            local_decisions: metrics::counter!("tessera_rate_limit_decisions_total", "store" => "local"),
+            fallbacks: metrics::counter!("tessera_rate_limit_redis_fallbacks_total"),
+            refusals: metrics::counter!("tessera_rate_limit_refusals_total"),
+        })
+    }
+
+    pub fn uses_redis(&self) -> bool {
+        self.redis.is_some()
+    }
+
+    /// Counts one request against each of its buckets (the organisation's,
+    /// and the key's own if it has one): admitted only if every bucket
+    /// admits it. Returns one decision per bucket, in order.
+    pub async fn check(&self, buckets: &[(Bucket, RateLimit)]) -> Vec<Decision> {
+        let decisions = self.decide(buckets).await;
+        if decisions.iter().any(|d| !d.allowed) {
+            self.refusals.increment(1);
+        }
+        decisions
+    }
+
+    async fn decide(&self, buckets: &[(Bucket, RateLimit)]) -> Vec<Decision> {
+        if let Some(redis) = &self.redis {
+            let now = tessera_store::now_ms();
+            if now >= redis.skip_until.load(Ordering::Relaxed) {
+                match redis.check(buckets).await {
+                    Ok(decisions) => {
+                        if redis.skip_until.swap(0, Ordering::Relaxed) != 0 {
+                            tracing::info!(
+                                "Redis answers again; rate limits are exact across instances"
+                            );
+                        }
+                        self.redis_decisions.increment(1);
+                        return decisions;
+                    }
+                    Err(reason) => {
+                        if redis
+                            .skip_until
+                            .swap(now + REDIS_RETRY_AFTER_MS, Ordering::Relaxed)
+                            == 0
+                        {
+                            tracing::warn!(%reason, "Redis unreachable; rate limiting locally until it answers");
+                        }
+                    }
+                }
+            }
+            self.fallbacks.increment(1);
+        }
+        self.local_decisions.increment(1);
+        // In memory the buckets are charged one by one, narrowest (the
+        // key's, listed last) first, and a refusal stops the rest.
+        let mut decisions: Vec<Decision> = Vec::with_capacity(buckets.len());
+        for (bucket, limit) in buckets.iter().rev() {
+            let decision = self.local.check(bucket, *limit);
+            let refused = !decision.allowed;
+            decisions.push(decision);
+            if refused {
+                break;
+            }
+        }
+        decisions.reverse();
+        decisions
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limit(per_second: u32, burst: u32) -> RateLimit {
+        RateLimit { per_second, burst }
+    }
+
+    #[tokio::test]
+    async fn a_burst_is_admitted_then_refused_with_a_retry_time() {
+        let limits = RateLimits::new(None).unwrap();
+        let bucket = Bucket::Organization("org_a".into());
+        let mut remaining = Vec::new();
+        for _ in 0..5 {
+            let decision = limits
+                .check(&[(bucket.clone(), limit(1, 5))])
+                .await
+                .remove(0);
+            assert!(decision.allowed);
+            remaining.push(decision.remaining);
+        }
+        assert_eq!(remaining, [4, 3, 2, 1, 0]);
+        let refused = limits
+            .check(&[(bucket.clone(), limit(1, 5))])
+            .await
+            .remove(0);
+        assert!(!refused.allowed);
+        assert_eq!(refused.retry_after_seconds, 1);
+        assert_eq!((refused.quota, refused.window_seconds), (5, 5));
+        // Another organisation has its own bucket.
+        assert!(
+            limits
+                .check(&[(Bucket::Organization("org_b".into()), limit(1, 5))])
+                .await[0]
+                .allowed
+        );
+    }
+
+    #[tokio::test]
+    async fn a_changed_limit_takes_effect() {
+        let limits = RateLimits::new(None).unwrap();
+        let bucket = Bucket::Key("key_a".into());
+        assert!(limits.check(&[(bucket.clone(), limit(1, 1))]).await[0].allowed);
+        assert!(!limits.check(&[(bucket.clone(), limit(1, 1))]).await[0].allowed);
+        assert!(limits.check(&[(bucket.clone(), limit(100, 10))]).await[0].allowed);
+    }
+
+    #[test]
+    fn invalid_redis_urls_are_refused() {
+        assert!(RateLimits::new(Some("not a url")).is_err());
+        assert!(RateLimits::new(Some("redis://127.0.0.1:6379")).is_ok());
+    }
+}

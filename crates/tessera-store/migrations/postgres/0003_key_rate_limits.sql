@@ -1,0 +1,3 @@
+-- Optional per-key rate limits, applied on top of the organisation's bucket.
+ALTER TABLE api_keys ADD COLUMN rate_limit_per_second BIGINT;
+ALTER TABLE api_keys ADD COLUMN rate_limit_burst BIGINT;
