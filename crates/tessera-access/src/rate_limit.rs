@@ -11,9 +11,11 @@ use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota as GovernorQuota, RateLimiter};
-use moka::sync::Cache;
+use rustc_hash::FxBuildHasher;
+use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::RwLock;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 use tessera_store::organizations::RateLimit;
@@ -76,41 +78,64 @@ fn seconds_ceil(micros: u64) -> u64 {
 
 type Direct = RateLimiter<NotKeyed, InMemoryState, DefaultClock, StateInformationMiddleware>;
 
-/// In-memory buckets, bounded: idle buckets are forgotten.
+struct LocalBucket {
+    limit: RateLimit,
+    limiter: Direct,
+}
+
+/// In-memory buckets behind one read-mostly lock. Bucket names are ids
+/// Tessera generates, so the fast FxHash is safe here. Buckets that have
+/// refilled completely are forgotten by [`RateLimits::forget_idle`] (a fresh
+/// bucket is full too), so memory follows active buckets only.
 struct LocalBuckets {
-    buckets: Cache<Bucket, Arc<(RateLimit, Direct)>>,
+    buckets: RwLock<HashMap<Bucket, Arc<LocalBucket>, FxBuildHasher>>,
     clock: DefaultClock,
 }
 
 impl LocalBuckets {
     fn new() -> Self {
         LocalBuckets {
-            buckets: Cache::builder()
-                .max_capacity(1_000_000)
-                .time_to_idle(Duration::from_secs(600))
-                .build(),
+            buckets: RwLock::new(HashMap::default()),
             clock: DefaultClock::default(),
         }
     }
 
     fn check(&self, bucket: &Bucket, limit: RateLimit) -> Decision {
-        let entry = match self.buckets.get(bucket) {
-            Some(entry) if entry.0 == limit => entry,
-            _ => {
-                let quota = GovernorQuota::per_second(
-                    NonZeroU32::new(limit.per_second.max(1)).unwrap_or(NonZeroU32::MIN),
-                )
-                .allow_burst(NonZeroU32::new(limit.burst.max(1)).unwrap_or(NonZeroU32::MIN));
-                let fresh = Arc::new((
-                    limit,
-                    RateLimiter::direct(quota).with_middleware::<StateInformationMiddleware>(),
-                ));
-                self.buckets.insert(bucket.clone(), fresh.clone());
-                fresh
+        {
+            let buckets = self.buckets.read().unwrap_or_else(|p| p.into_inner());
+            if let Some(local) = buckets.get(bucket).filter(|b| b.limit == limit) {
+                return self.decide(&local.limiter, bucket, limit);
             }
+        }
+        let quota = GovernorQuota::per_second(
+            NonZeroU32::new(limit.per_second.max(1)).unwrap_or(NonZeroU32::MIN),
+        )
+        .allow_burst(NonZeroU32::new(limit.burst.max(1)).unwrap_or(NonZeroU32::MIN));
+        let local = {
+            let mut buckets = self.buckets.write().unwrap_or_else(|p| p.into_inner());
+            let entry = buckets.entry(bucket.clone()).or_insert_with(|| {
+                Arc::new(LocalBucket {
+                    limit,
+                    limiter: RateLimiter::direct(quota)
+                        .with_middleware::<StateInformationMiddleware>(),
+                })
+            });
+            // A changed limit starts the bucket afresh under the new one.
+            if entry.limit != limit {
+                *entry = Arc::new(LocalBucket {
+                    limit,
+                    limiter: RateLimiter::direct(quota)
+                        .with_middleware::<StateInformationMiddleware>(),
+                });
+            }
+            entry.clone()
         };
+        self.decide(&local.limiter, bucket, limit)
+    }
+
+    fn decide(&self, limiter: &Direct, bucket: &Bucket, limit: RateLimit) -> Decision {
         let (interval, burst) = gcra_parameters(limit);
-        match entry.1.check() {
+        match limiter.check() {
             Ok(snapshot) => {
                 let remaining = snapshot.remaining_burst_capacity();
                 Decision {
@@ -137,6 +162,19 @@ impl LocalBuckets {
                 .with_minimum_retry()
             }
         }
+    }
+
+    /// Under the write lock no request is being decided, so taking a full
+    /// burst from a bucket to learn that it was full changes nothing: it is
+    /// dropped, and its replacement starts full.
+    fn forget_idle(&self) {
+        self.buckets
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, bucket| {
+                let burst = NonZeroU32::new(bucket.limit.burst.max(1)).unwrap_or(NonZeroU32::MIN);
+                !matches!(bucket.limiter.check_n(burst), Ok(Ok(_)))
+            });
     }
 }
 
@@ -305,6 +343,11 @@ impl RateLimits {
         self.redis.is_some()
     }
 
+    /// Forgets in-memory buckets that have refilled, bounding memory.
+    pub fn forget_idle(&self) {
+        self.local.forget_idle();
+    }
+
     /// Counts one request against each of its buckets (the organisation's,
     /// and the key's own if it has one): admitted only if every bucket
     /// admits it. Returns one decision per bucket, in order.
@@ -343,9 +386,14 @@ impl RateLimits {
             }
             self.fallbacks.increment(1);
         }
+        self.check_in_memory(buckets)
+    }
+
+    /// The in-memory decision: the single-instance path, and the fallback
+    /// while Redis is away. The buckets are charged one by one, narrowest
+    /// (the key's, listed last) first, and a refusal stops the rest.
+    pub fn check_in_memory(&self, buckets: &[(Bucket, RateLimit)]) -> Vec<Decision> {
         self.local_decisions.increment(1);
-        // In memory the buckets are charged one by one, narrowest (the
-        // key's, listed last) first, and a refusal stops the rest.
         let mut decisions: Vec<Decision> = Vec::with_capacity(buckets.len());
         for (bucket, limit) in buckets.iter().rev() {
             let decision = self.local.check(bucket, *limit);
@@ -405,6 +453,31 @@ mod tests {
         assert!(limits.check(&[(bucket.clone(), limit(1, 1))]).await[0].allowed);
         assert!(!limits.check(&[(bucket.clone(), limit(1, 1))]).await[0].allowed);
         assert!(limits.check(&[(bucket.clone(), limit(100, 10))]).await[0].allowed);
+    }
+
+    #[test]
+    fn refilled_buckets_are_forgotten_and_draining_ones_kept() {
+        let limits = RateLimits::new(None).unwrap();
+        let full = Bucket::Organization("org_full".into());
+        let draining = Bucket::Organization("org_draining".into());
+        limits.check_in_memory(&[(full.clone(), limit(1_000_000, 1))]);
+        limits.check_in_memory(&[(draining.clone(), limit(1, 5))]);
+        std::thread::sleep(Duration::from_millis(5));
+        limits.forget_idle();
+        let kept: Vec<Bucket> = limits
+            .local
+            .buckets
+            .read()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(kept, std::slice::from_ref(&draining));
+        // The kept bucket still remembers what it spent.
+        assert_eq!(
+            limits.check_in_memory(&[(draining, limit(1, 5))])[0].remaining,
+            3
+        );
     }
 
     #[test]

@@ -103,6 +103,7 @@ pub(crate) fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()>
             state.password_throttle().forget_idle();
             state.leak_reports().retain_recent();
             state.access().forget_idle_failures();
+            state.rate_limits().forget_idle();
             if let Err(err) = tessera_store::access_changes::prune(state.db(), 60 * 60 * 1000).await
             {
                 tracing::warn!(error = %err, "could not prune the access change log");

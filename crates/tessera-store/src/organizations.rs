@@ -32,7 +32,7 @@ impl KeyCreationPolicy {
 
 /// An organisation's request budget: a token bucket refilled at
 /// `per_second` and holding at most `burst` requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RateLimit {
     pub per_second: u32,
     pub burst: u32,
