@@ -19,7 +19,7 @@ use std::sync::RwLock;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 use tessera_store::organizations::RateLimit;
-use tokio::sync::Mutex;
+use tokio::sync::{OnceCell, oneshot};
 
 /// Which bucket a decision is about; the name appears in the headers.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -185,46 +185,44 @@ impl Decision {
     }
 }
 
-/// GCRA over every bucket of a request in one atomic step, on Redis's
-/// clock so every instance agrees: the request is admitted only if all its
-/// buckets admit it, and only then are they all charged.
-/// KEYS: the buckets; ARGV: per bucket, microseconds per token and burst.
-/// Returns per bucket {allowed, remaining, retry_after_us, reset_us}.
+/// GCRA over a batch of requests with the same buckets, in one atomic step
+/// on Redis's clock so every instance agrees. Each request needs a token
+/// from every bucket; the script admits as many of the batch as all buckets
+/// allow (k), charges k tokens to each, and refuses the rest.
+/// KEYS: the buckets. ARGV[1]: requests in the batch; then per bucket,
+/// microseconds per token and burst.
+/// Returns {k, then per bucket: remaining, retry_after_us, reset_us}.
 /// Times stay in microseconds so Lua's doubles hold them exactly.
 const GCRA_SCRIPT: &str = r#"
+local n = tonumber(ARGV[1])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local tats = {}
-local admitted = 1
+local k = n
 for i = 1, #KEYS do
-  local interval = tonumber(ARGV[2 * i - 1])
-  local burst = tonumber(ARGV[2 * i])
+  local interval = tonumber(ARGV[2 * i])
+  local burst = tonumber(ARGV[2 * i + 1])
   local tat = tonumber(redis.call('GET', KEYS[i]) or now)
   if tat < now then tat = now end
   tats[i] = tat
-  if now < tat + interval - interval * burst then admitted = 0 end
+  local available = math.floor((now + interval * burst - tat) / interval)
+  if available < k then k = math.max(available, 0) end
 end
-local results = {}
+local results = {k}
 for i = 1, #KEYS do
-  local interval = tonumber(ARGV[2 * i - 1])
-  local burst = tonumber(ARGV[2 * i])
+  local interval = tonumber(ARGV[2 * i])
+  local burst = tonumber(ARGV[2 * i + 1])
   local tolerance = interval * burst
   local tat = tats[i]
-  if admitted == 1 then
-    local new_tat = tat + interval
-    redis.call('SET', KEYS[i], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1000)
-    results[#results + 1] = 1
-    results[#results + 1] = math.floor((now + tolerance - new_tat) / interval)
-    results[#results + 1] = 0
-    results[#results + 1] = new_tat - now
-  else
-    local retry = tat + interval - tolerance - now
-    if retry < 0 then retry = 0 end
-    results[#results + 1] = 0
-    results[#results + 1] = math.max(0, math.floor((now + tolerance - tat) / interval))
-    results[#results + 1] = retry
-    results[#results + 1] = tat - now
+  if k > 0 then
+    tat = tat + k * interval
+    redis.call('SET', KEYS[i], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + 1000)
   end
+  local retry = 0
+  if k < n then retry = math.max(0, tat + interval - tolerance - now) end
+  results[#results + 1] = math.max(0, math.floor((now + tolerance - tat) / interval))
+  results[#results + 1] = retry
+  results[#results + 1] = tat - now
 end
 return results
 "#;
@@ -234,29 +232,95 @@ const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
 /// After a Redis failure, how long to decide locally before trying again.
 const REDIS_RETRY_AFTER_MS: i64 = 1_000;
 
+type Buckets = Vec<(Bucket, RateLimit)>;
+type Waiter = oneshot::Sender<Result<Vec<Decision>, String>>;
+
+/// Requests waiting for a decision on the same buckets, and whether a task
+/// is already carrying batches of them to Redis.
+#[derive(Default)]
+struct Queue {
+    driving: bool,
+    waiting: Vec<Waiter>,
+}
+
 struct RedisBuckets {
     client: redis::Client,
-    connection: Mutex<Option<redis::aio::ConnectionManager>>,
+    /// Made on first use; it reconnects by itself after failures.
+    connection: OnceCell<redis::aio::ConnectionManager>,
     script: redis::Script,
     /// Unix ms before which Redis is not tried (0: try).
     skip_until: AtomicI64,
+    queues: std::sync::Mutex<HashMap<Buckets, Queue, FxBuildHasher>>,
 }
 
 impl RedisBuckets {
     async fn connection(&self) -> Result<redis::aio::ConnectionManager, redis::RedisError> {
-        let mut slot = self.connection.lock().await;
-        if let Some(connection) = slot.as_ref() {
-            return Ok(connection.clone());
-        }
-        let connection = redis::aio::ConnectionManager::new(self.client.clone()).await?;
-        *slot = Some(connection.clone());
-        Ok(connection)
+        self.connection
+            .get_or_try_init(|| redis::aio::ConnectionManager::new(self.client.clone()))
+            .await
+            .cloned()
     }
 
-    async fn check(&self, buckets: &[(Bucket, RateLimit)]) -> Result<Vec<Decision>, String> {
+    /// Decides one request. Requests for the same buckets that arrive while
+    /// a script call is in flight are decided together by the next call:
+    /// one round trip per batch instead of per request, with every token
+    /// still charged atomically in Redis, so the limit stays exact.
+    async fn check(
+        self: &Arc<Self>,
+        buckets: &[(Bucket, RateLimit)],
+    ) -> Result<Vec<Decision>, String> {
+        let (waiter, decision) = oneshot::channel();
+        let start_driver = {
+            let mut queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
+            let queue = queues.entry(buckets.to_vec()).or_default();
+            queue.waiting.push(waiter);
+            !std::mem::replace(&mut queue.driving, true)
+        };
+        if start_driver {
+            tokio::spawn(self.clone().drive(buckets.to_vec()));
+        }
+        decision
+            .await
+            .map_err(|_| "the rate-limit batch was dropped".to_owned())?
+    }
+
+    async fn drive(self: Arc<Self>, buckets: Buckets) {
+        loop {
+            let batch = {
+                let mut queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
+                match queues.get_mut(&buckets) {
+                    Some(queue) if !queue.waiting.is_empty() => std::mem::take(&mut queue.waiting),
+                    _ => {
+                        queues.remove(&buckets);
+                        return;
+                    }
+                }
+            };
+            let outcome = self.call(&buckets, batch.len()).await;
+            for (position, waiter) in batch.into_iter().enumerate() {
+                let decisions = outcome.as_ref().map(|(admitted, states)| {
+                    buckets
+                        .iter()
+                        .zip(states)
+                        .map(|((bucket, limit), state)| {
+                            state.decision_for(bucket, *limit, position, *admitted)
+                        })
+                        .collect()
+                });
+                let _ = waiter.send(decisions.map_err(Clone::clone));
+            }
+        }
+    }
+
+    async fn call(
+        &self,
+        buckets: &Buckets,
+        requests: usize,
+    ) -> Result<(usize, Vec<BucketState>), String> {
         let call = async {
             let mut connection = self.connection().await?;
             let mut invocation = self.script.prepare_invoke();
+            invocation.arg(requests);
             for (bucket, limit) in buckets {
                 let (interval, burst) = gcra_parameters(*limit);
                 invocation
@@ -270,32 +334,67 @@ impl RedisBuckets {
             .await
             .map_err(|_| "Redis did not answer in time".to_owned())?
             .map_err(|e| e.to_string())?;
-        if values.len() != buckets.len() * 4 {
+        if values.len() != 1 + buckets.len() * 3 {
             return Err(format!(
                 "the rate-limit script returned {} values",
                 values.len()
             ));
         }
-        Ok(buckets
-            .iter()
-            .zip(values.chunks_exact(4))
-            .map(|((bucket, limit), v)| {
-                let decision = Decision {
-                    policy: bucket.policy_name(),
-                    allowed: v[0] == 1,
-                    quota: limit.burst.max(1),
-                    window_seconds: window_seconds(*limit),
-                    remaining: u32::try_from(v[1].max(0)).unwrap_or(u32::MAX),
-                    reset_seconds: seconds_ceil(v[3].max(0) as u64),
-                    retry_after_seconds: seconds_ceil(v[2].max(0) as u64),
-                };
-                if decision.allowed {
-                    decision
-                } else {
-                    decision.with_minimum_retry()
-                }
+        let admitted = usize::try_from(values[0].max(0)).unwrap_or(0);
+        let states = values[1..]
+            .chunks_exact(3)
+            .map(|v| BucketState {
+                remaining: u32::try_from(v[0].max(0)).unwrap_or(u32::MAX),
+                retry_after_us: v[1].max(0) as u64,
+                reset_us: v[2].max(0) as u64,
             })
-            .collect())
+            .collect();
+        Ok((admitted, states))
+    }
+}
+
+/// One bucket after a batch was charged.
+struct BucketState {
+    remaining: u32,
+    retry_after_us: u64,
+    reset_us: u64,
+}
+
+impl BucketState {
+    /// The decision for the request at `position` of a batch of which the
+    /// first `admitted` were admitted.
+    fn decision_for(
+        &self,
+        bucket: &Bucket,
+        limit: RateLimit,
+        position: usize,
+        admitted: usize,
+    ) -> Decision {
+        let allowed = position < admitted;
+        let decision = Decision {
+            policy: bucket.policy_name(),
+            allowed,
+            quota: limit.burst.max(1),
+            window_seconds: window_seconds(limit),
+            // Earlier requests of the batch saw more tokens left.
+            remaining: if allowed {
+                self.remaining
+                    .saturating_add(u32::try_from(admitted - 1 - position).unwrap_or(u32::MAX))
+            } else {
+                self.remaining
+            },
+            reset_seconds: seconds_ceil(self.reset_us),
+            retry_after_seconds: if allowed {
+                0
+            } else {
+                seconds_ceil(self.retry_after_us)
+            },
+        };
+        if allowed {
+            decision
+        } else {
+            decision.with_minimum_retry()
+        }
     }
 }
 
@@ -305,7 +404,7 @@ pub struct InvalidRedisUrl(String);
 
 pub struct RateLimits {
     local: LocalBuckets,
-    redis: Option<RedisBuckets>,
+    redis: Option<Arc<RedisBuckets>>,
     redis_decisions: metrics::Counter,
     local_decisions: metrics::Counter,
     fallbacks: metrics::Counter,
@@ -321,11 +420,14 @@ impl RateLimits {
             .map(|url| {
                 redis::Client::open(url)
                     .map_err(|e| InvalidRedisUrl(e.to_string()))
-                    .map(|client| RedisBuckets {
-                        client,
-                        connection: Mutex::new(None),
-                        script: redis::Script::new(GCRA_SCRIPT),
-                        skip_until: AtomicI64::new(0),
+                    .map(|client| {
+                        Arc::new(RedisBuckets {
+                            client,
+                            connection: OnceCell::new(),
+                            queues: std::sync::Mutex::new(HashMap::default()),
+                            script: redis::Script::new(GCRA_SCRIPT),
+                            skip_until: AtomicI64::new(0),
+                        })
                     })
             })
             .transpose()?;
