@@ -162,6 +162,14 @@ impl Browser {
     }
 }
 
+impl Browser {
+    /// Ends the session, which closes Chromium; dropping only stops the driver.
+    pub async fn quit(self) {
+        let url = format!("{}/session/{}", self.base, self.session);
+        let _ = self.http.delete(url).send().await;
+    }
+}
+
 impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.driver.kill();
@@ -208,4 +216,5 @@ async fn a_person_signs_in_and_out_in_a_real_browser(backend: Backend) {
         browser.current_url().await.ends_with("/login"),
         "still signed in after signing out"
     );
+    browser.quit().await;
 }
