@@ -1,7 +1,7 @@
 //! Two real `tessera serve` processes on one PostgreSQL database: what one
 //! instance changes, the other enforces within a second (SPEC §3).
 
-use crate::harness::{Backend, PASSWORD, ServerProcess, TestDb, assert_succeeds, tessera};
+use crate::harness::{Backend, ServerProcess, TestDb, seed_organization_at};
 use crate::keys_api::basic;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -16,23 +16,7 @@ struct Cluster {
 impl Cluster {
     async fn start() -> Cluster {
         let db = TestDb::new(Backend::Postgres).await;
-        for args in [
-            vec!["admin", "create-org", "--slug", "acme", "--name", "Acme"],
-            vec![
-                "admin",
-                "create-user",
-                "--org",
-                "acme",
-                "--username",
-                "admin-acme",
-                "--password",
-                PASSWORD,
-                "--role",
-                "Administrator",
-            ],
-        ] {
-            assert_succeeds(&tessera(&db.url, &args));
-        }
+        seed_organization_at(&db.url, "acme");
         let a = ServerProcess::start(&db.url, "serve", &[]);
         let b = ServerProcess::start(&db.url, "serve", &[]);
         Cluster {

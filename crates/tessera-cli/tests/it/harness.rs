@@ -265,36 +265,41 @@ pub fn assert_succeeds(output: &Output) -> String {
 /// Creates organisation `slug` with an administrator `admin-<slug>` and an
 /// employee `employee-<slug>`, both with the password `correct horse`.
 pub fn seed_organization(app: &TestApp, slug: &str) {
-    assert_succeeds(&app.tessera(&[
-        "admin",
-        "create-org",
-        "--slug",
-        slug,
-        "--name",
-        &format!("{slug} Ltd"),
-    ]));
-    assert_succeeds(&app.tessera(&[
-        "admin",
-        "create-user",
-        "--org",
-        slug,
-        "--username",
-        &format!("admin-{slug}"),
-        "--password",
-        PASSWORD,
-        "--role",
-        "Administrator",
-    ]));
-    assert_succeeds(&app.tessera(&[
-        "admin",
-        "create-user",
-        "--org",
-        slug,
-        "--username",
-        &format!("employee-{slug}"),
-        "--password",
-        PASSWORD,
-    ]));
+    seed_organization_at(&app.test_db.url, slug);
+}
+
+/// [`seed_organization`] for a database no in-process app runs on.
+pub fn seed_organization_at(database_url: &str, slug: &str) {
+    let name = format!("{slug} Ltd");
+    let admin = format!("admin-{slug}");
+    let employee = format!("employee-{slug}");
+    for args in [
+        vec!["admin", "create-org", "--slug", slug, "--name", &name],
+        vec![
+            "admin",
+            "create-user",
+            "--org",
+            slug,
+            "--username",
+            &admin,
+            "--password",
+            PASSWORD,
+            "--role",
+            "Administrator",
+        ],
+        vec![
+            "admin",
+            "create-user",
+            "--org",
+            slug,
+            "--username",
+            &employee,
+            "--password",
+            PASSWORD,
+        ],
+    ] {
+        assert_succeeds(&tessera(database_url, &args));
+    }
 }
 
 pub const PASSWORD: &str = "correct horse";

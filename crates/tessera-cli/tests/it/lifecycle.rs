@@ -201,23 +201,7 @@ fn bad_trusted_proxy_ranges_are_refused_at_start_up() {
 
 async fn json_logs_are_structured_and_never_contain_secrets(backend: Backend) {
     let db = TestDb::new(backend).await;
-    for args in [
-        vec!["admin", "create-org", "--slug", "acme", "--name", "Acme"],
-        vec![
-            "admin",
-            "create-user",
-            "--org",
-            "acme",
-            "--username",
-            "admin-acme",
-            "--password",
-            crate::harness::PASSWORD,
-            "--role",
-            "Administrator",
-        ],
-    ] {
-        assert_succeeds(&tessera(&db.url, &args));
-    }
+    crate::harness::seed_organization_at(&db.url, "acme");
     let mut server = ServerProcess::start(&db.url, "serve", &["--log-format", "json"]);
     let base = format!("http://{}", server.address);
     let http = reqwest::Client::new();

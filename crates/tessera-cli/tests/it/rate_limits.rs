@@ -3,8 +3,8 @@
 //! authentication throttled per address; exact across instances with Redis.
 
 use crate::harness::{
-    Backend, PASSWORD, RedisProcess, ServerProcess, TestApp, TestDb, assert_succeeds,
-    seed_organization, tessera,
+    Backend, RedisProcess, ServerProcess, TestApp, TestDb, assert_succeeds, seed_organization,
+    seed_organization_at, tessera,
 };
 use crate::http_basics::assert_problem;
 use crate::keys_api::{basic, create_key, me};
@@ -278,21 +278,10 @@ struct RedisCluster {
 impl RedisCluster {
     async fn start(rate: &str, burst: &str) -> RedisCluster {
         let db = TestDb::new(Backend::Postgres).await;
-        for args in [
-            vec!["admin", "create-org", "--slug", "acme", "--name", "Acme"],
-            vec![
-                "admin",
-                "create-user",
-                "--org",
-                "acme",
-                "--username",
-                "admin-acme",
-                "--password",
-                PASSWORD,
-                "--role",
-                "Administrator",
-            ],
-            vec![
+        seed_organization_at(&db.url, "acme");
+        assert_succeeds(&tessera(
+            &db.url,
+            &[
                 "admin",
                 "set-rate-limit",
                 "--org",
@@ -302,9 +291,7 @@ impl RedisCluster {
                 "--burst",
                 burst,
             ],
-        ] {
-            assert_succeeds(&tessera(&db.url, &args));
-        }
+        ));
         let redis = RedisProcess::start();
         let servers: Vec<_> = (0..2)
             .map(|_| ServerProcess::start(&db.url, "serve", &["--redis-url", &redis.url()]))
