@@ -190,6 +190,47 @@ impl TestApp {
         format!("http://{}{path}", self.address)
     }
 
+    /// A request as `username` (HTTP Basic with the test password), with an
+    /// optional JSON body.
+    pub async fn as_user(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        username: &str,
+        body: Option<&serde_json::Value>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .http
+            .request(method, self.url(path))
+            .header("authorization", basic(username));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().await.expect("request to the test server")
+    }
+
+    pub async fn get_as(&self, path: &str, username: &str) -> reqwest::Response {
+        self.as_user(reqwest::Method::GET, path, username, None)
+            .await
+    }
+
+    pub async fn get_json_as(&self, path: &str, username: &str) -> serde_json::Value {
+        self.get_as(path, username)
+            .await
+            .json()
+            .await
+            .expect("JSON body")
+    }
+
+    /// A GET with the given headers, nothing else.
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+        let mut request = self.http.get(self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.expect("request to the test server")
+    }
+
     /// Runs the real binary against this app's database.
     pub fn tessera(&self, args: &[&str]) -> Output {
         tessera(&self.test_db.url, args)
@@ -303,6 +344,15 @@ pub fn seed_organization_at(database_url: &str, slug: &str) {
 }
 
 pub const PASSWORD: &str = "correct horse";
+
+/// The `Authorization` header value for `username` with the test password.
+pub fn basic(username: &str) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{username}:{PASSWORD}"))
+    )
+}
 
 #[test]
 fn database_names_are_swapped_in_postgres_urls() {

@@ -123,24 +123,16 @@ async fn request_ids_are_generated_or_echoed(backend: Backend) {
     assert_ne!(first_id, second.headers()["x-request-id"].to_str().unwrap());
 
     let echoed = app
-        .http
-        .get(app.url("/api/v1/missing"))
-        .header("X-Request-Id", "trace-abc.123_x")
-        .send()
-        .await
-        .unwrap();
+        .get_with("/api/v1/missing", &[("X-Request-Id", "trace-abc.123_x")])
+        .await;
     assert_eq!(echoed.headers()["x-request-id"], "trace-abc.123_x");
     let body = assert_problem(echoed, 404, "not_found").await;
     assert_eq!(body["request_id"], "trace-abc.123_x");
 
     // An id that could smuggle anything into logs is replaced, not echoed.
     let replaced = app
-        .http
-        .get(app.url("/healthz"))
-        .header("X-Request-Id", "a b<script>")
-        .send()
-        .await
-        .unwrap();
+        .get_with("/healthz", &[("X-Request-Id", "a b<script>")])
+        .await;
     let id = replaced.headers()["x-request-id"].to_str().unwrap();
     assert_ne!(id, "a b<script>");
     assert!(id.bytes().all(|b| b.is_ascii_alphanumeric()));
@@ -224,12 +216,8 @@ async fn no_cors_headers_are_ever_sent(backend: Backend) {
         .await
         .unwrap();
     let simple = app
-        .http
-        .get(app.url("/api/v1"))
-        .header("Origin", "https://evil.example")
-        .send()
-        .await
-        .unwrap();
+        .get_with("/api/v1", &[("Origin", "https://evil.example")])
+        .await;
     for response in [preflight, simple] {
         let cors: Vec<_> = response
             .headers()

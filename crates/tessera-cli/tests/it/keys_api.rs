@@ -20,24 +20,18 @@ on_both_backends!(
     revoke_all_needs_the_typed_slug,
 );
 
-pub fn basic(username: &str) -> String {
-    use base64::Engine;
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{username}:{PASSWORD}"))
-    )
-}
+pub use crate::harness::basic;
 
 /// Creates a key as `username`; returns the 201 body.
 pub async fn create_key(app: &TestApp, username: &str, body: Value) -> Value {
     let response = app
-        .http
-        .post(app.url("/api/v1/api-keys"))
-        .header("authorization", basic(username))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+        .as_user(
+            reqwest::Method::POST,
+            "/api/v1/api-keys",
+            username,
+            Some(&body),
+        )
+        .await;
     assert_eq!(
         response.status(),
         201,
@@ -48,25 +42,20 @@ pub async fn create_key(app: &TestApp, username: &str, body: Value) -> Value {
 }
 
 pub async fn me(app: &TestApp, key: &str) -> reqwest::Response {
-    app.http
-        .get(app.url("/api/v1/me"))
-        .header("x-api-key", key)
-        .send()
-        .await
-        .unwrap()
+    app.get_with("/api/v1/me", &[("x-api-key", key)]).await
 }
 
 async fn an_administrator_creates_a_key_that_works_at_once(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");
     let response = app
-        .http
-        .post(app.url("/api/v1/api-keys"))
-        .header("authorization", basic("admin-acme"))
-        .json(&json!({"name": "calendar sync"}))
-        .send()
-        .await
-        .unwrap();
+        .as_user(
+            reqwest::Method::POST,
+            "/api/v1/api-keys",
+            "admin-acme",
+            Some(&json!({"name": "calendar sync"})),
+        )
+        .await;
     assert_eq!(response.status(), 201);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     let created: Value = response.json().await.unwrap();
@@ -107,16 +96,7 @@ async fn an_administrator_creates_a_key_that_works_at_once(backend: Backend) {
     assert_eq!(me["rate_limit"], json!({"per_second": 100, "burst": 200}));
 
     // The raw key appears only in the creation response.
-    let shown: Value = app
-        .http
-        .get(app.url(&location))
-        .header("authorization", basic("admin-acme"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let shown: Value = app.get_json_as(&location, "admin-acme").await;
     assert!(shown.get("key").is_none());
     assert_eq!(shown["status"], "active");
     assert!(!shown.to_string().contains(raw));
@@ -142,12 +122,8 @@ async fn only_username_and_password_manage_keys(backend: Backend) {
         .to_owned();
 
     let with_key = app
-        .http
-        .get(app.url("/api/v1/api-keys"))
-        .header("x-api-key", &key)
-        .send()
-        .await
-        .unwrap();
+        .get_with("/api/v1/api-keys", &[("x-api-key", key.as_str())])
+        .await;
     assert_eq!(
         with_key.headers()["www-authenticate"],
         "Basic realm=\"Tessera\", charset=\"UTF-8\""
@@ -186,13 +162,7 @@ async fn only_username_and_password_manage_keys(backend: Backend) {
         "--password",
         PASSWORD,
     ]));
-    let operator = app
-        .http
-        .get(app.url("/api/v1/api-keys"))
-        .header("authorization", basic("ops"))
-        .send()
-        .await
-        .unwrap();
+    let operator = app.get_as("/api/v1/api-keys", "ops").await;
     assert_problem(operator, 403, "permission_denied").await;
 }
 
@@ -282,13 +252,13 @@ async fn create_validates_every_option_and_names_the_problem(backend: Backend) {
     ];
     for (body, status, code, mention) in cases {
         let response = app
-            .http
-            .post(app.url("/api/v1/api-keys"))
-            .header("authorization", basic("admin-acme"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+            .as_user(
+                reqwest::Method::POST,
+                "/api/v1/api-keys",
+                "admin-acme",
+                Some(&body),
+            )
+            .await;
         let problem = assert_problem(response, status, code).await;
         assert!(
             problem["detail"].as_str().unwrap().contains(mention),
@@ -329,14 +299,7 @@ async fn a_key_cannot_exceed_its_creator(backend: Backend) {
         "everyone",
     ]));
     // Employees hold nothing until granted, so any explicit grant exceeds them.
-    let response = app
-        .http
-        .post(app.url("/api/v1/api-keys"))
-        .header("authorization", basic("employee-acme"))
-        .json(&json!({"name": "x", "permissions": {"employees": {"actions": ["read"], "fields": null}}}))
-        .send()
-        .await
-        .unwrap();
+    let response = app.as_user(reqwest::Method::POST, "/api/v1/api-keys", "employee-acme", Some(&json!({"name": "x", "permissions": {"employees": {"actions": ["read"], "fields": null}}}))).await;
     let problem = assert_problem(response, 403, "permission_denied").await;
     assert!(
         problem["detail"]
@@ -358,13 +321,13 @@ async fn who_may_create_keys_is_an_organisation_setting(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");
     let refused = app
-        .http
-        .post(app.url("/api/v1/api-keys"))
-        .header("authorization", basic("employee-acme"))
-        .json(&json!({"name": "mine"}))
-        .send()
-        .await
-        .unwrap();
+        .as_user(
+            reqwest::Method::POST,
+            "/api/v1/api-keys",
+            "employee-acme",
+            Some(&json!({"name": "mine"})),
+        )
+        .await;
     let problem = assert_problem(refused, 403, "permission_denied").await;
     assert!(
         problem["detail"]
@@ -386,13 +349,13 @@ async fn who_may_create_keys_is_an_organisation_setting(backend: Backend) {
     // Even then, only administrators create keys for bot users.
     assert_succeeds(&app.tessera(&["admin", "create-bot", "--org", "acme", "--name", "sync-bot"]));
     let for_bot = app
-        .http
-        .post(app.url("/api/v1/api-keys"))
-        .header("authorization", basic("employee-acme"))
-        .json(&json!({"name": "bot key", "bot": "sync-bot"}))
-        .send()
-        .await
-        .unwrap();
+        .as_user(
+            reqwest::Method::POST,
+            "/api/v1/api-keys",
+            "employee-acme",
+            Some(&json!({"name": "bot key", "bot": "sync-bot"})),
+        )
+        .await;
     assert_problem(for_bot, 403, "permission_denied").await;
 }
 
@@ -415,16 +378,7 @@ async fn people_see_and_revoke_only_their_own_keys_unless_administrators(backend
     let list = |user: &'static str| {
         let app = &app;
         async move {
-            let page: Value = app
-                .http
-                .get(app.url("/api/v1/api-keys"))
-                .header("authorization", basic(user))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let page: Value = app.get_json_as("/api/v1/api-keys", user).await;
             page["data"]
                 .as_array()
                 .unwrap()
@@ -441,21 +395,18 @@ async fn people_see_and_revoke_only_their_own_keys_unless_administrators(backend
     let path = |key: &Value| format!("/api/v1/api-keys/{}", key["id"].as_str().unwrap());
     for (user, key) in [("employee-acme", &admins), ("admin-acme", &other_org)] {
         let response = app
-            .http
-            .delete(app.url(&path(key)))
-            .header("authorization", basic(user))
-            .send()
-            .await
-            .unwrap();
+            .as_user(reqwest::Method::DELETE, &path(key), user, None)
+            .await;
         assert_problem(response, 404, "not_found").await;
     }
     let revoked = app
-        .http
-        .delete(app.url(&path(&employees)))
-        .header("authorization", basic("admin-acme"))
-        .send()
-        .await
-        .unwrap();
+        .as_user(
+            reqwest::Method::DELETE,
+            &path(&employees),
+            "admin-acme",
+            None,
+        )
+        .await;
     assert_eq!(revoked.status(), 204);
     assert_problem(
         me(&app, employees["key"].as_str().unwrap()).await,
@@ -464,23 +415,15 @@ async fn people_see_and_revoke_only_their_own_keys_unless_administrators(backend
     )
     .await;
     let again = app
-        .http
-        .delete(app.url(&path(&employees)))
-        .header("authorization", basic("admin-acme"))
-        .send()
-        .await
-        .unwrap();
+        .as_user(
+            reqwest::Method::DELETE,
+            &path(&employees),
+            "admin-acme",
+            None,
+        )
+        .await;
     assert_eq!(again.status(), 204, "revoking twice is harmless");
-    let shown: Value = app
-        .http
-        .get(app.url(&path(&employees)))
-        .header("authorization", basic("employee-acme"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let shown: Value = app.get_json_as(&path(&employees), "employee-acme").await;
     assert_eq!(shown["status"], "revoked");
     assert!(shown["revoked_at"].is_string());
     let entries = audit::recent(&app.db, 20).await.unwrap();
@@ -545,13 +488,13 @@ async fn bot_owned_role_linked_and_guid_keys(backend: Backend) {
     assert_eq!(created["client_id"], client_id.as_str());
 
     let duplicate = app
-        .http
-        .post(app.url("/api/v1/api-keys"))
-        .header("authorization", basic("admin-acme"))
-        .json(&json!({"name": "again", "custom_key": guid.to_uppercase()}))
-        .send()
-        .await
-        .unwrap();
+        .as_user(
+            reqwest::Method::POST,
+            "/api/v1/api-keys",
+            "admin-acme",
+            Some(&json!({"name": "again", "custom_key": guid.to_uppercase()})),
+        )
+        .await;
     assert_problem(duplicate, 409, "conflict").await;
 }
 
@@ -589,12 +532,8 @@ async fn lists_are_paginated_with_a_cursor(backend: Backend) {
     assert_eq!(names, ["key 0", "key 1", "key 2", "key 3", "key 4"]);
     for bad in ["0", "201", "ten"] {
         let response = app
-            .http
-            .get(app.url(&format!("/api/v1/api-keys?limit={bad}")))
-            .header("authorization", basic("admin-acme"))
-            .send()
-            .await
-            .unwrap();
+            .get_as(&format!("/api/v1/api-keys?limit={bad}"), "admin-acme")
+            .await;
         assert_problem(response, 400, "invalid_request").await;
     }
 }

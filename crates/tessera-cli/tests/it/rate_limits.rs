@@ -222,13 +222,13 @@ async fn a_key_can_have_its_own_limit_on_top(backend: Backend) {
     assert_problem(me(&app, &limited).await, 429, "rate_limited").await;
     assert_eq!(me(&app, &free).await.status(), 200);
     let invalid = app
-        .http
-        .post(app.url("/api/v1/api-keys"))
-        .header("authorization", basic("admin-acme"))
-        .json(&json!({"name": "x", "rate_limit": {"per_second": 0, "burst": 1}}))
-        .send()
-        .await
-        .unwrap();
+        .as_user(
+            reqwest::Method::POST,
+            "/api/v1/api-keys",
+            "admin-acme",
+            Some(&json!({"name": "x", "rate_limit": {"per_second": 0, "burst": 1}})),
+        )
+        .await;
     assert_problem(invalid, 400, "invalid_request").await;
 }
 

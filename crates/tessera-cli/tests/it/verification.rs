@@ -76,30 +76,31 @@ async fn x_api_key_wins_over_bearer(backend: Backend) {
     seed_organization(&app, "acme");
     let key = full_key(&app, "acme").await;
     let both = app
-        .http
-        .get(app.url("/api/v1/me"))
-        .header("X-Api-Key", &key)
-        .header("authorization", "Bearer sk_garbage")
-        .send()
-        .await
-        .unwrap();
+        .get_with(
+            "/api/v1/me",
+            &[
+                ("X-Api-Key", key.as_str()),
+                ("authorization", "Bearer sk_garbage"),
+            ],
+        )
+        .await;
     assert_eq!(both.status(), 200);
     let reversed = app
-        .http
-        .get(app.url("/api/v1/me"))
-        .header("x-api-key", "sk_garbage")
-        .header("Authorization", format!("Bearer {key}"))
-        .send()
-        .await
-        .unwrap();
+        .get_with(
+            "/api/v1/me",
+            &[
+                ("x-api-key", "sk_garbage"),
+                ("Authorization", format!("Bearer {key}").as_str()),
+            ],
+        )
+        .await;
     assert_problem(reversed, 401, "invalid_api_key").await;
     let bearer = app
-        .http
-        .get(app.url("/api/v1/me"))
-        .header("authorization", format!("bearer {key}"))
-        .send()
-        .await
-        .unwrap();
+        .get_with(
+            "/api/v1/me",
+            &[("authorization", format!("bearer {key}").as_str())],
+        )
+        .await;
     assert_eq!(bearer.status(), 200);
 }
 
@@ -109,12 +110,11 @@ async fn keys_in_the_query_string_are_refused(backend: Backend) {
     let key = full_key(&app, "acme").await;
     for parameter in ["api_key", "key", "token", "API_KEY"] {
         let response = app
-            .http
-            .get(app.url(&format!("/api/v1/me?{parameter}={key}")))
-            .header("x-api-key", &key)
-            .send()
-            .await
-            .unwrap();
+            .get_with(
+                &format!("/api/v1/me?{parameter}={key}"),
+                &[("x-api-key", key.as_str())],
+            )
+            .await;
         assert_problem(response, 400, "api_key_in_query").await;
     }
 }
@@ -124,13 +124,14 @@ async fn cross_origin_browser_requests_are_refused(backend: Backend) {
     seed_organization(&app, "acme");
     let key = full_key(&app, "acme").await;
     let foreign = app
-        .http
-        .get(app.url("/api/v1/me"))
-        .header("x-api-key", &key)
-        .header("origin", "https://evil.example")
-        .send()
-        .await
-        .unwrap();
+        .get_with(
+            "/api/v1/me",
+            &[
+                ("x-api-key", key.as_str()),
+                ("origin", "https://evil.example"),
+            ],
+        )
+        .await;
     assert!(
         foreign
             .headers()
@@ -139,13 +140,14 @@ async fn cross_origin_browser_requests_are_refused(backend: Backend) {
     );
     assert_problem(foreign, 403, "browser_requests_not_supported").await;
     let own = app
-        .http
-        .get(app.url("/api/v1/me"))
-        .header("x-api-key", &key)
-        .header("origin", format!("http://{}", app.address))
-        .send()
-        .await
-        .unwrap();
+        .get_with(
+            "/api/v1/me",
+            &[
+                ("x-api-key", key.as_str()),
+                ("origin", format!("http://{}", app.address).as_str()),
+            ],
+        )
+        .await;
     assert_eq!(own.status(), 200);
 }
 
@@ -339,13 +341,14 @@ async fn ip_allow_lists_accept_ipv4_and_ipv6_ranges(backend: Backend) {
         .unwrap()
         .to_owned();
     let spoofed = direct
-        .http
-        .get(direct.url("/api/v1/me"))
-        .header("x-api-key", &key)
-        .header("x-forwarded-for", "203.0.113.9")
-        .send()
-        .await
-        .unwrap();
+        .get_with(
+            "/api/v1/me",
+            &[
+                ("x-api-key", key.as_str()),
+                ("x-forwarded-for", "203.0.113.9"),
+            ],
+        )
+        .await;
     assert_problem(spoofed, 403, "ip_not_allowed").await;
 }
 
@@ -357,58 +360,49 @@ async fn several_keys_need_x_organization(backend: Backend) {
     let globex = full_key(&app, "globex").await;
     let both = format!("{acme}, {globex}");
     let ambiguous = app
-        .http
-        .get(app.url("/api/v1/me"))
-        .header("x-api-key", &both)
-        .send()
-        .await
-        .unwrap();
+        .get_with("/api/v1/me", &[("x-api-key", both.as_str())])
+        .await;
     assert_problem(ambiguous, 400, "ambiguous_organization").await;
     for slug in ["acme", "globex"] {
         let body: Value = app
-            .http
-            .get(app.url("/api/v1/me"))
-            .header("x-api-key", &both)
-            .header("x-organization", slug)
-            .send()
+            .get_with(
+                "/api/v1/me",
+                &[("x-api-key", both.as_str()), ("x-organization", slug)],
+            )
             .await
-            .unwrap()
             .json()
             .await
             .unwrap();
         assert_eq!(body["organization"], slug);
     }
     let repeated: Value = app
-        .http
-        .get(app.url("/api/v1/me"))
-        .header("x-api-key", &acme)
-        .header("x-api-key", &globex)
-        .header("x-organization", "globex")
-        .send()
+        .get_with(
+            "/api/v1/me",
+            &[
+                ("x-api-key", acme.as_str()),
+                ("x-api-key", globex.as_str()),
+                ("x-organization", "globex"),
+            ],
+        )
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(repeated["organization"], "globex");
     let elsewhere = app
-        .http
-        .get(app.url("/api/v1/me"))
-        .header("x-api-key", &both)
-        .header("x-organization", "initech")
-        .send()
-        .await
-        .unwrap();
+        .get_with(
+            "/api/v1/me",
+            &[("x-api-key", both.as_str()), ("x-organization", "initech")],
+        )
+        .await;
     assert_problem(elsewhere, 403, "organization_not_in_keys").await;
     // One key and a matching X-Organization is fine; a mismatching one is not.
     let single = app
-        .http
-        .get(app.url("/api/v1/me"))
-        .header("x-api-key", &acme)
-        .header("x-organization", "globex")
-        .send()
-        .await
-        .unwrap();
+        .get_with(
+            "/api/v1/me",
+            &[("x-api-key", acme.as_str()), ("x-organization", "globex")],
+        )
+        .await;
     assert_problem(single, 403, "organization_not_in_keys").await;
 }
 
@@ -446,31 +440,31 @@ async fn client_bound_keys_need_their_client(backend: Backend) {
 
     assert_problem(me(&app, &key).await, 403, "api_client_required").await;
     let wrong_client = app
-        .http
-        .get(app.url("/api/v1/me"))
-        .header("x-api-key", &key)
-        .header("x-api-client", &other_credential)
-        .send()
-        .await
-        .unwrap();
+        .get_with(
+            "/api/v1/me",
+            &[
+                ("x-api-key", key.as_str()),
+                ("x-api-client", other_credential.as_str()),
+            ],
+        )
+        .await;
     assert_problem(wrong_client, 403, "api_client_required").await;
     let forged = app
-        .http
-        .get(app.url("/api/v1/me"))
-        .header("x-api-key", &key)
-        .header("x-api-client", "ck_forged")
-        .send()
-        .await
-        .unwrap();
+        .get_with(
+            "/api/v1/me",
+            &[("x-api-key", key.as_str()), ("x-api-client", "ck_forged")],
+        )
+        .await;
     assert_problem(forged, 401, "invalid_api_client").await;
     let ok: Value = app
-        .http
-        .get(app.url("/api/v1/me"))
-        .header("x-api-key", &key)
-        .header("x-api-client", &credential)
-        .send()
+        .get_with(
+            "/api/v1/me",
+            &[
+                ("x-api-key", key.as_str()),
+                ("x-api-client", credential.as_str()),
+            ],
+        )
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -560,16 +554,7 @@ async fn last_use_is_recorded_off_the_request_path(backend: Backend) {
     let path = format!("/api/v1/api-keys/{}", created["id"].as_str().unwrap());
     assert_eq!(me(&app, key).await.status(), 200);
     within(Duration::from_secs(5), || async {
-        let shown: Value = app
-            .http
-            .get(app.url(&path))
-            .header("authorization", basic("admin-acme"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let shown: Value = app.get_json_as(&path, "admin-acme").await;
         shown["last_used_at"].is_string() && shown["last_used_ip"] == "127.0.0.1"
     })
     .await;
