@@ -2,6 +2,7 @@
 //! (the embedded SQLite file by default), then the server.
 
 use crate::admin::{self, Outcome};
+use crate::demo_data;
 use crate::serve::{self, ServeArgs};
 use tessera_core::audit::AuditAction;
 use tessera_core::password::{self, NewPassword};
@@ -40,6 +41,11 @@ pub async fn run(url: &DatabaseUrl, args: &ServeArgs) -> anyhow::Result<()> {
             anyhow::bail!("the username '{ADMIN_USERNAME}' is taken outside the demo organisation")
         }
     };
+    let seeded = if tessera_store::records::count(&db, &organization.id, "employees").await? == 0 {
+        Some(demo_data::create(&db, &organization.id).await?)
+    } else {
+        None
+    };
     let sample_key = issue_sample_key(&db, &organization.id).await?;
     let address = listener.local_addr()?;
     let state = match outcome {
@@ -55,7 +61,23 @@ pub async fn run(url: &DatabaseUrl, args: &ServeArgs) -> anyhow::Result<()> {
     println!("  Sample API key (full access, replaced at every demo start):");
     println!("  Key:       {sample_key}");
     println!("  Try:       curl -H 'X-API-KEY: {sample_key}' http://{address}/api/v1/me");
+    println!(
+        "  Data:      curl -H 'X-API-KEY: {sample_key}' 'http://{address}/api/v1/employees?status=active&limit=2'"
+    );
+    println!("  API docs:  http://{address}/docs");
     println!();
+    if let Some(created) = seeded {
+        println!(
+            "  Demo data: {} employees, {} pay rates, {} time-off requests, {} documents, {} products, {} transactions",
+            created.employees,
+            created.pay_rates,
+            created.time_off,
+            created.documents,
+            created.products,
+            created.transactions
+        );
+        println!();
+    }
     println!("Press Ctrl-C to stop.");
     serve::run(db, listener, config, url).await
 }

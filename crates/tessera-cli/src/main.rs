@@ -2,6 +2,8 @@
 
 mod admin;
 mod demo;
+mod demo_data;
+mod import;
 mod serve;
 mod telemetry;
 
@@ -50,6 +52,8 @@ enum Command {
     Demo(serve::ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Import a CSV file of records into an organisation, all rows or none.
+    Import(import::ImportArgs),
     /// Operator administration from the command line.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
@@ -93,5 +97,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin(command) => admin::run(&database_url, command).await,
+        Command::Import(args) => import::run(&database_url, &args).await,
     }
 }

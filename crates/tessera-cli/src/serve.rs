@@ -26,6 +26,10 @@ pub struct ServeArgs {
     #[arg(long, env = "TESSERA_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
 
+    /// Largest accepted document upload, in bytes.
+    #[arg(long, env = "TESSERA_MAX_DOCUMENT_BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub max_document_bytes: usize,
+
     /// Seconds graceful shutdown waits for in-flight requests.
     #[arg(long, env = "TESSERA_SHUTDOWN_TIMEOUT", default_value_t = 30)]
     pub shutdown_timeout: u64,
@@ -67,6 +71,7 @@ impl ServeArgs {
             trusted_proxies,
             secure_cookies,
             max_body_bytes: self.max_body_bytes,
+            max_document_bytes: self.max_document_bytes,
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout),
             key_cache_capacity: self.key_cache_capacity.max(1),
             key_cache_ttl: Duration::from_secs(self.key_cache_ttl.max(1)),

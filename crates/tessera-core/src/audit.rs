@@ -44,6 +44,7 @@ pub enum AuditAction {
     KeysRevokedAll,
     KeyLeaked,
     KeyCreationPolicyChanged,
+    RecordsImported,
 }
 
 impl AuditAction {
@@ -64,6 +65,7 @@ impl AuditAction {
             AuditAction::KeysRevokedAll => "api_key.revoked_all",
             AuditAction::KeyLeaked => "api_key.leaked",
             AuditAction::KeyCreationPolicyChanged => "organization.key_creation_changed",
+            AuditAction::RecordsImported => "records.imported",
         }
     }
 }

@@ -6,6 +6,7 @@
 //! which keeps cursor pagination "ordered by id" stable when new records are
 //! inserted while a client pages through a list.
 
+use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 const CROCKFORD: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
@@ -39,16 +40,45 @@ impl IdKind {
 
 /// A new id of the given kind, stamped with the current time.
 pub fn new_id(kind: IdKind) -> String {
-    let millis = SystemTime::now()
+    new_prefixed_id(kind.prefix())
+}
+
+/// A new id with a prefix of the caller's, e.g. a data API resource's
+/// declared `id_prefix`.
+///
+/// Ids made by one process are strictly increasing, even within one
+/// millisecond (the random part of a later id is the earlier one's plus
+/// one, as in monotonic ULIDs): a record created while a client pages
+/// through a list always sorts after the records it has already seen.
+pub fn new_prefixed_id(prefix: &str) -> String {
+    static LAST: Mutex<(u64, u128)> = Mutex::new((0, 0));
+    let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
+    let mut bytes = [0u8; 16];
+    crate::secret::fill_random(&mut bytes[6..]);
+    let fresh = u128::from_be_bytes(bytes);
+    let (millis, random) = {
+        let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let next = if now > last.0 || last.1 >= RANDOM_MAX {
+            (now.max(last.0 + u64::from(last.1 >= RANDOM_MAX)), fresh)
+        } else {
+            (last.0, last.1 + 1)
+        };
+        *last = next;
+        next
+    };
+    let random_bytes = random.to_be_bytes();
     let mut random = [0u8; 10];
-    crate::secret::fill_random(&mut random);
-    format_id(kind, millis, random)
+    random.copy_from_slice(&random_bytes[6..]);
+    format_id(prefix, millis, random)
 }
 
-fn format_id(kind: IdKind, millis: u64, random: [u8; 10]) -> String {
+/// The largest 80-bit random part.
+const RANDOM_MAX: u128 = (1 << 80) - 1;
+
+fn format_id(prefix: &str, millis: u64, random: [u8; 10]) -> String {
     let mut value: u128 = u128::from(millis & 0xFFFF_FFFF_FFFF) << 80;
     for (i, byte) in random.iter().enumerate() {
         value |= u128::from(*byte) << (8 * (9 - i));
@@ -58,8 +88,8 @@ fn format_id(kind: IdKind, millis: u64, random: [u8; 10]) -> String {
         *slot = CROCKFORD[(value & 0x1F) as usize];
         value >>= 5;
     }
-    let mut id = String::with_capacity(kind.prefix().len() + 27);
-    id.push_str(kind.prefix());
+    let mut id = String::with_capacity(prefix.len() + 27);
+    id.push_str(prefix);
     id.push('_');
     id.extend(encoded.iter().map(|b| *b as char));
     id
@@ -79,9 +109,15 @@ mod tests {
 
     #[test]
     fn ids_sort_by_creation_time() {
-        let earlier = format_id(IdKind::Account, 1_000, [0xFF; 10]);
-        let later = format_id(IdKind::Account, 1_001, [0x00; 10]);
+        let earlier = format_id("usr", 1_000, [0xFF; 10]);
+        let later = format_id("usr", 1_001, [0x00; 10]);
         assert!(earlier < later);
+    }
+
+    #[test]
+    fn ids_made_by_one_process_strictly_increase() {
+        let ids: Vec<String> = (0..10_000).map(|_| new_prefixed_id("grp")).collect();
+        assert!(ids.windows(2).all(|pair| pair[0] < pair[1]));
     }
 
     #[test]

@@ -9,12 +9,15 @@
 pub mod access_change;
 pub mod audit;
 pub mod credentials;
+pub mod documents;
 pub mod error_code;
 pub mod id;
 pub mod names;
 pub mod password;
 pub mod permissions;
+pub mod records;
 pub mod resources;
+pub mod schema;
 pub mod secret;
 
 pub use error_code::ErrorCode;

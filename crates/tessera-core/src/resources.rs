@@ -46,9 +46,14 @@ pub struct Resource {
     /// The name used in permission sets and in the URL path.
     pub name: &'static str,
     pub title: &'static str,
+    /// The prefix of this resource's record ids (`emp` → `emp_…`).
+    pub id_prefix: &'static str,
     /// The actions this resource supports over the API.
     pub actions: &'static [Action],
     pub fields: &'static [Field],
+    /// Pairs of date fields where the second, when set, may not be earlier
+    /// than the first (e.g. a start and an end date).
+    pub date_order: &'static [(&'static str, &'static str)],
 }
 
 impl Resource {
@@ -58,6 +63,28 @@ impl Resource {
 
     pub fn supports(&self, action: Action) -> bool {
         self.actions.contains(&action)
+    }
+
+    /// One record's name in prose: "employee", "cost center", "time off".
+    pub fn singular(&self) -> String {
+        let title = self.title.to_lowercase();
+        match title.strip_suffix('s') {
+            Some(stem) if self.name != "time-off" => stem.to_owned(),
+            _ => title,
+        }
+    }
+
+    /// One record's name as a type: "Employee", "CostCenter", "TimeOff".
+    pub fn type_name(&self) -> String {
+        self.singular()
+            .split(' ')
+            .map(|word| {
+                let mut chars = word.chars();
+                chars.next().map_or_else(String::new, |first| {
+                    first.to_uppercase().chain(chars).collect()
+                })
+            })
+            .collect()
     }
 
     /// The sections of this resource in declaration order, each with its fields.
@@ -103,7 +130,7 @@ const fn read_only(mut f: Field) -> Field {
 macro_rules! record_fields {
     ($($field:expr),* $(,)?) => {
         &[
-            filterable(read_only(field("id", FieldKind::Id, "record"))),
+            read_only(field("id", FieldKind::Id, "record")),
             $($field,)*
             read_only(field("created_at", FieldKind::Timestamp, "record")),
             read_only(field("updated_at", FieldKind::Timestamp, "record")),
@@ -125,6 +152,7 @@ pub static RESOURCES: &[Resource] = &[
     Resource {
         name: "employees",
         title: "Employees",
+        id_prefix: "emp",
         actions: CRUD,
         fields: record_fields![
             filterable(field("employee_number", Text, "identity")),
@@ -150,47 +178,57 @@ pub static RESOURCES: &[Resource] = &[
             field("iban", Text, "banking"),
             field("bank_name", Text, "banking"),
         ],
+        date_order: &[("start_date", "end_date")],
     },
     Resource {
         name: "sectors",
         title: "Sectors",
+        id_prefix: "sec",
         actions: CRUD,
         fields: record_fields![
             required(field("name", Text, "details")),
             filterable(field("code", Text, "details")),
             field("description", Text, "details"),
         ],
+        date_order: &[],
     },
     Resource {
         name: "cost-centers",
         title: "Cost centers",
+        id_prefix: "cc",
         actions: CRUD,
         fields: record_fields![
             required(field("name", Text, "details")),
             filterable(field("code", Text, "details")),
         ],
+        date_order: &[],
     },
     Resource {
         name: "job-roles",
         title: "Job roles",
+        id_prefix: "jr",
         actions: CRUD,
         fields: record_fields![
             required(field("title", Text, "details")),
             filterable(field("code", Text, "details")),
         ],
+        date_order: &[],
     },
     Resource {
         name: "groups",
         title: "Groups",
+        id_prefix: "grp",
         actions: CRUD,
         fields: record_fields![
             required(field("name", Text, "details")),
             field("description", Text, "details"),
         ],
+        date_order: &[],
     },
     Resource {
         name: "pay-rates",
         title: "Pay rates",
+        id_prefix: "pay",
         actions: CRUD,
         fields: record_fields![
             required(filterable(field(
@@ -204,10 +242,12 @@ pub static RESOURCES: &[Resource] = &[
             required(field("effective_from", Date, "details")),
             field("effective_to", Date, "details"),
         ],
+        date_order: &[("effective_from", "effective_to")],
     },
     Resource {
         name: "time-off",
         title: "Time off",
+        id_prefix: "tof",
         actions: CRUD,
         fields: record_fields![
             required(filterable(field(
@@ -221,10 +261,12 @@ pub static RESOURCES: &[Resource] = &[
             filterable(field("status", Choice(TIME_OFF_STATUSES), "details")),
             field("note", Text, "details"),
         ],
+        date_order: &[("start_date", "end_date")],
     },
     Resource {
         name: "documents",
         title: "Documents",
+        id_prefix: "doc",
         actions: &[Create, Read, Delete, Download],
         fields: record_fields![
             required(filterable(field(
@@ -233,14 +275,17 @@ pub static RESOURCES: &[Resource] = &[
                 "details"
             ))),
             required(field("title", Text, "details")),
+            read_only(field("file_name", Text, "file")),
             read_only(filterable(field("content_type", Text, "file"))),
             read_only(field("size", Integer, "file")),
             read_only(field("sha256", Text, "file")),
         ],
+        date_order: &[],
     },
     Resource {
         name: "products",
         title: "Products",
+        id_prefix: "prd",
         actions: CRUD,
         fields: record_fields![
             required(filterable(field("sku", Text, "details"))),
@@ -248,10 +293,12 @@ pub static RESOURCES: &[Resource] = &[
             field("size", Text, "details"),
             field("unit_price", Decimal, "details"),
         ],
+        date_order: &[],
     },
     Resource {
         name: "transactions",
         title: "Transactions",
+        id_prefix: "txn",
         actions: &[Read],
         fields: record_fields![
             required(filterable(field(
@@ -272,12 +319,25 @@ pub static RESOURCES: &[Resource] = &[
             required(field("quantity", Integer, "details")),
             required(field("occurred_at", Timestamp, "details")),
         ],
+        date_order: &[],
     },
 ];
 
 /// The resource with this name, if there is one.
 pub fn resource(name: &str) -> Option<&'static Resource> {
     RESOURCES.iter().find(|r| r.name == name)
+}
+
+/// The (resource, field) pairs whose values refer to records of `target`.
+pub fn referrers(target: &str) -> Vec<(&'static str, &'static str)> {
+    RESOURCES
+        .iter()
+        .flat_map(|r| r.fields.iter().map(move |f| (r.name, f)))
+        .filter(|(_, f)| {
+            matches!(f.kind, FieldKind::Reference(t) | FieldKind::References(t) if t == target)
+        })
+        .map(|(r, f)| (r, f.name))
+        .collect()
 }
 
 #[cfg(test)]
@@ -299,6 +359,26 @@ mod tests {
                 assert!(names.contains(common), "{} lacks {common}", resource.name);
             }
         }
+    }
+
+    #[test]
+    fn names_in_prose_and_as_types() {
+        let names: Vec<_> = ["employees", "cost-centers", "time-off", "pay-rates"]
+            .iter()
+            .map(|n| {
+                let r = resource(n).unwrap();
+                (r.singular(), r.type_name())
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("employee".to_owned(), "Employee".to_owned()),
+                ("cost center".to_owned(), "CostCenter".to_owned()),
+                ("time off".to_owned(), "TimeOff".to_owned()),
+                ("pay rate".to_owned(), "PayRate".to_owned()),
+            ]
+        );
     }
 
     #[test]

@@ -8,6 +8,8 @@ pub struct ServerConfig {
     pub trusted_proxies: TrustedProxies,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Largest document upload accepted, in bytes.
+    pub max_document_bytes: usize,
     /// Whether console cookies are marked `Secure` regardless of how the
     /// request arrived (set when the public URL is https).
     pub secure_cookies: bool,
@@ -39,6 +41,7 @@ impl Default for ServerConfig {
         ServerConfig {
             trusted_proxies: TrustedProxies::none(),
             max_body_bytes: 1024 * 1024,
+            max_document_bytes: 10 * 1024 * 1024,
             secure_cookies: false,
             session_ttl: Duration::from_secs(12 * 60 * 60),
             shutdown_timeout: Duration::from_secs(30),

@@ -8,6 +8,7 @@
 mod api;
 mod config;
 mod console;
+mod docs;
 mod health;
 mod middleware;
 mod problem;
@@ -29,6 +30,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(health::router())
         .merge(api::router(state.clone()))
         .merge(console::router())
+        .merge(docs::router())
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed);
     middleware::apply(routes, state.clone()).with_state(state)

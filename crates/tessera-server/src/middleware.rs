@@ -15,7 +15,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use tessera_core::ErrorCode;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tracing::Instrument;
 
@@ -27,10 +26,13 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub fn apply(router: Router<AppState>, state: AppState) -> Router<AppState> {
-    let body_limit = state.config().max_body_bytes;
+    let largest_body = state
+        .config()
+        .max_body_bytes
+        .max(state.config().max_document_bytes);
     router
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(DefaultBodyLimit::max(largest_body))
+        .layer(from_fn_with_state(state.clone(), limit_body))
         .layer(CatchPanicLayer::new())
         .layer(from_fn(record_metrics))
         .layer(from_fn_with_state(state.clone(), guard_api))
@@ -53,6 +55,46 @@ pub fn apply(router: Router<AppState>, state: AppState) -> Router<AppState> {
             HeaderValue::from_static("no-referrer"),
         ))
         .layer(from_fn(assign_request_id))
+}
+
+/// Refuses bodies over the limit for their route: document uploads may be
+/// as large as `max_document_bytes`, every other body `max_body_bytes`. A
+/// declared length over the limit is refused before anything is read; a
+/// body without one is cut off at the limit (extractors then answer 413).
+async fn limit_body(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let config = state.config();
+    let limit = if request.method() == axum::http::Method::POST
+        && request.uri().path() == "/api/v1/documents"
+    {
+        config.max_document_bytes
+    } else {
+        config.max_body_bytes
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let mut response = if declared.is_some_and(|length| length > limit as u64) {
+        (
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "The request body is larger than this server accepts.",
+        )
+            .into_response()
+    } else {
+        next.run(
+            request.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit))),
+        )
+        .await
+    };
+    // The rest of the body stays unread, so the connection cannot carry
+    // another request: say so, or the client reuses it and fails.
+    if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// Echoes a well-formed incoming `X-Request-Id` (1–128 characters of

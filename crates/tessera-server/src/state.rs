@@ -93,7 +93,8 @@ impl AppState {
 }
 
 /// Periodic chores that keep memory and tables bounded: forgetting idle
-/// throttle counters, deleting expired sessions, metrics upkeep.
+/// throttle counters, deleting expired sessions and idempotent answers
+/// older than their 24 hours, metrics upkeep.
 pub(crate) fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -111,6 +112,12 @@ pub(crate) fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()>
             crate::health::metrics_upkeep();
             if let Err(err) = tessera_store::sessions::delete_expired(state.db()).await {
                 tracing::warn!(error = %err, "could not delete expired sessions");
+            }
+            let now = tessera_store::now_ms();
+            if let Err(err) =
+                tessera_store::records::prune_idempotent_answers(state.db(), now).await
+            {
+                tracing::warn!(error = %err, "could not prune idempotent answers");
             }
         }
     })

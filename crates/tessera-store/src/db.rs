@@ -195,6 +195,17 @@ impl Db {
         }
     }
 
+    /// The statement that opens a transaction which reads before it writes.
+    /// On SQLite it takes the write lock up front: a deferred transaction
+    /// that read before another connection committed could not upgrade to a
+    /// writer (SQLITE_BUSY) and would fail instead of waiting its turn.
+    pub(crate) fn begin_write(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "BEGIN IMMEDIATE",
+            Db::Postgres(_) => "BEGIN",
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         match self {
             Db::Sqlite(_) => Backend::Sqlite,

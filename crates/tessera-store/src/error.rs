@@ -13,6 +13,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error(transparent)]
     Database(sqlx::Error),
+    /// A read on the synchronous SQLite path failed.
+    #[error("database read failed: {0}")]
+    Read(String),
 }
 
 /// The constraint a conflicting write ran into, as the database named it.

@@ -16,8 +16,10 @@ pub mod bots;
 mod db;
 mod error;
 pub mod organizations;
+pub mod records;
 pub mod roles;
 pub mod sessions;
+mod sqlite_reads;
 
 pub use db::{Backend, ConnectError, DatabaseUrl, DatabaseUrlError, Db, PoolSettings};
 pub use error::StoreError;

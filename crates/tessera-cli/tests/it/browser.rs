@@ -47,8 +47,11 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let profile = tempfile::tempdir().unwrap();
+        // Element lookups wait (implicitly) for a page that is still loading
+        // after a click submitted a form.
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
+            "timeouts": {"implicit": 10_000},
             "goog:chromeOptions": {
                 "binary": "/usr/bin/chromium",
                 "args": [
@@ -107,6 +110,23 @@ impl Browser {
             .to_owned()
     }
 
+    /// Waits until the browser is at `expected`: a click that submits a form
+    /// returns before the next page has loaded.
+    pub async fn wait_for_url(&self, expected: &str) {
+        let started = Instant::now();
+        loop {
+            let url = self.current_url().await;
+            if url == expected {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "still at {url}, expected {expected}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     async fn element(&self, css: &str) -> String {
         let found = self
             .command(
@@ -148,6 +168,41 @@ impl Browser {
             .as_str()
             .unwrap()
             .to_owned()
+    }
+
+    /// Runs `script` (a function body; `arguments` holds `args`) in the page.
+    pub async fn execute(&self, script: &str, args: Vec<Value>) -> Value {
+        self.command(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": script, "args": args})),
+        )
+        .await
+    }
+
+    /// Polls the JavaScript expression `condition` until it is truthy and
+    /// returns its value; fails after 20 s naming `what`.
+    pub async fn wait_until(&self, condition: &str, what: &str) -> Value {
+        let started = Instant::now();
+        loop {
+            let value = self
+                .execute(&format!("return ({condition});"), vec![])
+                .await;
+            let truthy = match &value {
+                Value::Null | Value::Bool(false) => false,
+                Value::Number(n) => n.as_f64() != Some(0.0),
+                Value::String(s) => !s.is_empty(),
+                _ => true,
+            };
+            if truthy {
+                return value;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "timed out waiting for {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// The page as a PNG, for looking at.
@@ -197,7 +252,7 @@ async fn a_person_signs_in_and_out_in_a_real_browser(backend: Backend) {
 
     browser.type_into("#password", PASSWORD).await;
     browser.click("button[type=submit]").await;
-    assert_eq!(browser.current_url().await, app.url("/"));
+    browser.wait_for_url(&app.url("/")).await;
     assert_eq!(browser.text("#signed-in-user").await, "admin-acme");
     assert_eq!(browser.text("#organization").await, "acme Ltd (acme)");
     assert_eq!(browser.text("#role").await, "Administrator");
@@ -210,7 +265,7 @@ async fn a_person_signs_in_and_out_in_a_real_browser(backend: Backend) {
     }
 
     browser.click("form[action='/logout'] button").await;
-    assert!(browser.current_url().await.ends_with("/login"));
+    browser.wait_for_url(&app.url("/login")).await;
     browser.go(&app.url("/")).await;
     assert!(
         browser.current_url().await.ends_with("/login"),

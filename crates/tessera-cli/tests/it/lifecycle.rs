@@ -50,12 +50,22 @@ async fn sigterm_drains_in_flight_requests_then_exits_cleanly(backend: Backend) 
         server.child.try_wait().unwrap().is_none(),
         "exited with a request in flight"
     );
-    // New connections are no longer accepted.
-    assert!(
-        reqwest::get(format!("http://{}/healthz", server.address))
+    // New connections stop being accepted: the listener closes just after the
+    // signal is logged, so allow it a moment rather than racing it.
+    let refused_by = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        if reqwest::get(format!("http://{}/healthz", server.address))
             .await
             .is_err()
-    );
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < refused_by,
+            "still accepting new connections 5 s after the shutdown signal"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 
     stream.write_all(&body.as_bytes()[10..]).unwrap();
     let mut response = String::new();
@@ -83,6 +93,10 @@ async fn demo_is_idempotent_and_its_printed_credentials_work(backend: Backend) {
     let password = printed(&first.stdout, "Password:");
     let first_key = printed(&first.stdout, "Key:");
     assert!(printed(&first.stdout, "Console:").ends_with("/login"));
+    assert_eq!(
+        printed(&first.stdout, "Demo data:"),
+        "240 employees, 240 pay rates, 90 time-off requests, 25 documents, 12 products, 150 transactions"
+    );
     first.signal("INT");
     assert!(first.wait().success());
 
@@ -154,6 +168,78 @@ async fn demo_is_idempotent_and_its_printed_credentials_work(backend: Backend) {
         .unwrap();
     assert_eq!(old.status(), 401);
     assert!(printed(&second.stdout, "Try:").contains(&format!("curl -H 'X-API-KEY: {key}'")));
+
+    // The printed data command works, and restarting added no second copy.
+    assert!(!second.stdout.contains("Demo data:"), "{}", second.stdout);
+    let data_command = printed(&second.stdout, "Data:");
+    let data_url = data_command.rsplit('\'').nth(1).unwrap();
+    let page: serde_json::Value = http
+        .get(data_url)
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let employees = page["data"].as_array().unwrap();
+    assert_eq!(employees.len(), 2, "{page}");
+    assert!(employees.iter().all(|e| e["status"] == "active"));
+    let get = |path: String| {
+        let request = http
+            .get(format!("{app_url}{path}"))
+            .header("x-api-key", &key);
+        async move { request.send().await.unwrap() }
+    };
+    let mut total = 0;
+    let mut cursor = String::new();
+    loop {
+        let page: serde_json::Value = get(format!("/api/v1/employees?limit=200{cursor}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        total += page["data"].as_array().unwrap().len();
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(total, 240);
+    for resource in [
+        "pay-rates",
+        "time-off",
+        "products",
+        "transactions",
+        "sectors",
+    ] {
+        let page: serde_json::Value = get(format!("/api/v1/{resource}?limit=1"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(page["data"].as_array().unwrap().len(), 1, "{resource}");
+    }
+    let documents: serde_json::Value = get("/api/v1/documents?limit=1".to_owned())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let document = &documents["data"][0];
+    let content = get(format!(
+        "/api/v1/documents/{}/content",
+        document["id"].as_str().unwrap()
+    ))
+    .await
+    .bytes()
+    .await
+    .unwrap();
+    assert!(content.starts_with(b"%PDF-"));
+    assert_eq!(document["size"], content.len());
+    assert_eq!(
+        printed(&second.stdout, "API docs:"),
+        format!("{app_url}/docs")
+    );
     assert!(
         signed_in.headers()["set-cookie"]
             .to_str()

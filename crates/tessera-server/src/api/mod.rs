@@ -5,6 +5,7 @@ pub(crate) mod extract;
 mod leaked_keys;
 mod me;
 mod pagination;
+mod records;
 
 use crate::AppState;
 use axum::routing::get;
@@ -14,7 +15,8 @@ use serde_json::{Value, json};
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/api/v1", get(index))
-        .merge(me::router(state))
+        .merge(me::router(state.clone()))
+        .merge(records::router(state))
         .merge(api_keys::router())
         .merge(leaked_keys::router())
 }

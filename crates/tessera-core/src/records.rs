@@ -1,0 +1,698 @@
+//! Records of the data API's resources as plain values: checking what a
+//! client writes against a resource's declaration, and choosing what a
+//! client may read. Storage, HTTP handlers and the importer all go through
+//! these functions, so a rule is stated once.
+
+use crate::resources::{Field, FieldKind, Resource};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::{Map, Value};
+use std::collections::BTreeSet;
+use time::format_description::well_known::Rfc3339;
+use time::{Date, OffsetDateTime};
+
+/// The stored fields of a record: every declared field except the record
+/// fields (`id`, `created_at`, `updated_at`), which storage keeps apart.
+pub type Data = Map<String, Value>;
+
+/// The fields every record carries and Tessera alone assigns.
+pub const RECORD_FIELDS: [&str; 3] = ["id", "created_at", "updated_at"];
+
+pub fn is_record_field(field: &Field) -> bool {
+    RECORD_FIELDS.contains(&field.name)
+}
+
+/// Longest text value accepted, in characters.
+pub const MAX_TEXT_CHARS: usize = 2_000;
+/// Most ids one list-of-references field may hold.
+pub const MAX_REFERENCES: usize = 200;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteMode {
+    Create,
+    Update,
+}
+
+/// One field's problem, for the `details` of a 400 answer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldProblem {
+    pub field: String,
+    pub problem: String,
+}
+
+impl FieldProblem {
+    fn new(field: &str, problem: impl Into<String>) -> Self {
+        FieldProblem {
+            field: field.to_owned(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Why a write was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteError {
+    /// The body is not a JSON object.
+    NotAnObject,
+    /// Names the resource does not have, or fields only Tessera writes (400).
+    NotWritable {
+        unknown: Vec<String>,
+        read_only: Vec<String>,
+    },
+    /// Fields the caller's grant does not cover (403 `field_not_permitted`).
+    NotPermitted(Vec<String>),
+    /// Values that do not fit their fields (400).
+    Invalid(Vec<FieldProblem>),
+}
+
+/// Checks a create or update body and returns the record's data as it will
+/// be stored: for a create, every writable field (absent ones `null`); for
+/// an update, `existing` with the body's fields replaced. `writable` is the
+/// caller's field list (`None`: every field).
+pub fn check_write(
+    resource: &Resource,
+    body: &Value,
+    mode: WriteMode,
+    writable: Option<&BTreeSet<String>>,
+    existing: Option<&Data>,
+) -> Result<Data, WriteError> {
+    let Value::Object(body) = body else {
+        return Err(WriteError::NotAnObject);
+    };
+    let mut unknown = Vec::new();
+    let mut read_only = Vec::new();
+    let mut not_permitted = Vec::new();
+    for name in body.keys() {
+        match resource.field(name) {
+            None => unknown.push(name.clone()),
+            Some(field) if !field.writable => read_only.push(name.clone()),
+            Some(_) if writable.is_some_and(|w| !w.contains(name)) => {
+                not_permitted.push(name.clone())
+            }
+            Some(_) => {}
+        }
+    }
+    if !unknown.is_empty() || !read_only.is_empty() {
+        return Err(WriteError::NotWritable { unknown, read_only });
+    }
+    if !not_permitted.is_empty() {
+        return Err(WriteError::NotPermitted(not_permitted));
+    }
+
+    let mut data = match (mode, existing) {
+        (WriteMode::Update, Some(existing)) => existing.clone(),
+        _ => resource
+            .fields
+            .iter()
+            .filter(|f| !is_record_field(f))
+            .map(|f| (f.name.to_owned(), Value::Null))
+            .collect(),
+    };
+    let mut problems = Vec::new();
+    for (name, value) in body {
+        let Some(field) = resource.field(name) else {
+            continue;
+        };
+        match normalize(field, value) {
+            Ok(value) => {
+                data.insert(name.clone(), value);
+            }
+            Err(problem) => problems.push(FieldProblem::new(name, problem)),
+        }
+    }
+    for field in resource.fields.iter().filter(|f| f.required && f.writable) {
+        let missing = data.get(field.name).is_none_or(Value::is_null);
+        let already_named = problems.iter().any(|p| p.field == field.name);
+        if missing && !already_named {
+            problems.push(FieldProblem::new(field.name, "is required"));
+        }
+    }
+    for (earlier, later) in resource.date_order {
+        if let (Some(Value::String(a)), Some(Value::String(b))) =
+            (data.get(*earlier), data.get(*later))
+            && b < a
+        {
+            problems.push(FieldProblem::new(
+                later,
+                format!("must not be earlier than {earlier} ({a})"),
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(data)
+    } else {
+        Err(WriteError::Invalid(problems))
+    }
+}
+
+/// The stored form of one value, or why it does not fit `field`.
+pub fn normalize(field: &Field, value: &Value) -> Result<Value, String> {
+    if value.is_null() {
+        return if field.required {
+            Err("is required and may not be null".to_owned())
+        } else {
+            Ok(Value::Null)
+        };
+    }
+    match field.kind {
+        FieldKind::Integer => value
+            .as_i64()
+            .map(Value::from)
+            .ok_or_else(|| "must be a whole number".to_owned()),
+        FieldKind::References(target) => {
+            let Value::Array(items) = value else {
+                return Err(format!("must be a list of {target} ids"));
+            };
+            if items.len() > MAX_REFERENCES {
+                return Err(format!("may hold at most {MAX_REFERENCES} ids"));
+            }
+            let mut seen = BTreeSet::new();
+            let mut ids = Vec::with_capacity(items.len());
+            for item in items {
+                let id = item
+                    .as_str()
+                    .ok_or_else(|| format!("must be a list of {target} ids"))?;
+                let id = normalize_text(FieldKind::Reference(target), id, true)?;
+                if seen.insert(id.clone()) {
+                    ids.push(Value::String(id));
+                }
+            }
+            Ok(Value::Array(ids))
+        }
+        kind => {
+            let text = value
+                .as_str()
+                .ok_or_else(|| format!("must be {}", describe(kind)))?;
+            normalize_text(kind, text, field.required).map(Value::String)
+        }
+    }
+}
+
+/// The value of an equality filter, in the form stored values are indexed
+/// in, or why it cannot match anything of `field`.
+pub fn normalize_filter(field: &Field, raw: &str) -> Result<String, String> {
+    match field.kind {
+        FieldKind::Integer => raw
+            .parse::<i64>()
+            .map(|n| n.to_string())
+            .map_err(|_| "must be a whole number".to_owned()),
+        FieldKind::References(target) => normalize_text(FieldKind::Reference(target), raw, true),
+        kind => normalize_text(kind, raw, true),
+    }
+}
+
+fn normalize_text(kind: FieldKind, text: &str, required: bool) -> Result<String, String> {
+    if text.contains('\0') {
+        return Err("may not contain NUL characters".to_owned());
+    }
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return Err(format!("may be at most {MAX_TEXT_CHARS} characters long"));
+    }
+    match kind {
+        FieldKind::Text => {
+            if required && text.trim().is_empty() {
+                Err("may not be empty".to_owned())
+            } else {
+                Ok(text.to_owned())
+            }
+        }
+        FieldKind::Email => {
+            let email = text.trim();
+            if is_email(email) {
+                Ok(email.to_owned())
+            } else {
+                Err("must be an e-mail address like name@example.com".to_owned())
+            }
+        }
+        FieldKind::Date => parse_date(text)
+            .map(|_| text.to_owned())
+            .ok_or_else(|| "must be a date written YYYY-MM-DD".to_owned()),
+        FieldKind::Timestamp => OffsetDateTime::parse(text, &Rfc3339)
+            .ok()
+            .and_then(|t| t.to_offset(time::UtcOffset::UTC).format(&Rfc3339).ok())
+            .ok_or_else(|| {
+                "must be an RFC 3339 date and time like 2026-01-31T09:30:00Z".to_owned()
+            }),
+        FieldKind::Decimal => {
+            if is_decimal(text) {
+                Ok(text.to_owned())
+            } else {
+                Err("must be a decimal number written as a string, like \"1234.50\" (at most 13 digits before the point and 4 after, not negative)".to_owned())
+            }
+        }
+        FieldKind::Currency => {
+            if CURRENCIES.contains(&text) {
+                Ok(text.to_owned())
+            } else {
+                Err("must be an ISO 4217 currency code like EUR or USD".to_owned())
+            }
+        }
+        FieldKind::Choice(choices) => {
+            if choices.contains(&text) {
+                Ok(text.to_owned())
+            } else {
+                Err(format!("must be one of {}", choices.join(", ")))
+            }
+        }
+        FieldKind::Reference(target) => {
+            let prefix = crate::resources::resource(target).map_or("", |r| r.id_prefix);
+            if is_record_id(prefix, text) {
+                Ok(text.to_owned())
+            } else {
+                Err(format!(
+                    "must be the id of one of your {target} ({prefix}_…)"
+                ))
+            }
+        }
+        FieldKind::Id => Err("is assigned by Tessera".to_owned()),
+        FieldKind::Integer | FieldKind::References(_) => Err(format!("must be {}", describe(kind))),
+    }
+}
+
+fn describe(kind: FieldKind) -> &'static str {
+    match kind {
+        FieldKind::Id | FieldKind::Text | FieldKind::Reference(_) => "a string",
+        FieldKind::Email => "an e-mail address string",
+        FieldKind::Date => "a date string (YYYY-MM-DD)",
+        FieldKind::Timestamp => "an RFC 3339 date-time string",
+        FieldKind::Decimal => "a decimal number written as a string, like \"1234.50\"",
+        FieldKind::Currency => "an ISO 4217 currency code string",
+        FieldKind::Integer => "a whole number",
+        FieldKind::Choice(_) => "a string",
+        FieldKind::References(_) => "a list of ids",
+    }
+}
+
+/// A calendar date written exactly `YYYY-MM-DD`.
+pub fn parse_date(text: &str) -> Option<Date> {
+    let bytes = text.as_bytes();
+    let shaped = bytes.len() == 10
+        && bytes[4] == b'-'
+        && bytes[7] == b'-'
+        && bytes
+            .iter()
+            .enumerate()
+            .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit());
+    if !shaped {
+        return None;
+    }
+    let year = text[..4].parse().ok()?;
+    let month = text[5..7].parse::<u8>().ok()?.try_into().ok()?;
+    let day = text[8..].parse().ok()?;
+    Date::from_calendar_date(year, month, day).ok()
+}
+
+fn is_email(text: &str) -> bool {
+    let Some((local, domain)) = text.split_once('@') else {
+        return false;
+    };
+    text.len() <= 254
+        && !local.is_empty()
+        && local.len() <= 64
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !text.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+fn is_decimal(text: &str) -> bool {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str, max: usize| s.len() <= max && s.bytes().all(|b| b.is_ascii_digit());
+    !whole.is_empty()
+        && digits(whole, 13)
+        && digits(fraction, 4)
+        && text.contains('.') != fraction.is_empty()
+}
+
+/// Whether `text` is an id of the shape Tessera gives records with this
+/// prefix (the prefix, `_`, 26 lowercase Crockford base32 characters).
+pub fn is_record_id(prefix: &str, text: &str) -> bool {
+    text.strip_prefix(prefix)
+        .and_then(|rest| rest.strip_prefix('_'))
+        .is_some_and(|tail| {
+            tail.len() == 26
+                && tail
+                    .bytes()
+                    .all(|b| b"0123456789abcdefghjkmnpqrstvwxyz".contains(&b))
+        })
+}
+
+/// The references a record's data makes: (target resource, id) pairs.
+pub fn references<'a>(resource: &Resource, data: &'a Data) -> Vec<(&'static str, &'a str)> {
+    let mut found = Vec::new();
+    for field in resource.fields {
+        match (field.kind, data.get(field.name)) {
+            (FieldKind::Reference(target), Some(Value::String(id))) => {
+                found.push((target, id.as_str()))
+            }
+            (FieldKind::References(target), Some(Value::Array(ids))) => {
+                found.extend(ids.iter().filter_map(Value::as_str).map(|id| (target, id)))
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+/// What storage indexes for a record: every non-null value of a filterable
+/// field, and every reference (so "who refers to this record" is one
+/// indexed lookup).
+pub fn index_entries(resource: &Resource, data: &Data) -> Vec<(&'static str, String)> {
+    let mut entries = Vec::new();
+    for field in resource.fields.iter().filter(|f| !is_record_field(f)) {
+        let indexed = field.filterable
+            || matches!(
+                field.kind,
+                FieldKind::Reference(_) | FieldKind::References(_)
+            );
+        if !indexed {
+            continue;
+        }
+        match data.get(field.name) {
+            Some(Value::String(text)) => entries.push((field.name, text.clone())),
+            Some(Value::Number(n)) => entries.push((field.name, n.to_string())),
+            Some(Value::Array(items)) => entries.extend(
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(|id| (field.name, id.to_owned())),
+            ),
+            _ => {}
+        }
+    }
+    entries
+}
+
+/// Which fields of `resource` an answer carries: those the grant covers
+/// (`readable: None` = all), narrowed to `requested` when the client asked
+/// for a sparse fieldset. `id` is always included, so every object can be
+/// addressed.
+pub fn visible_fields(
+    resource: &'static Resource,
+    readable: Option<&BTreeSet<String>>,
+    requested: Option<&BTreeSet<String>>,
+) -> Vec<&'static Field> {
+    resource
+        .fields
+        .iter()
+        .filter(|f| {
+            f.name == "id"
+                || (readable.is_none_or(|r| r.contains(f.name))
+                    && requested.is_none_or(|r| r.contains(f.name)))
+        })
+        .collect()
+}
+
+/// Parses a `fields=a,b` parameter: the named fields, or the names the
+/// resource does not have.
+pub fn parse_field_list(resource: &Resource, raw: &str) -> Result<BTreeSet<String>, Vec<String>> {
+    let mut fields = BTreeSet::new();
+    let mut unknown = Vec::new();
+    for name in raw.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if resource.field(name).is_some() {
+            fields.insert(name.to_owned());
+        } else {
+            unknown.push(name.to_owned());
+        }
+    }
+    if unknown.is_empty() {
+        Ok(fields)
+    } else {
+        Err(unknown)
+    }
+}
+
+/// A record as an answer shows it: the visible fields, in declaration
+/// order, with `null` for fields that have no value.
+pub struct RecordView<'a> {
+    pub fields: &'a [&'static Field],
+    pub id: &'a str,
+    pub created_at: &'a str,
+    pub updated_at: &'a str,
+    pub data: &'a Data,
+}
+
+impl Serialize for RecordView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.fields.len()))?;
+        for field in self.fields {
+            match field.name {
+                "id" => map.serialize_entry("id", self.id)?,
+                "created_at" => map.serialize_entry("created_at", self.created_at)?,
+                "updated_at" => map.serialize_entry("updated_at", self.updated_at)?,
+                name => map.serialize_entry(name, self.data.get(name).unwrap_or(&Value::Null))?,
+            }
+        }
+        map.end()
+    }
+}
+
+/// Active ISO 4217 currency codes.
+pub const CURRENCIES: &[&str] = &[
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT",
+    "BGN", "BHD", "BIF", "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD",
+    "CDF", "CHF", "CLP", "CNY", "COP", "CRC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD",
+    "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GNF", "GTQ",
+    "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD", "JOD",
+    "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR",
+    "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR",
+    "MWK", "MXN", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN",
+    "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR",
+    "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB",
+    "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS",
+    "VES", "VND", "VUV", "WST", "XAF", "XCD", "XCG", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWG",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::resource;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn employees() -> &'static Resource {
+        resource("employees").unwrap()
+    }
+
+    #[test]
+    fn a_create_fills_absent_fields_with_null_and_needs_required_ones() {
+        let data = check_write(
+            employees(),
+            &json!({"first_name": "Ada", "last_name": "Lovelace"}),
+            WriteMode::Create,
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(data["first_name"], "Ada");
+        assert_eq!(data["iban"], Value::Null);
+        assert!(!data.contains_key("id"));
+
+        let err = check_write(
+            employees(),
+            &json!({"first_name": "Ada"}),
+            WriteMode::Create,
+            None,
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            WriteError::Invalid(vec![FieldProblem::new("last_name", "is required")])
+        );
+    }
+
+    #[test]
+    fn unknown_and_read_only_fields_are_named_before_anything_else() {
+        let err = check_write(
+            employees(),
+            &json!({"shoe_size": 44, "id": "emp_x", "first_name": 3}),
+            WriteMode::Create,
+            None,
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            WriteError::NotWritable {
+                unknown: vec!["shoe_size".into()],
+                read_only: vec!["id".into()]
+            }
+        );
+    }
+
+    #[test]
+    fn fields_outside_the_grant_are_not_permitted() {
+        let writable: BTreeSet<String> = ["first_name", "last_name"].map(String::from).into();
+        let err = check_write(
+            employees(),
+            &json!({"first_name": "Ada", "last_name": "L", "iban": "DE00", "bank_name": "B"}),
+            WriteMode::Create,
+            Some(&writable),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            WriteError::NotPermitted(vec!["bank_name".into(), "iban".into()])
+        );
+    }
+
+    #[test]
+    fn an_update_keeps_other_fields_and_checks_date_order_on_the_result() {
+        let existing = check_write(
+            employees(),
+            &json!({"first_name": "Ada", "last_name": "L", "start_date": "2024-03-01"}),
+            WriteMode::Create,
+            None,
+            None,
+        )
+        .unwrap();
+        let updated = check_write(
+            employees(),
+            &json!({"end_date": "2025-01-31"}),
+            WriteMode::Update,
+            None,
+            Some(&existing),
+        )
+        .unwrap();
+        assert_eq!(updated["first_name"], "Ada");
+        assert_eq!(updated["end_date"], "2025-01-31");
+        let err = check_write(
+            employees(),
+            &json!({"end_date": "2024-02-29"}),
+            WriteMode::Update,
+            None,
+            Some(&existing),
+        )
+        .unwrap_err();
+        assert!(matches!(err, WriteError::Invalid(p) if p[0].field == "end_date"));
+        let err = check_write(
+            employees(),
+            &json!({"last_name": null}),
+            WriteMode::Update,
+            None,
+            Some(&existing),
+        )
+        .unwrap_err();
+        assert!(matches!(err, WriteError::Invalid(p) if p[0].field == "last_name"));
+    }
+
+    #[test]
+    fn values_are_checked_by_their_kind() {
+        let pay = resource("pay-rates").unwrap();
+        let field = |name| pay.field(name).unwrap();
+        assert!(normalize(field("amount"), &json!("1234.50")).is_ok());
+        assert!(
+            normalize(field("amount"), &json!(1234.5)).is_err(),
+            "money never as a float"
+        );
+        for bad in ["", "1.", ".5", "-1", "1e3", "1.23456", "12345678901234"] {
+            assert!(normalize(field("amount"), &json!(bad)).is_err(), "{bad}");
+        }
+        assert!(normalize(field("currency"), &json!("EUR")).is_ok());
+        assert!(normalize(field("currency"), &json!("eur")).is_err());
+        assert!(normalize(field("currency"), &json!("XYZ")).is_err());
+        assert!(normalize(field("kind"), &json!("weekly")).is_err());
+        assert!(normalize(field("effective_from"), &json!("2024-02-29")).is_ok());
+        for bad in [
+            "2023-02-29",
+            "2024-2-01",
+            "20240201",
+            "2024-13-01",
+            "+024-01-01",
+        ] {
+            assert!(
+                normalize(field("effective_from"), &json!(bad)).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(
+            normalize(
+                field("employee_id"),
+                &json!("emp_01jd3x7yq9v2c8r4t6w0z1a5bn")
+            )
+            .is_ok()
+        );
+        assert!(
+            normalize(
+                field("employee_id"),
+                &json!("sec_01jd3x7yq9v2c8r4t6w0z1a5bn")
+            )
+            .is_err()
+        );
+        assert!(normalize(field("employee_id"), &json!("emp_\u{0}")).is_err());
+
+        let tx = resource("transactions").unwrap();
+        assert_eq!(
+            normalize(
+                tx.field("occurred_at").unwrap(),
+                &json!("2026-01-31T10:30:00+01:00")
+            )
+            .unwrap(),
+            "2026-01-31T09:30:00Z"
+        );
+        let employee_email = employees().field("email").unwrap();
+        assert!(normalize(employee_email, &json!("ada@example.com")).is_ok());
+        assert!(normalize(employee_email, &json!("ada at example.com")).is_err());
+    }
+
+    #[test]
+    fn lists_of_references_are_deduplicated_and_indexed() {
+        let id = "grp_01jd3x7yq9v2c8r4t6w0z1a5bn";
+        let data = check_write(
+            employees(),
+            &json!({"first_name": "A", "last_name": "B", "group_ids": [id, id], "status": "active"}),
+            WriteMode::Create,
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(data["group_ids"], json!([id]));
+        let entries = index_entries(employees(), &data);
+        assert!(entries.contains(&("group_ids", id.to_owned())));
+        assert!(entries.contains(&("status", "active".to_owned())));
+        assert_eq!(references(employees(), &data), vec![("groups", id)]);
+    }
+
+    #[test]
+    fn visible_fields_keep_declaration_order_and_always_the_id() {
+        let readable: BTreeSet<String> = ["first_name", "last_name"].map(String::from).into();
+        let names: Vec<_> = visible_fields(employees(), Some(&readable), None)
+            .iter()
+            .map(|f| f.name)
+            .collect();
+        assert_eq!(names, ["id", "first_name", "last_name"]);
+        let requested = parse_field_list(employees(), "last_name, iban").unwrap();
+        let names: Vec<_> = visible_fields(employees(), Some(&readable), Some(&requested))
+            .iter()
+            .map(|f| f.name)
+            .collect();
+        assert_eq!(names, ["id", "last_name"]);
+        assert_eq!(
+            parse_field_list(employees(), "first_name,shoe_size"),
+            Err(vec!["shoe_size".to_owned()])
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn valid_decimals_round_trip_and_others_are_refused(whole in 0u64..10_000_000_000_000, frac in proptest::option::of(0u32..10_000)) {
+            let text = match frac { Some(f) => format!("{whole}.{f}"), None => whole.to_string() };
+            prop_assert!(is_decimal(&text));
+            let float = format!("{text}e1");
+            prop_assert!(!is_decimal(&float));
+        }
+
+        #[test]
+        fn normalization_never_panics_and_is_idempotent(text in ".{0,40}") {
+            for resource in crate::resources::RESOURCES {
+                for field in resource.fields.iter().filter(|f| f.writable && !is_record_field(f)) {
+                    if let Ok(stored) = normalize(field, &Value::String(text.clone())) {
+                        prop_assert_eq!(normalize(field, &stored).ok(), Some(stored));
+                    }
+                }
+            }
+        }
+    }
+}
