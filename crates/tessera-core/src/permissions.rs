@@ -287,14 +287,12 @@ impl Access {
             }
     }
 
-    /// The grant this access amounts to for one resource, spelled out.
-    pub fn grant_for(&self, resource: &Resource) -> Option<Grant> {
+    /// The fields of `resource` this access is limited to; `None` when it
+    /// reaches every field (or, having no grant, none is asked about).
+    pub fn field_restriction(&self, resource: &str) -> Option<&BTreeSet<String>> {
         match self {
-            Access::Full => Some(Grant {
-                actions: resource.actions.iter().copied().collect(),
-                fields: None,
-            }),
-            Access::Limited(set) => set.grant(resource.name).cloned(),
+            Access::Full => None,
+            Access::Limited(set) => set.grant(resource).and_then(|g| g.fields.as_ref()),
         }
     }
 }

@@ -5,8 +5,9 @@
 
 use crate::resources::{Field, FieldKind, Resource};
 use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 
@@ -422,17 +423,51 @@ pub fn parse_field_list(resource: &Resource, raw: &str) -> Result<BTreeSet<Strin
     }
 }
 
+/// Where a record's field values come from when it is answered.
+pub trait FieldValues {
+    type Value: Serialize + ?Sized;
+    fn value(&self, name: &str) -> Option<&Self::Value>;
+}
+
+impl FieldValues for Data {
+    type Value = Value;
+    fn value(&self, name: &str) -> Option<&Value> {
+        self.get(name)
+    }
+}
+
+/// A stored record's fields read in place: each value is a slice of the
+/// stored JSON text, written back out unchanged. Reads answer from this
+/// instead of building a `Data` tree, which costs an allocation per key and
+/// per text value.
+pub struct StoredFields<'a>(BTreeMap<&'a str, &'a RawValue>);
+
+impl<'a> StoredFields<'a> {
+    /// Reads the JSON object Tessera stored. Its keys are declared field
+    /// names, which never need escaping, so they borrow from `stored`.
+    pub fn parse(stored: &'a str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(stored).map(StoredFields)
+    }
+}
+
+impl FieldValues for StoredFields<'_> {
+    type Value = RawValue;
+    fn value(&self, name: &str) -> Option<&RawValue> {
+        self.0.get(name).copied()
+    }
+}
+
 /// A record as an answer shows it: the visible fields, in declaration
 /// order, with `null` for fields that have no value.
-pub struct RecordView<'a> {
+pub struct RecordView<'a, D: FieldValues> {
     pub fields: &'a [&'static Field],
     pub id: &'a str,
     pub created_at: &'a str,
     pub updated_at: &'a str,
-    pub data: &'a Data,
+    pub data: &'a D,
 }
 
-impl Serialize for RecordView<'_> {
+impl<D: FieldValues> Serialize for RecordView<'_, D> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(self.fields.len()))?;
         for field in self.fields {
@@ -440,7 +475,7 @@ impl Serialize for RecordView<'_> {
                 "id" => map.serialize_entry("id", self.id)?,
                 "created_at" => map.serialize_entry("created_at", self.created_at)?,
                 "updated_at" => map.serialize_entry("updated_at", self.updated_at)?,
-                name => map.serialize_entry(name, self.data.get(name).unwrap_or(&Value::Null))?,
+                name => map.serialize_entry(name, &self.data.value(name))?,
             }
         }
         map.end()
@@ -653,6 +688,38 @@ mod tests {
         assert!(entries.contains(&("group_ids", id.to_owned())));
         assert!(entries.contains(&("status", "active".to_owned())));
         assert_eq!(references(employees(), &data), vec![("groups", id)]);
+    }
+
+    #[test]
+    fn stored_fields_answer_exactly_as_parsed_data_does() {
+        let data = check_write(
+            employees(),
+            &json!({"first_name": "Zoë \"Z\"", "last_name": "Ngā", "group_ids": ["grp_01jd3x7yq9v2c8r4t6w0z1a5bn"]}),
+            WriteMode::Create,
+            None,
+            None,
+        )
+        .unwrap();
+        let stored = serde_json::to_string(&data).unwrap();
+        let fields = visible_fields(employees(), None, None);
+        let parsed: Data = serde_json::from_str(&stored).unwrap();
+        let in_place = StoredFields::parse(&stored).unwrap();
+        fn answer<D: FieldValues>(fields: &[&'static Field], data: &D) -> String {
+            let view = RecordView {
+                fields,
+                id: "emp_1",
+                created_at: "c",
+                updated_at: "u",
+                data,
+            };
+            serde_json::to_string(&view).unwrap()
+        }
+        let from_stored = answer(&fields, &in_place);
+        assert_eq!(answer(&fields, &parsed), from_stored);
+        let answer: Value = serde_json::from_str(&from_stored).unwrap();
+        assert_eq!(answer["first_name"], "Zoë \"Z\"");
+        assert_eq!(answer["end_date"], Value::Null);
+        assert_eq!(answer["group_ids"][0], "grp_01jd3x7yq9v2c8r4t6w0z1a5bn");
     }
 
     #[test]

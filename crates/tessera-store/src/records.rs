@@ -23,21 +23,34 @@ pub struct StoredRecord {
     pub updated_at: i64,
 }
 
-#[derive(sqlx::FromRow)]
-struct RecordRow {
-    id: String,
-    data: String,
-    version: i64,
-    created_at: i64,
-    updated_at: i64,
+/// A record as read, its fields still the stored JSON text: reads that
+/// only answer with it need not build a `Data` tree (see
+/// `tessera_core::records::StoredFields`).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct RecordText {
+    pub id: String,
+    pub data: String,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
 }
 
-impl TryFrom<RecordRow> for StoredRecord {
+impl RecordText {
+    /// The stored fields read in place.
+    pub fn fields(&self) -> Result<records::StoredFields<'_>, StoreError> {
+        records::StoredFields::parse(&self.data).map_err(|e| self.corrupt(e))
+    }
+
+    fn corrupt(&self, err: serde_json::Error) -> StoreError {
+        StoreError::Corrupt(format!("record {}: {err}", self.id))
+    }
+}
+
+impl TryFrom<RecordText> for StoredRecord {
     type Error = StoreError;
 
-    fn try_from(row: RecordRow) -> Result<Self, StoreError> {
-        let data = serde_json::from_str(&row.data)
-            .map_err(|e| StoreError::Corrupt(format!("record {}: {e}", row.id)))?;
+    fn try_from(row: RecordText) -> Result<Self, StoreError> {
+        let data = serde_json::from_str(&row.data).map_err(|e| row.corrupt(e))?;
         Ok(StoredRecord {
             id: row.id,
             data,
@@ -126,7 +139,7 @@ enum Bind<'a> {
     Integer(i64),
 }
 
-pub async fn list(db: &Db, query: &ListQuery<'_>) -> Result<Vec<StoredRecord>, StoreError> {
+pub async fn list(db: &Db, query: &ListQuery<'_>) -> Result<Vec<RecordText>, StoreError> {
     let mut sql = "SELECT r.id, r.data, r.version, r.created_at, r.updated_at FROM records r
          WHERE r.organization_id = $1 AND r.resource = $2 AND r.id > $3"
         .to_owned();
@@ -152,8 +165,8 @@ pub async fn list(db: &Db, query: &ListQuery<'_>) -> Result<Vec<StoredRecord>, S
     binds.push(Bind::Integer(query.limit));
     sql.push_str(&format!(" ORDER BY r.id LIMIT ${}", binds.len()));
 
-    if let Some(path) = sqlite_file(db) {
-        let rows = sqlite_reads::read(&path, |connection| {
+    if let Some(file) = sqlite_file(db) {
+        let rows = sqlite_reads::read(&file, |connection| {
             let mut statement = connection.prepare_cached(&sql)?;
             let values = binds.iter().map(|bind| match bind {
                 Bind::Text(text) => rusqlite::types::Value::Text((*text).to_owned()),
@@ -161,11 +174,11 @@ pub async fn list(db: &Db, query: &ListQuery<'_>) -> Result<Vec<StoredRecord>, S
             });
             statement
                 .query_map(rusqlite::params_from_iter(values), record_row)?
-                .collect::<rusqlite::Result<Vec<RecordRow>>>()
+                .collect::<rusqlite::Result<Vec<RecordText>>>()
         })?;
-        return rows.into_iter().map(StoredRecord::try_from).collect();
+        return Ok(rows);
     }
-    let rows: Vec<RecordRow> = on_pool!(db, |pool| {
+    Ok(on_pool!(db, |pool| {
         let mut q = sqlx::query_as(AssertSqlSafe(sql));
         for bind in &binds {
             q = match bind {
@@ -174,8 +187,7 @@ pub async fn list(db: &Db, query: &ListQuery<'_>) -> Result<Vec<StoredRecord>, S
             };
         }
         q.fetch_all(pool).await?
-    });
-    rows.into_iter().map(StoredRecord::try_from).collect()
+    }))
 }
 
 const GET_RECORD: &str = "SELECT r.id, r.data, r.version, r.created_at, r.updated_at FROM records r
@@ -187,8 +199,21 @@ pub async fn get(
     resource: &str,
     id: &str,
 ) -> Result<Option<StoredRecord>, StoreError> {
-    let row: Option<RecordRow> = match sqlite_file(db) {
-        Some(path) => sqlite_reads::read(&path, |connection| {
+    get_text(db, organization_id, resource, id)
+        .await?
+        .map(StoredRecord::try_from)
+        .transpose()
+}
+
+/// [`get`] without parsing the fields.
+pub async fn get_text(
+    db: &Db,
+    organization_id: &str,
+    resource: &str,
+    id: &str,
+) -> Result<Option<RecordText>, StoreError> {
+    Ok(match sqlite_file(db) {
+        Some(file) => sqlite_reads::read(&file, |connection| {
             connection
                 .prepare_cached(GET_RECORD)?
                 .query_row([id, organization_id, resource], record_row)
@@ -202,20 +227,19 @@ pub async fn get(
                 .fetch_optional(pool)
                 .await?
         }),
-    };
-    row.map(StoredRecord::try_from).transpose()
+    })
 }
 
 /// The SQLite file record reads can use directly (see `sqlite_reads`).
-fn sqlite_file(db: &Db) -> Option<std::path::PathBuf> {
+fn sqlite_file(db: &Db) -> Option<sqlite_reads::SqliteFile> {
     match db {
-        Db::Sqlite(pool) => sqlite_reads::file_of(pool),
+        Db::Sqlite(pool) => sqlite_reads::SqliteFile::of(pool),
         Db::Postgres(_) => None,
     }
 }
 
-fn record_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRow> {
-    Ok(RecordRow {
+fn record_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RecordText> {
+    Ok(RecordText {
         id: row.get(0)?,
         data: row.get(1)?,
         version: row.get(2)?,

@@ -11,8 +11,11 @@
 
 use crate::StoreError;
 use rusqlite::{Connection, OpenFlags};
+use sqlx::sqlite::SqliteConnectOptions;
 use std::cell::RefCell;
-use std::path::{Path, PathBuf};
+use std::ffi::OsString;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Databases a thread keeps a connection to; a server has one, a test
@@ -20,34 +23,49 @@ use std::time::Duration;
 const CONNECTIONS_PER_THREAD: usize = 4;
 
 thread_local! {
-    static CONNECTIONS: RefCell<Vec<(PathBuf, Connection)>> = const { RefCell::new(Vec::new()) };
+    static CONNECTIONS: RefCell<Vec<(OsString, Connection)>> = const { RefCell::new(Vec::new()) };
 }
 
-/// The database file behind a pool, if it is a file (in-memory databases
-/// are private to their connection and must go through the pool).
-pub(crate) fn file_of(pool: &sqlx::SqlitePool) -> Option<PathBuf> {
-    let options = pool.connect_options();
-    let path = options.get_filename();
-    let text = path.to_string_lossy();
-    (!text.contains(":memory:") && !text.starts_with("file:")).then(|| path.to_owned())
+/// The database file behind a SQLite pool.
+pub(crate) struct SqliteFile(Arc<SqliteConnectOptions>);
+
+impl SqliteFile {
+    /// The pool's file, if it is one (in-memory databases are private to
+    /// their connection and must go through the pool).
+    pub(crate) fn of(pool: &sqlx::SqlitePool) -> Option<SqliteFile> {
+        let options = pool.connect_options();
+        let name = options.get_filename().as_os_str().as_encoded_bytes();
+        let in_memory =
+            name.starts_with(b"file:") || name.windows(b":memory:".len()).any(|w| w == b":memory:");
+        (!in_memory).then_some(SqliteFile(options))
+    }
+
+    fn path(&self) -> &Path {
+        self.0.get_filename()
+    }
 }
 
-/// Runs `read` with this thread's connection to `path`.
+/// Runs `read` with this thread's connection to `file`.
 pub(crate) fn read<T>(
-    path: &Path,
+    file: &SqliteFile,
     read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
 ) -> Result<T, StoreError> {
+    let path = file.path();
     CONNECTIONS
         .with(|cell| {
             let mut connections = cell.borrow_mut();
-            let index = match connections.iter().position(|(p, _)| p == path) {
+            // Compared as bytes: `Path` equality walks components.
+            let index = match connections
+                .iter()
+                .position(|(p, _)| p.as_os_str() == path.as_os_str())
+            {
                 Some(index) => index,
                 None => {
                     let connection = open(path)?;
                     if connections.len() >= CONNECTIONS_PER_THREAD {
                         connections.remove(0);
                     }
-                    connections.push((path.to_owned(), connection));
+                    connections.push((path.as_os_str().to_owned(), connection));
                     connections.len() - 1
                 }
             };
@@ -55,7 +73,6 @@ pub(crate) fn read<T>(
         })
         .map_err(|err| StoreError::Read(err.to_string()))
 }
-
 fn open(path: &Path) -> rusqlite::Result<Connection> {
     // Read-write without create: a WAL reader must be able to map the
     // shared-memory index; `query_only` keeps this connection from writing.

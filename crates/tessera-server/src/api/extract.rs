@@ -158,18 +158,25 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
 }
 
 fn rate_limit_headers(headers: &mut HeaderMap, decisions: &[Decision]) {
-    let policy = decisions
-        .iter()
-        .map(|d| format!("\"{}\";q={};w={}", d.policy, d.quota, d.window_seconds))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let state = decisions
-        .iter()
-        .map(|d| format!("\"{}\";r={};t={}", d.policy, d.remaining, d.reset_seconds))
-        .collect::<Vec<_>>()
-        .join(", ");
+    use std::fmt::Write;
+    // Written into two buffers: every answer carries these headers.
+    let mut policy = String::with_capacity(48 * decisions.len());
+    let mut state = String::with_capacity(48 * decisions.len());
+    for (n, d) in decisions.iter().enumerate() {
+        let separator = if n == 0 { "" } else { ", " };
+        let _ = write!(
+            policy,
+            "{separator}\"{}\";q={};w={}",
+            d.policy, d.quota, d.window_seconds
+        );
+        let _ = write!(
+            state,
+            "{separator}\"{}\";r={};t={}",
+            d.policy, d.remaining, d.reset_seconds
+        );
+    }
     for (name, value) in [("ratelimit-policy", policy), ("ratelimit", state)] {
-        if let Ok(value) = HeaderValue::from_str(&value) {
+        if let Ok(value) = HeaderValue::try_from(value) {
             headers.insert(name, value);
         }
     }

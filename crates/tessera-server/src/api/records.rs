@@ -21,11 +21,13 @@ use tessera_core::ErrorCode;
 use tessera_core::documents;
 use tessera_core::id::new_prefixed_id;
 use tessera_core::permissions::Action;
-use tessera_core::records::{self, Data, RecordView, WriteError, WriteMode};
+use tessera_core::records::{
+    self, Data, FieldValues, RecordView, StoredFields, WriteError, WriteMode,
+};
 use tessera_core::resources::{Field, RESOURCES, Resource};
 use tessera_store::records::{
     self as store, CreateOutcome, DeleteOutcome, IdempotentAnswer, ListQuery, NewRecord,
-    StoredRecord, UpdateOutcome,
+    RecordText, StoredRecord, UpdateOutcome,
 };
 use tessera_store::{format_ms, now_ms};
 use time::OffsetDateTime;
@@ -84,11 +86,11 @@ pub fn router(state: AppState) -> Router<AppState> {
 
 /// What the request's key may do with `resource`: the fields it may read
 /// and write (`None`: all), or a 403 naming the missing permission.
-fn require(
-    auth: &ApiKeyAuth,
+fn require<'a>(
+    auth: &'a ApiKeyAuth,
     resource: &Resource,
     action: Action,
-) -> Result<Option<BTreeSet<String>>, ApiError> {
+) -> Result<Option<&'a BTreeSet<String>>, ApiError> {
     let access = &auth.verdict.key.effective;
     if !access.allows(resource.name, action) {
         return Err(ApiError::new(
@@ -100,7 +102,7 @@ fn require(
         )
         .with_details(json!({"resource": resource.name, "action": action.as_str()})));
     }
-    Ok(access.grant_for(resource).and_then(|grant| grant.fields))
+    Ok(access.field_restriction(resource.name))
 }
 
 /// The `{id}` of a record route. An id that cannot be one of the resource's
@@ -143,8 +145,8 @@ fn invalid(detail: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::InvalidRequest, detail)
 }
 
-fn etag(record: &StoredRecord) -> HeaderValue {
-    HeaderValue::from_str(&format!("\"{}\"", record.version))
+fn etag(version: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\""))
         .unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
 }
 
@@ -164,22 +166,23 @@ fn json_response(status: StatusCode, value: &impl Serialize) -> Response {
     }
 }
 
-fn view<'a>(
+fn view<'a, D: FieldValues>(
     fields: &'a [&'static Field],
-    record: &'a StoredRecord,
+    id: &'a str,
+    data: &'a D,
     times: &'a (String, String),
-) -> RecordView<'a> {
+) -> RecordView<'a, D> {
     RecordView {
         fields,
-        id: &record.id,
+        id,
         created_at: &times.0,
         updated_at: &times.1,
-        data: &record.data,
+        data,
     }
 }
 
-fn times(record: &StoredRecord) -> (String, String) {
-    (format_ms(record.created_at), format_ms(record.updated_at))
+fn times(created_at: i64, updated_at: i64) -> (String, String) {
+    (format_ms(created_at), format_ms(updated_at))
 }
 
 /// The `fields=` parameter: the names asked for, or a 400 naming unknown ones.
@@ -201,7 +204,7 @@ fn requested_fields(
 
 #[derive(Serialize)]
 struct PageBody<'a> {
-    data: Vec<RecordView<'a>>,
+    data: Vec<RecordView<'a, StoredFields<'a>>>,
     next_cursor: Option<String>,
 }
 
@@ -265,7 +268,7 @@ async fn list(
                             filterable.join(", ")
                         ))
                     })?;
-                if readable.as_ref().is_some_and(|r| !r.contains(field.name)) {
+                if readable.is_some_and(|r| !r.contains(field.name)) {
                     not_readable.push(field.name);
                     continue;
                 }
@@ -305,13 +308,21 @@ async fn list(
     .await?;
     let more = rows.len() as i64 > page.limit;
     rows.truncate(page.limit as usize);
-    let visible = records::visible_fields(resource, readable.as_ref(), requested.as_ref());
-    let all_times: Vec<_> = rows.iter().map(times).collect();
+    let visible = records::visible_fields(resource, readable, requested.as_ref());
+    let all_times: Vec<_> = rows
+        .iter()
+        .map(|r| times(r.created_at, r.updated_at))
+        .collect();
+    let all_fields = rows
+        .iter()
+        .map(RecordText::fields)
+        .collect::<Result<Vec<_>, _>>()?;
     let body = PageBody {
         data: rows
             .iter()
+            .zip(&all_fields)
             .zip(&all_times)
-            .map(|(record, t)| view(&visible, record, t))
+            .map(|((record, fields), t)| view(&visible, &record.id, fields, t))
             .collect(),
         next_cursor: more
             .then(|| rows.last().map(|r| encode_cursor(&r.id)))
@@ -346,13 +357,16 @@ async fn show(
     let readable = require(&auth, resource, Action::Read)?;
     let Query(query) = query.map_err(|e| invalid(e.body_text()))?;
     let requested = requested_fields(resource, query.fields.as_deref())?;
-    let record = store::get(state.db(), organization(&auth), resource.name, &id)
+    let record = store::get_text(state.db(), organization(&auth), resource.name, &id)
         .await?
         .ok_or_else(|| not_found(resource, &id))?;
-    let visible = records::visible_fields(resource, readable.as_ref(), requested.as_ref());
-    let t = times(&record);
-    let mut response = json_response(StatusCode::OK, &view(&visible, &record, &t));
-    response.headers_mut().insert(header::ETAG, etag(&record));
+    let visible = records::visible_fields(resource, readable, requested.as_ref());
+    let t = times(record.created_at, record.updated_at);
+    let fields = record.fields()?;
+    let mut response = json_response(StatusCode::OK, &view(&visible, &record.id, &fields, &t));
+    response
+        .headers_mut()
+        .insert(header::ETAG, etag(record.version));
     Ok(response)
 }
 
@@ -468,8 +482,9 @@ async fn create_checked(
         updated_at: now,
     };
     let visible = records::visible_fields(resource, fields, None);
-    let t = times(&record);
-    let body = serde_json::to_string(&view(&visible, &record, &t)).map_err(ApiError::internal)?;
+    let t = times(record.created_at, record.updated_at);
+    let body = serde_json::to_string(&view(&visible, &record.id, &record.data, &t))
+        .map_err(ApiError::internal)?;
     let location = format!("/api/v1/{}/{}", resource.name, record.id);
     let answer = idempotency.map(|(key, request_hash)| IdempotentAnswer {
         api_key_id: &auth.verdict.key.id,
@@ -521,7 +536,9 @@ async fn create_checked(
     if let Ok(location) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, location);
     }
-    response.headers_mut().insert(header::ETAG, etag(&record));
+    response
+        .headers_mut()
+        .insert(header::ETAG, etag(record.version));
     Ok(response)
 }
 
@@ -543,13 +560,13 @@ async fn create(
     {
         return replay(answer, &request_hash);
     }
-    let data = records::check_write(resource, &body, WriteMode::Create, fields.as_ref(), None)
+    let data = records::check_write(resource, &body, WriteMode::Create, fields, None)
         .map_err(|e| write_refusal(resource, e))?;
     create_checked(
         &state,
         &auth,
         resource,
-        fields.as_ref(),
+        fields,
         data,
         None,
         key.map(|k| (k, request_hash.as_str())),
@@ -597,7 +614,7 @@ async fn update(
             resource,
             &body,
             WriteMode::Update,
-            fields.as_ref(),
+            fields,
             Some(&existing.data),
         )
         .map_err(|e| write_refusal(resource, e))?;
@@ -613,10 +630,15 @@ async fn update(
         .await?;
         match outcome {
             UpdateOutcome::Updated(record) => {
-                let visible = records::visible_fields(resource, fields.as_ref(), None);
-                let t = times(&record);
-                let mut response = json_response(StatusCode::OK, &view(&visible, &record, &t));
-                response.headers_mut().insert(header::ETAG, etag(&record));
+                let visible = records::visible_fields(resource, fields, None);
+                let t = times(record.created_at, record.updated_at);
+                let mut response = json_response(
+                    StatusCode::OK,
+                    &view(&visible, &record.id, &record.data, &t),
+                );
+                response
+                    .headers_mut()
+                    .insert(header::ETAG, etag(record.version));
                 return Ok(response);
             }
             UpdateOutcome::NotFound => return Err(not_found(resource, &id)),
@@ -705,7 +727,7 @@ async fn upload_document(
         }
     }
     let body = Value::Object(parts);
-    let mut data = records::check_write(resource, &body, WriteMode::Create, fields.as_ref(), None)
+    let mut data = records::check_write(resource, &body, WriteMode::Create, fields, None)
         .map_err(|e| write_refusal(resource, e))?;
     let Some((content, file_name, declared)) = file else {
         return Err(invalid("The upload has no file part.")
@@ -731,7 +753,7 @@ async fn upload_document(
         &state,
         &auth,
         resource,
-        fields.as_ref(),
+        fields,
         data,
         Some(content),
         key.map(|k| (k, request_hash.as_str())),
@@ -785,6 +807,6 @@ async fn download(
     headers.insert(header::CONTENT_TYPE, content_type);
     headers.insert(header::CONTENT_DISPOSITION, disposition);
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::ETAG, etag(&record));
+    headers.insert(header::ETAG, etag(record.version));
     Ok(response)
 }
