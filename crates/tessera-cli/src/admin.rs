@@ -77,6 +77,18 @@ pub enum AdminCommand {
         #[arg(long)]
         name: String,
     },
+    /// Disable an API client everywhere: its requests get 401
+    /// `invalid_api_client` until it is enabled again.
+    DisableClient {
+        /// The client's id (`cli_…`).
+        #[arg(long)]
+        client: String,
+    },
+    /// Enable a disabled API client again.
+    EnableClient {
+        #[arg(long)]
+        client: String,
+    },
 }
 
 pub async fn run(url: &DatabaseUrl, command: AdminCommand) -> anyhow::Result<()> {
@@ -206,7 +218,26 @@ async fn execute(db: &Db, command: AdminCommand) -> anyhow::Result<()> {
                 "Store the credential now: Tessera keeps only its hash and cannot show it again."
             );
         }
+        AdminCommand::DisableClient { client } => set_client_active(db, &client, false).await?,
+        AdminCommand::EnableClient { client } => set_client_active(db, &client, true).await?,
     }
+    Ok(())
+}
+
+async fn set_client_active(db: &Db, client_id: &str, active: bool) -> anyhow::Result<()> {
+    if !api_clients::set_active(db, client_id, active).await? {
+        bail!("there is no API client '{client_id}'");
+    }
+    let action = if active {
+        AuditAction::ClientEnabled
+    } else {
+        AuditAction::ClientDisabled
+    };
+    record(db, None, action, client_id, json!({})).await?;
+    println!(
+        "API client {client_id} {}",
+        if active { "enabled" } else { "disabled" }
+    );
     Ok(())
 }
 

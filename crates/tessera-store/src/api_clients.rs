@@ -67,3 +67,20 @@ pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<ApiClient>, StoreErr
         .await?
     }))
 }
+
+/// Turns a client on or off everywhere; `false` when no client has `id`.
+/// Client credentials are looked up on every request, so the change holds
+/// on every instance from the next request on.
+pub async fn set_active(db: &Db, id: &str, active: bool) -> Result<bool, StoreError> {
+    let now = now_ms();
+    let changed = on_pool!(db, |pool| {
+        sqlx::query("UPDATE api_clients SET active = $1, updated_at = $2 WHERE id = $3")
+            .bind(active)
+            .bind(now)
+            .bind(id)
+            .execute(pool)
+            .await?
+            .rows_affected()
+    });
+    Ok(changed == 1)
+}

@@ -1,7 +1,7 @@
 //! Verification of presented keys on every API request (SPEC §3, §6):
 //! each rule with its exact status and code.
 
-use crate::harness::{Backend, TestApp, assert_succeeds, seed_organization};
+use crate::harness::{Backend, TestApp, assert_fails_with, assert_succeeds, seed_organization};
 use crate::http_basics::assert_problem;
 use crate::keys_api::{basic, create_key, me};
 use crate::on_both_backends;
@@ -24,6 +24,7 @@ on_both_backends!(
     ip_allow_lists_accept_ipv4_and_ipv6_ranges,
     several_keys_need_x_organization,
     client_bound_keys_need_their_client,
+    a_disabled_client_is_refused_until_enabled_again,
     a_key_can_revoke_itself,
     leaked_keys_are_revoked_and_reports_are_throttled,
     last_use_is_recorded_off_the_request_path,
@@ -469,6 +470,70 @@ async fn client_bound_keys_need_their_client(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(ok["client"], client_id.as_str());
+}
+
+async fn a_disabled_client_is_refused_until_enabled_again(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_organization(&app, "acme");
+    let out = assert_succeeds(&app.tessera(&["admin", "create-client", "--name", "Payroll Co"]));
+    let field = |name: &str| {
+        out.lines()
+            .find_map(|line| line.strip_prefix(name))
+            .unwrap()
+            .to_owned()
+    };
+    let (client_id, credential) = (field("client_id: "), field("credential: "));
+    let key = create_key(&app, "admin-acme", json!({"name": "integration"})).await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(me_with_client(&app, &key, &credential).await.status(), 200);
+
+    let out = assert_succeeds(&app.tessera(&["admin", "disable-client", "--client", &client_id]));
+    assert_eq!(out.trim(), format!("API client {client_id} disabled"));
+    assert_problem(
+        me_with_client(&app, &key, &credential).await,
+        401,
+        "invalid_api_client",
+    )
+    .await;
+    // The key alone still works: disabling a client takes nothing from keys.
+    assert_eq!(me(&app, &key).await.status(), 200);
+
+    assert_succeeds(&app.tessera(&["admin", "enable-client", "--client", &client_id]));
+    let answer: Value = me_with_client(&app, &key, &credential)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["client"], client_id.as_str());
+
+    assert_fails_with(
+        &app.tessera(&["admin", "disable-client", "--client", "cli_nobody"]),
+        "there is no API client 'cli_nobody'",
+    );
+    let actions: Vec<String> = audit::recent(&app.db, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|entry| entry.action)
+        .collect();
+    assert!(
+        actions.contains(&"api_client.disabled".to_owned()),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&"api_client.enabled".to_owned()),
+        "{actions:?}"
+    );
+}
+
+async fn me_with_client(app: &TestApp, key: &str, credential: &str) -> reqwest::Response {
+    app.get_with(
+        "/api/v1/me",
+        &[("x-api-key", key), ("x-api-client", credential)],
+    )
+    .await
 }
 
 async fn a_key_can_revoke_itself(backend: Backend) {
