@@ -13,7 +13,8 @@ use tessera_store::audit::{self, Actor, NewEntry};
 use tessera_store::organizations::{KeyCreationPolicy, Organization, RateLimit};
 use tessera_store::roles::{self, Role};
 use tessera_store::{
-    DatabaseUrl, Db, PoolSettings, StoreError, accounts, api_clients, bots, organizations,
+    DatabaseUrl, Db, PoolSettings, StoreError, accounts, api_clients, bots, format_ms, now_ms,
+    organizations,
 };
 
 #[derive(Subcommand, Debug)]
@@ -88,6 +89,15 @@ pub enum AdminCommand {
     EnableClient {
         #[arg(long)]
         client: String,
+    },
+    /// Give an API client a new credential (shown once); the current one
+    /// keeps working for the overlap, so the integrator can switch over.
+    RotateClient {
+        #[arg(long)]
+        client: String,
+        /// Hours the current credential keeps working (0: stops at once).
+        #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(0..=720))]
+        overlap_hours: u32,
     },
 }
 
@@ -220,6 +230,40 @@ async fn execute(db: &Db, command: AdminCommand) -> anyhow::Result<()> {
         }
         AdminCommand::DisableClient { client } => set_client_active(db, &client, false).await?,
         AdminCommand::EnableClient { client } => set_client_active(db, &client, true).await?,
+        AdminCommand::RotateClient {
+            client,
+            overlap_hours,
+        } => {
+            let credential = secret::generate(SecretKind::ClientCredential);
+            let previous_valid_until = now_ms() + i64::from(overlap_hours) * 3_600_000;
+            let rotated = api_clients::rotate_credential(
+                db,
+                &client,
+                &credential.hash,
+                &credential.hint,
+                previous_valid_until,
+            )
+            .await?;
+            if !rotated {
+                bail!("there is no API client '{client}'");
+            }
+            record(
+                db,
+                None,
+                AuditAction::ClientRotated,
+                &client,
+                json!({"overlap_hours": overlap_hours}),
+            )
+            .await?;
+            println!("credential: {}", credential.raw);
+            println!(
+                "previous credential valid until: {}",
+                format_ms(previous_valid_until)
+            );
+            eprintln!(
+                "Store the credential now: Tessera keeps only its hash and cannot show it again."
+            );
+        }
     }
     Ok(())
 }

@@ -45,16 +45,55 @@ pub async fn create(
     })
 }
 
+/// The client whose current credential, or previous one still within its
+/// overlap, has this hash.
 pub async fn find_by_credential(
     db: &Db,
     credential_hash: &SecretHash,
 ) -> Result<Option<ApiClient>, StoreError> {
+    let now = now_ms();
     Ok(on_pool!(db, |pool| {
-        sqlx::query_as("SELECT id, name, credential_hint, active, created_at FROM api_clients WHERE credential_hash = $1")
-            .bind(credential_hash.as_str())
-            .fetch_optional(pool)
-            .await?
+        sqlx::query_as(
+            "SELECT id, name, credential_hint, active, created_at FROM api_clients
+             WHERE credential_hash = $1
+                OR (previous_credential_hash = $1 AND previous_credential_expires_at > $2)",
+        )
+        .bind(credential_hash.as_str())
+        .bind(now)
+        .fetch_optional(pool)
+        .await?
     }))
+}
+
+/// Gives a client a new credential; the current one keeps working until
+/// `previous_valid_until` (Unix ms; now or earlier ends it at once), and
+/// any older one stops. `false` when no client has `id`.
+pub async fn rotate_credential(
+    db: &Db,
+    id: &str,
+    credential_hash: &SecretHash,
+    credential_hint: &str,
+    previous_valid_until: i64,
+) -> Result<bool, StoreError> {
+    let now = now_ms();
+    let changed = on_pool!(db, |pool| {
+        sqlx::query(
+            "UPDATE api_clients
+             SET previous_credential_hash = credential_hash,
+                 previous_credential_expires_at = $1,
+                 credential_hash = $2, credential_hint = $3, updated_at = $4
+             WHERE id = $5",
+        )
+        .bind(previous_valid_until)
+        .bind(credential_hash.as_str())
+        .bind(credential_hint)
+        .bind(now)
+        .bind(id)
+        .execute(pool)
+        .await?
+        .rows_affected()
+    });
+    Ok(changed == 1)
 }
 
 pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<ApiClient>, StoreError> {

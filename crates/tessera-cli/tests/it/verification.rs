@@ -25,6 +25,7 @@ on_both_backends!(
     several_keys_need_x_organization,
     client_bound_keys_need_their_client,
     a_disabled_client_is_refused_until_enabled_again,
+    a_rotated_client_credential_overlaps_then_stops,
     a_key_can_revoke_itself,
     leaked_keys_are_revoked_and_reports_are_throttled,
     last_use_is_recorded_off_the_request_path,
@@ -525,6 +526,74 @@ async fn a_disabled_client_is_refused_until_enabled_again(backend: Backend) {
     assert!(
         actions.contains(&"api_client.enabled".to_owned()),
         "{actions:?}"
+    );
+}
+
+async fn a_rotated_client_credential_overlaps_then_stops(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_organization(&app, "acme");
+    let line = |out: &str, name: &str| {
+        out.lines()
+            .find_map(|line| line.strip_prefix(name))
+            .unwrap_or_else(|| panic!("no {name} in {out}"))
+            .to_owned()
+    };
+    let out = assert_succeeds(&app.tessera(&["admin", "create-client", "--name", "Payroll Co"]));
+    let (client_id, first) = (line(&out, "client_id: "), line(&out, "credential: "));
+    let key = create_key(&app, "admin-acme", json!({"name": "integration"})).await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let out = assert_succeeds(&app.tessera(&[
+        "admin",
+        "rotate-client",
+        "--client",
+        &client_id,
+        "--overlap-hours",
+        "2",
+    ]));
+    let second = line(&out, "credential: ");
+    assert_ne!(second, first);
+    let until = line(&out, "previous credential valid until: ");
+    let until = time::OffsetDateTime::parse(&until, &time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let hours_left = (until - time::OffsetDateTime::now_utc()).as_seconds_f64() / 3600.0;
+    assert!(
+        (1.9..=2.0).contains(&hours_left),
+        "{hours_left} hours of overlap"
+    );
+    // Within the overlap both credentials identify the same client.
+    for credential in [&first, &second] {
+        let answer: Value = me_with_client(&app, &key, credential)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(answer["client"], client_id.as_str());
+    }
+
+    let out = assert_succeeds(&app.tessera(&[
+        "admin",
+        "rotate-client",
+        "--client",
+        &client_id,
+        "--overlap-hours",
+        "0",
+    ]));
+    let third = line(&out, "credential: ");
+    for stopped in [&first, &second] {
+        assert_problem(
+            me_with_client(&app, &key, stopped).await,
+            401,
+            "invalid_api_client",
+        )
+        .await;
+    }
+    assert_eq!(me_with_client(&app, &key, &third).await.status(), 200);
+    assert_fails_with(
+        &app.tessera(&["admin", "rotate-client", "--client", "cli_nobody"]),
+        "there is no API client 'cli_nobody'",
     );
 }
 
