@@ -23,6 +23,7 @@ use tessera_core::credentials;
 use tessera_core::permissions::Access;
 use tessera_core::secret::{self, SecretHash, SecretKind};
 use tessera_store::api_keys::{self, KeyForVerification, KeyUse, Owner};
+use tessera_store::client_connections::{self, ClientUse};
 use tessera_store::organizations::RateLimit;
 use tessera_store::{Backend, Db, StoreError, api_clients, now_ms};
 use tokio::sync::mpsc;
@@ -199,6 +200,7 @@ pub struct AccessEngine {
     /// does not cache what it read, which might already be stale.
     generation: AtomicU64,
     uses: mpsc::Sender<KeyUse>,
+    client_uses: mpsc::Sender<ClientUse>,
     settings: EngineSettings,
     cache_hits: metrics::Counter,
     cache_misses: metrics::Counter,
@@ -213,6 +215,7 @@ impl AccessEngine {
         settings: EngineSettings,
     ) -> (Arc<AccessEngine>, Vec<tokio::task::JoinHandle<()>>) {
         let (uses, use_queue) = mpsc::channel(10_000);
+        let (client_uses, client_use_queue) = mpsc::channel(100_000);
         let cache = Cache::builder()
             .max_capacity(settings.cache_capacity)
             .time_to_live(settings.cache_ttl)
@@ -223,6 +226,7 @@ impl AccessEngine {
             cache,
             generation: AtomicU64::new(0),
             uses,
+            client_uses,
             cache_hits: metrics::counter!("tessera_key_cache_total", "result" => "hit"),
             cache_misses: metrics::counter!("tessera_key_cache_total", "result" => "miss"),
             auth_failures: FailureThrottle::new(
@@ -234,6 +238,7 @@ impl AccessEngine {
         let tasks = vec![
             tokio::spawn(crate::changes::follow(engine.clone())),
             tokio::spawn(write_key_uses(engine.db.clone(), use_queue)),
+            tokio::spawn(write_client_uses(engine.db.clone(), client_use_queue)),
         ];
         (engine, tasks)
     }
@@ -312,6 +317,16 @@ impl AccessEngine {
             .into());
         }
         let client_id = self.check_client(&key, presented.client_credential).await?;
+        if let Some(client_id) = &client_id {
+            // Counted off the request path; a full queue (a stalled database)
+            // drops counts rather than slowing requests.
+            let _ = self.client_uses.try_send(ClientUse {
+                organization_id: key.organization_id.clone(),
+                client_id: client_id.clone(),
+                key_id: key.id.clone(),
+                at: now,
+            });
+        }
         if key.claim_use_report(now) {
             let _ = self.uses.try_send(KeyUse {
                 key_id: key.id.clone(),
@@ -394,6 +409,18 @@ impl AccessEngine {
                     .await?
                     .filter(|c| c.active)
                     .ok_or_else(invalid)?;
+                if client_connections::is_blocked(&self.db, &key.organization_id, &client.id)
+                    .await?
+                {
+                    return Err(Denial::new(
+                        ErrorCode::ApiClientBlocked,
+                        format!(
+                            "This organization has blocked the API client '{}'.",
+                            client.name
+                        ),
+                    )
+                    .into());
+                }
                 Some(client.id)
             }
         };
@@ -462,6 +489,29 @@ impl AccessEngine {
 }
 
 /// Writes key use in batches, at most once a second, off the request path.
+/// Writes API clients' requests into the organisations' connection counts,
+/// a batch per second at most.
+async fn write_client_uses(db: Db, mut queue: mpsc::Receiver<ClientUse>) {
+    let mut batch = Vec::with_capacity(1024);
+    loop {
+        if queue.recv_many(&mut batch, 4096).await == 0 {
+            return;
+        }
+        let deadline = tokio::time::sleep(Duration::from_secs(1));
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                () = &mut deadline => break,
+                received = queue.recv_many(&mut batch, 4096) => if received == 0 { break },
+            }
+        }
+        if let Err(err) = client_connections::record_uses(&db, &batch).await {
+            tracing::warn!(error = %err, uses = batch.len(), "could not record API client use");
+        }
+        batch.clear();
+    }
+}
+
 async fn write_key_uses(db: Db, mut queue: mpsc::Receiver<KeyUse>) {
     let mut batch = Vec::with_capacity(1024);
     loop {

@@ -202,18 +202,22 @@ async fn schemathesis_finds_no_server_errors_or_schema_mismatches(backend: Backe
         "revokeCurrentKey",
         "--exclude-tag",
         "Key management",
+        "--exclude-tag",
+        "Connected clients",
     ]))
     .await;
     let data_report = report(&data_run);
     assert!(data_run.status.success(), "{data_report}");
     assert!(data_report.contains("passed"), "{data_report}");
 
-    // Key management with a username and password.
+    // Key management and connected clients with a username and password.
     let keys_run = run_tool(base(&[
         "--auth",
         "admin-acme:correct horse",
         "--include-tag",
         "Key management",
+        "--include-tag",
+        "Connected clients",
     ]))
     .await;
     let keys_report = report(&keys_run);

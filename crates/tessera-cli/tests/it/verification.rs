@@ -26,6 +26,7 @@ on_both_backends!(
     client_bound_keys_need_their_client,
     a_disabled_client_is_refused_until_enabled_again,
     a_rotated_client_credential_overlaps_then_stops,
+    an_organisation_blocks_a_client_for_itself_only,
     a_key_can_revoke_itself,
     leaked_keys_are_revoked_and_reports_are_throttled,
     last_use_is_recorded_off_the_request_path,
@@ -594,6 +595,125 @@ async fn a_rotated_client_credential_overlaps_then_stops(backend: Backend) {
     assert_fails_with(
         &app.tessera(&["admin", "rotate-client", "--client", "cli_nobody"]),
         "there is no API client 'cli_nobody'",
+    );
+}
+
+async fn an_organisation_blocks_a_client_for_itself_only(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_organization(&app, "acme");
+    seed_organization(&app, "globex");
+    let out = assert_succeeds(&app.tessera(&["admin", "create-client", "--name", "Payroll Co"]));
+    let field = |name: &str| {
+        out.lines()
+            .find_map(|line| line.strip_prefix(name))
+            .unwrap()
+            .to_owned()
+    };
+    let (client_id, credential) = (field("client_id: "), field("credential: "));
+    let acme_key = create_key(&app, "admin-acme", json!({"name": "payroll"})).await;
+    let (acme_key, acme_key_id) = (
+        acme_key["key"].as_str().unwrap().to_owned(),
+        acme_key["id"].as_str().unwrap().to_owned(),
+    );
+    let globex_key = create_key(&app, "admin-globex", json!({"name": "payroll"})).await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for _ in 0..3 {
+        assert_eq!(
+            me_with_client(&app, &acme_key, &credential).await.status(),
+            200
+        );
+    }
+    // Uses are counted off the request path, within about a second.
+    let started = Instant::now();
+    let connection = loop {
+        let list: Value = app
+            .get_json_as("/api/v1/connected-clients", "admin-acme")
+            .await;
+        if let Some(c) = list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["request_count"] == 3)
+        {
+            break c.clone();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "uses never counted: {list}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(connection["client_id"], client_id.as_str());
+    assert_eq!(connection["name"], "Payroll Co");
+    assert_eq!(connection["key_ids"], json!([acme_key_id]));
+    let time = |name: &str| {
+        let text = connection[name].as_str().unwrap();
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).unwrap()
+    };
+    assert!(time("first_used_at") <= time("last_used_at"));
+    assert_eq!(connection["blocked"], false);
+
+    let block_path = format!("/api/v1/connected-clients/{client_id}/block");
+    let not_admin = app
+        .as_user(reqwest::Method::PUT, &block_path, "employee-acme", None)
+        .await;
+    assert_problem(not_admin, 403, "permission_denied").await;
+    let unknown = app
+        .as_user(
+            reqwest::Method::PUT,
+            "/api/v1/connected-clients/cli_nobody/block",
+            "admin-acme",
+            None,
+        )
+        .await;
+    assert_problem(unknown, 404, "not_found").await;
+
+    let blocked = app
+        .as_user(reqwest::Method::PUT, &block_path, "admin-acme", None)
+        .await;
+    assert_eq!(blocked.status(), 200);
+    let blocked: Value = blocked.json().await.unwrap();
+    assert_eq!(blocked["blocked"], true);
+    assert_eq!(blocked["request_count"], 3);
+    assert_problem(
+        me_with_client(&app, &acme_key, &credential).await,
+        403,
+        "api_client_blocked",
+    )
+    .await;
+    // The block is acme's: the same client still acts for globex, and
+    // acme's key still works without the client.
+    assert_eq!(
+        me_with_client(&app, &globex_key, &credential)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(me(&app, &acme_key).await.status(), 200);
+
+    let unblocked = app
+        .as_user(reqwest::Method::DELETE, &block_path, "admin-acme", None)
+        .await;
+    assert_eq!(unblocked.status(), 200);
+    assert_eq!(
+        me_with_client(&app, &acme_key, &credential).await.status(),
+        200
+    );
+    let actions: Vec<String> = audit::recent(&app.db, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|entry| entry.action)
+        .collect();
+    assert!(
+        actions.contains(&"api_client.blocked".to_owned()),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&"api_client.unblocked".to_owned()),
+        "{actions:?}"
     );
 }
 

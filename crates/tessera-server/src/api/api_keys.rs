@@ -69,7 +69,7 @@ pub fn key_json(key: &ApiKey, raw: Option<&str>) -> Value {
     body
 }
 
-fn actor(auth: &PasswordAuth) -> Actor {
+pub(super) fn actor(auth: &PasswordAuth) -> Actor {
     Actor {
         kind: ActorKind::User,
         id: Some(auth.account.id.clone()),

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`. Each feature has its own module and router.
 
 mod api_keys;
+mod connected_clients;
 pub(crate) mod extract;
 mod leaked_keys;
 mod me;
@@ -18,6 +19,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(me::router(state.clone()))
         .merge(records::router(state))
         .merge(api_keys::router())
+        .merge(connected_clients::router())
         .merge(leaked_keys::router())
 }
 
