@@ -1,7 +1,9 @@
 //! Two real `tessera serve` processes on one PostgreSQL database: what one
 //! instance changes, the other enforces within a second (SPEC §3).
 
-use crate::harness::{Backend, ServerProcess, TestDb, seed_organization_at};
+use crate::harness::{
+    Backend, ServerProcess, TestDb, assert_succeeds, seed_organization_at, tessera,
+};
 use crate::keys_api::basic;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -161,4 +163,61 @@ async fn a_dropped_notification_link_still_converges_within_a_second() {
     let on_b = cluster.until_refused(&cluster.b, &key, revoked_at).await;
     println!("revocation after the notification link dropped: instance B refused after {on_b:?}");
     assert!(on_b < Duration::from_secs(1), "instance B took {on_b:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_block_on_one_instance_holds_on_the_other_within_a_second() {
+    let cluster = Cluster::start().await;
+    let out = assert_succeeds(&tessera(
+        &cluster._db.url,
+        &["admin", "create-client", "--name", "Payroll Co"],
+    ));
+    let field = |name: &str| {
+        out.lines()
+            .find_map(|line| line.strip_prefix(name))
+            .unwrap()
+            .to_owned()
+    };
+    let (client_id, credential) = (field("client_id: "), field("credential: "));
+    let (_, key) = cluster.create_key().await;
+    let status_on_b = || async {
+        cluster
+            .http
+            .get(Cluster::url(&cluster.b, "/api/v1/me"))
+            .header("x-api-key", &key)
+            .header("x-api-client", &credential)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(status_on_b().await, 200);
+    let block_on_a = |method: reqwest::Method| {
+        cluster
+            .http
+            .request(
+                method,
+                Cluster::url(
+                    &cluster.a,
+                    &format!("/api/v1/connected-clients/{client_id}/block"),
+                ),
+            )
+            .header("authorization", basic("admin-acme"))
+            .send()
+    };
+
+    for (method, expected) in [(reqwest::Method::PUT, 403), (reqwest::Method::DELETE, 200)] {
+        assert_eq!(block_on_a(method.clone()).await.unwrap().status(), 200);
+        let changed_at = Instant::now();
+        while status_on_b().await != expected {
+            assert!(
+                changed_at.elapsed() < Duration::from_secs(5),
+                "instance B still answers otherwise 5 s after {method}"
+            );
+        }
+        let delay = changed_at.elapsed();
+        println!("client {method} on A held on B after {delay:?}");
+        assert!(delay < Duration::from_secs(1), "instance B took {delay:?}");
+    }
 }
