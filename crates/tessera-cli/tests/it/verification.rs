@@ -27,6 +27,7 @@ on_both_backends!(
     a_disabled_client_is_refused_until_enabled_again,
     a_rotated_client_credential_overlaps_then_stops,
     an_organisation_blocks_a_client_for_itself_only,
+    one_client_reads_two_organisations_in_turn,
     a_key_can_revoke_itself,
     leaked_keys_are_revoked_and_reports_are_throttled,
     last_use_is_recorded_off_the_request_path,
@@ -715,6 +716,77 @@ async fn an_organisation_blocks_a_client_for_itself_only(backend: Backend) {
         actions.contains(&"api_client.unblocked".to_owned()),
         "{actions:?}"
     );
+}
+
+async fn one_client_reads_two_organisations_in_turn(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_organization(&app, "acme");
+    seed_organization(&app, "globex");
+    let out = assert_succeeds(&app.tessera(&["admin", "create-client", "--name", "Payroll Co"]));
+    let credential = out
+        .lines()
+        .find_map(|line| line.strip_prefix("credential: "))
+        .unwrap()
+        .to_owned();
+    let acme_key = full_key(&app, "acme").await;
+    let globex_key = full_key(&app, "globex").await;
+    for (key, first_name) in [(&acme_key, "Ada"), (&globex_key, "Grace")] {
+        let created = app
+            .http
+            .post(app.url("/api/v1/employees"))
+            .header("x-api-key", key)
+            .json(&json!({"first_name": first_name, "last_name": "Payroll"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201);
+    }
+    let both_keys = format!("{acme_key}, {globex_key}");
+    let employees_of = |organization: &'static str| {
+        let request = app
+            .http
+            .get(app.url("/api/v1/employees"))
+            .header("x-api-client", &credential)
+            .header("x-api-key", &both_keys)
+            .header("x-organization", organization);
+        async move {
+            let answer: Value = request.send().await.unwrap().json().await.unwrap();
+            answer["data"]
+                .as_array()
+                .unwrap_or_else(|| panic!("no list: {answer}"))
+                .iter()
+                .map(|e| e["first_name"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    // Successive requests, alternating: each sees only its organisation.
+    for _ in 0..2 {
+        assert_eq!(employees_of("acme").await, ["Ada"]);
+        assert_eq!(employees_of("globex").await, ["Grace"]);
+    }
+    // The keys may also come as repeated headers.
+    let repeated = app
+        .http
+        .get(app.url("/api/v1/employees"))
+        .header("x-api-client", &credential)
+        .header("x-api-key", &acme_key)
+        .header("x-api-key", &globex_key)
+        .header("x-organization", "globex")
+        .send()
+        .await
+        .unwrap();
+    let answer: Value = repeated.json().await.unwrap();
+    assert_eq!(answer["data"][0]["first_name"], "Grace");
+    assert_eq!(answer["data"].as_array().unwrap().len(), 1);
+    let ambiguous = app
+        .http
+        .get(app.url("/api/v1/employees"))
+        .header("x-api-client", &credential)
+        .header("x-api-key", &both_keys)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(ambiguous, 400, "ambiguous_organization").await;
 }
 
 async fn me_with_client(app: &TestApp, key: &str, credential: &str) -> reqwest::Response {
