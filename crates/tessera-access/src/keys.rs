@@ -488,23 +488,28 @@ impl AccessEngine {
     }
 }
 
-/// Writes key use in batches, at most once a second, off the request path.
+/// Waits for the next use, then gathers whatever else arrives within the
+/// second into `batch`; `false` once the queue is closed and drained.
+async fn gather_for_a_second<T>(queue: &mut mpsc::Receiver<T>, batch: &mut Vec<T>) -> bool {
+    const AT_ONCE: usize = 4096;
+    if queue.recv_many(batch, AT_ONCE).await == 0 {
+        return false;
+    }
+    let deadline = tokio::time::sleep(Duration::from_secs(1));
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            () = &mut deadline => return true,
+            received = queue.recv_many(batch, AT_ONCE) => if received == 0 { return true },
+        }
+    }
+}
+
 /// Writes API clients' requests into the organisations' connection counts,
-/// a batch per second at most.
+/// a batch per second at most, off the request path.
 async fn write_client_uses(db: Db, mut queue: mpsc::Receiver<ClientUse>) {
     let mut batch = Vec::with_capacity(1024);
-    loop {
-        if queue.recv_many(&mut batch, 4096).await == 0 {
-            return;
-        }
-        let deadline = tokio::time::sleep(Duration::from_secs(1));
-        tokio::pin!(deadline);
-        loop {
-            tokio::select! {
-                () = &mut deadline => break,
-                received = queue.recv_many(&mut batch, 4096) => if received == 0 { break },
-            }
-        }
+    while gather_for_a_second(&mut queue, &mut batch).await {
         if let Err(err) = client_connections::record_uses(&db, &batch).await {
             tracing::warn!(error = %err, uses = batch.len(), "could not record API client use");
         }
@@ -512,21 +517,11 @@ async fn write_client_uses(db: Db, mut queue: mpsc::Receiver<ClientUse>) {
     }
 }
 
+/// Writes key use in batches, at most once a second, off the request path:
+/// the newest use per key.
 async fn write_key_uses(db: Db, mut queue: mpsc::Receiver<KeyUse>) {
     let mut batch = Vec::with_capacity(1024);
-    loop {
-        if queue.recv_many(&mut batch, 1024).await == 0 {
-            return;
-        }
-        // Gather whatever else arrives within the second, newest use per key.
-        let deadline = tokio::time::sleep(Duration::from_secs(1));
-        tokio::pin!(deadline);
-        loop {
-            tokio::select! {
-                () = &mut deadline => break,
-                received = queue.recv_many(&mut batch, 1024) => if received == 0 { break },
-            }
-        }
+    while gather_for_a_second(&mut queue, &mut batch).await {
         batch.sort_by(|a, b| a.key_id.cmp(&b.key_id).then(b.at.cmp(&a.at)));
         batch.dedup_by(|later, earlier| later.key_id == earlier.key_id);
         if let Err(err) = api_keys::record_uses(&db, &batch).await {

@@ -1,9 +1,7 @@
 //! Two real `tessera serve` processes on one PostgreSQL database: what one
 //! instance changes, the other enforces within a second (SPEC §3).
 
-use crate::harness::{
-    Backend, ServerProcess, TestDb, assert_succeeds, seed_organization_at, tessera,
-};
+use crate::harness::{Backend, ServerProcess, TestDb, create_client, seed_organization_at};
 use crate::keys_api::basic;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -168,17 +166,7 @@ async fn a_dropped_notification_link_still_converges_within_a_second() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_block_on_one_instance_holds_on_the_other_within_a_second() {
     let cluster = Cluster::start().await;
-    let out = assert_succeeds(&tessera(
-        &cluster._db.url,
-        &["admin", "create-client", "--name", "Payroll Co"],
-    ));
-    let field = |name: &str| {
-        out.lines()
-            .find_map(|line| line.strip_prefix(name))
-            .unwrap()
-            .to_owned()
-    };
-    let (client_id, credential) = (field("client_id: "), field("credential: "));
+    let (client_id, credential) = create_client(&cluster._db.url, "Payroll Co");
     let (_, key) = cluster.create_key().await;
     let status_on_b = || async {
         cluster

@@ -345,6 +345,22 @@ pub fn seed_organization_at(database_url: &str, slug: &str) {
 
 pub const PASSWORD: &str = "correct horse";
 
+/// Creates an API client with `tessera admin create-client`: its id and
+/// its credential, read from what the command prints.
+pub fn create_client(database_url: &str, name: &str) -> (String, String) {
+    let out = assert_succeeds(&tessera(
+        database_url,
+        &["admin", "create-client", "--name", name],
+    ));
+    let field = |label: &str| {
+        out.lines()
+            .find_map(|line| line.strip_prefix(label))
+            .unwrap_or_else(|| panic!("no {label} in {out}"))
+            .to_owned()
+    };
+    (field("client_id: "), field("credential: "))
+}
+
 /// The `Authorization` header value for `username` with the test password.
 pub fn basic(username: &str) -> String {
     use base64::Engine;

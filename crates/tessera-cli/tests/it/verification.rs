@@ -1,7 +1,9 @@
 //! Verification of presented keys on every API request (SPEC §3, §6):
 //! each rule with its exact status and code.
 
-use crate::harness::{Backend, TestApp, assert_fails_with, assert_succeeds, seed_organization};
+use crate::harness::{
+    Backend, TestApp, assert_fails_with, assert_succeeds, create_client, seed_organization,
+};
 use crate::http_basics::assert_problem;
 use crate::keys_api::{basic, create_key, me};
 use crate::on_both_backends;
@@ -478,14 +480,7 @@ async fn client_bound_keys_need_their_client(backend: Backend) {
 async fn a_disabled_client_is_refused_until_enabled_again(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");
-    let out = assert_succeeds(&app.tessera(&["admin", "create-client", "--name", "Payroll Co"]));
-    let field = |name: &str| {
-        out.lines()
-            .find_map(|line| line.strip_prefix(name))
-            .unwrap()
-            .to_owned()
-    };
-    let (client_id, credential) = (field("client_id: "), field("credential: "));
+    let (client_id, credential) = create_client(&app.test_db.url, "Payroll Co");
     let key = create_key(&app, "admin-acme", json!({"name": "integration"})).await["key"]
         .as_str()
         .unwrap()
@@ -540,8 +535,7 @@ async fn a_rotated_client_credential_overlaps_then_stops(backend: Backend) {
             .unwrap_or_else(|| panic!("no {name} in {out}"))
             .to_owned()
     };
-    let out = assert_succeeds(&app.tessera(&["admin", "create-client", "--name", "Payroll Co"]));
-    let (client_id, first) = (line(&out, "client_id: "), line(&out, "credential: "));
+    let (client_id, first) = create_client(&app.test_db.url, "Payroll Co");
     let key = create_key(&app, "admin-acme", json!({"name": "integration"})).await["key"]
         .as_str()
         .unwrap()
@@ -603,14 +597,7 @@ async fn an_organisation_blocks_a_client_for_itself_only(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");
     seed_organization(&app, "globex");
-    let out = assert_succeeds(&app.tessera(&["admin", "create-client", "--name", "Payroll Co"]));
-    let field = |name: &str| {
-        out.lines()
-            .find_map(|line| line.strip_prefix(name))
-            .unwrap()
-            .to_owned()
-    };
-    let (client_id, credential) = (field("client_id: "), field("credential: "));
+    let (client_id, credential) = create_client(&app.test_db.url, "Payroll Co");
     let acme_key = create_key(&app, "admin-acme", json!({"name": "payroll"})).await;
     let (acme_key, acme_key_id) = (
         acme_key["key"].as_str().unwrap().to_owned(),
@@ -722,12 +709,7 @@ async fn one_client_reads_two_organisations_in_turn(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");
     seed_organization(&app, "globex");
-    let out = assert_succeeds(&app.tessera(&["admin", "create-client", "--name", "Payroll Co"]));
-    let credential = out
-        .lines()
-        .find_map(|line| line.strip_prefix("credential: "))
-        .unwrap()
-        .to_owned();
+    let (_, credential) = create_client(&app.test_db.url, "Payroll Co");
     let acme_key = full_key(&app, "acme").await;
     let globex_key = full_key(&app, "globex").await;
     for (key, first_name) in [(&acme_key, "Ada"), (&globex_key, "Grace")] {
