@@ -10,6 +10,7 @@ mod config;
 mod console;
 mod docs;
 mod health;
+mod key_issuing;
 mod middleware;
 mod problem;
 mod state;

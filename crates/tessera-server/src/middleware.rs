@@ -21,9 +21,10 @@ use tracing::Instrument;
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The console's Content-Security-Policy: nothing but this origin's own
-/// styles, images and form targets; no scripts, frames or plugins.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
-     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// styles, scripts, images and form targets; no inline code, frames or
+/// plugins.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; script-src 'self'; \
+     img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub fn apply(router: Router<AppState>, state: AppState) -> Router<AppState> {
     let largest_body = state

@@ -84,6 +84,19 @@ pub struct ApiKey {
     pub revoked_reason: Option<String>,
 }
 
+impl ApiKey {
+    /// `active`, `expired` or `revoked`, as lists and the API show it.
+    pub fn status(&self, now_ms: i64) -> &'static str {
+        if self.revoked_at.is_some() {
+            "revoked"
+        } else if self.expires_at.is_some_and(|t| t <= now_ms) {
+            "expired"
+        } else {
+            "active"
+        }
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct ApiKeyRow {
     id: String,
@@ -290,6 +303,28 @@ pub async fn revoke(
         tx.commit().await?;
     });
     Ok(true)
+}
+
+/// Makes a live key stop working at `at` (the end of a roll's overlap),
+/// unless it already ends earlier. Returns `false` if there is no such key.
+pub async fn end_at(db: &Db, organization_id: &str, id: &str, at: i64) -> Result<bool, StoreError> {
+    Ok(on_pool!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE api_keys SET expires_at = $1
+             WHERE organization_id = $2 AND id = $3 AND revoked_at IS NULL
+               AND (expires_at IS NULL OR expires_at > $1)",
+        )
+        .bind(at)
+        .bind(organization_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        record_change!(&mut *tx, AccessChange::Key(id.to_owned())).await?;
+        tx.commit().await?;
+        updated > 0
+    }))
 }
 
 /// Revokes every active key of an organisation; returns how many.

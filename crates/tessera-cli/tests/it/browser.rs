@@ -218,6 +218,43 @@ impl Browser {
 }
 
 impl Browser {
+    /// Signs `username` in with the test password and waits for the home page.
+    pub async fn sign_in(&self, app: &TestApp, username: &str) {
+        self.go(&app.url("/login")).await;
+        self.type_into("#username", username).await;
+        self.type_into("#password", PASSWORD).await;
+        self.click("button[type=submit]").await;
+        self.wait_for_url(&app.url("/")).await;
+    }
+
+    /// Resizes the window (CSS pixels), e.g. to 390 wide for a phone.
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.command(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({"width": width, "height": height})),
+        )
+        .await;
+    }
+
+    /// Saves a screenshot as `<name>.png` into `$TESSERA_SCREENSHOTS`, when set
+    /// (`scripts/screenshots.sh` sets it to docs/screenshots).
+    pub async fn save_screenshot(&self, name: &str) {
+        if let Ok(dir) = std::env::var("TESSERA_SCREENSHOTS") {
+            std::fs::write(format!("{dir}/{name}.png"), self.screenshot().await).unwrap();
+        }
+    }
+
+    /// Whether the page has an element matching `css` (without waiting).
+    pub async fn exists(&self, css: &str) -> bool {
+        self.execute(
+            "return document.querySelector(arguments[0]) !== null;",
+            vec![json!(css)],
+        )
+        .await
+            == json!(true)
+    }
+
     /// Ends the session, which closes Chromium; dropping only stops the driver.
     pub async fn quit(self) {
         let url = format!("{}/session/{}", self.base, self.session);

@@ -4,27 +4,23 @@
 
 use super::extract::{ApiJson, PasswordAuth};
 use super::pagination::{Page, PageQuery};
+use crate::key_issuing::{self, Issuer, KeyRequest, RequestedAccess};
 use crate::{ApiError, AppState};
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use ipnet::IpNet;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::net::IpAddr;
-use std::str::FromStr;
 use tessera_core::ErrorCode;
 use tessera_core::access_change::AccessChange;
 use tessera_core::audit::{ActorKind, AuditAction};
-use tessera_core::names::DisplayName;
-use tessera_core::permissions::{Access, PermissionSet};
-use tessera_core::secret::{self, SecretHash, SecretKind};
-use tessera_store::api_keys::{self, ApiKey, NewApiKey, Owner, RevocationReason};
+use tessera_core::permissions::PermissionSet;
+use tessera_store::api_keys::{self, ApiKey, Owner, RevocationReason};
 use tessera_store::audit::{self, Actor, NewEntry};
-use tessera_store::organizations::{KeyCreationPolicy, RateLimit};
-use tessera_store::{StoreError, api_clients, bots, format_ms, now_ms, organizations, roles};
+use tessera_store::organizations::RateLimit;
+use tessera_store::{format_ms, now_ms};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -37,13 +33,7 @@ pub fn router() -> Router<AppState> {
 
 /// A key as the API shows it; `raw` only in the creation response.
 pub fn key_json(key: &ApiKey, raw: Option<&str>) -> Value {
-    let status = if key.revoked_at.is_some() {
-        "revoked"
-    } else if key.expires_at.is_some_and(|t| t <= now_ms()) {
-        "expired"
-    } else {
-        "active"
-    };
+    let status = key.status(now_ms());
     let mut body = json!({
         "id": key.id,
         "name": key.name,
@@ -108,71 +98,19 @@ async fn create(
     auth: PasswordAuth,
     ApiJson(body): ApiJson<CreateKey>,
 ) -> Result<Response, ApiError> {
-    let db = state.db();
-    let organization = organizations::find_by_id(db, &auth.organization_id)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    if !auth.is_administrator()
-        && organization.key_creation == KeyCreationPolicy::AdministratorsOnly
-    {
-        return Err(ApiError::new(
-            ErrorCode::PermissionDenied,
-            "Only administrators may create API keys in this organization.",
-        ));
-    }
-    let name = DisplayName::parse(&body.name).map_err(|e| invalid(e.to_string()))?;
-
-    let owner = match &body.bot {
-        None => (
-            Owner::Account(auth.account.id.clone()),
-            auth.account.username.clone(),
-        ),
-        Some(_) if !auth.is_administrator() => {
-            return Err(ApiError::new(
-                ErrorCode::PermissionDenied,
-                "Only administrators may create keys for bot users.",
-            ));
-        }
-        Some(bot_name) => {
-            let bot = bots::find_by_name(db, &auth.organization_id, bot_name)
-                .await?
-                .filter(|b| b.active)
-                .ok_or_else(|| {
-                    invalid(format!("There is no active bot user named '{bot_name}'."))
-                })?;
-            (Owner::Bot(bot.id), bot.name)
-        }
-    };
-
-    let (grant, role) = match (&body.permissions, &body.role) {
+    let access = match (body.permissions, body.role) {
         (Some(_), Some(_)) => {
             return Err(invalid("Give either 'permissions' or 'role', not both."));
         }
         (Some(json), None) => {
-            let set = PermissionSet::from_json(json).map_err(|e| {
+            let set = PermissionSet::from_json(&json).map_err(|e| {
                 invalid(e.to_string()).with_details(json!({"problems": e.problems}))
             })?;
-            (Access::Limited(set), None)
+            RequestedAccess::Inline(set)
         }
-        (None, Some(role_name)) => {
-            let role = roles::find_by_name(db, &auth.organization_id, role_name)
-                .await?
-                .ok_or_else(|| invalid(format!("There is no role named '{role_name}'.")))?;
-            (role.access.clone(), Some(role))
-        }
-        (None, None) => (Access::Full, None),
+        (None, Some(role_name)) => RequestedAccess::Role(role_name),
+        (None, None) => RequestedAccess::Everything,
     };
-    // A key with no permissions and no role means "everything my owner can
-    // do"; an explicit grant must not exceed what its creator holds.
-    let explicit = body.permissions.is_some() || role.is_some();
-    if explicit && !grant.is_within(auth.access()) {
-        return Err(ApiError::new(
-            ErrorCode::PermissionDenied,
-            "A key cannot be granted more than its creator holds.",
-        )
-        .with_details(json!({"creator_role": auth.role.name})));
-    }
-
     let expires_at = body.expires_at.as_deref().map(parse_expiry).transpose()?;
     let rate_limit = match body.rate_limit {
         Some(KeyRateLimit { per_second, burst }) if per_second == 0 || burst == 0 => {
@@ -184,80 +122,34 @@ async fn create(
         None => None,
     };
     let ip_allowlist = body.ip_allowlist.map(normalise_allowlist).transpose()?;
-    if let Some(client_id) = &body.client_id {
-        let known = api_clients::find_by_id(db, client_id)
-            .await?
-            .is_some_and(|c| c.active);
-        if !known {
-            return Err(invalid(format!(
-                "There is no active API client '{client_id}'."
-            )));
-        }
-    }
-    let (raw, hash, hint) = match &body.custom_key {
-        None => {
-            let generated = secret::generate(SecretKind::ApiKey);
-            (generated.raw, generated.hash, generated.hint)
-        }
-        Some(custom) => {
-            let guid =
-                secret::canonical_guid(custom).map_err(|e| invalid(format!("custom_key: {e}")))?;
-            let hash = SecretHash::of(&guid);
-            let hint = secret::hint(&guid);
-            (guid, hash, hint)
-        }
+    let issuer = Issuer {
+        account_id: &auth.account.id,
+        username: &auth.account.username,
+        organization_id: &auth.organization_id,
+        role: &auth.role,
+        actor: actor(&auth),
+        ip: auth.client.ip.to_string(),
     };
-
-    let stored_permissions = match (&grant, &role) {
-        (Access::Limited(set), None) => Some(set),
-        _ => None,
-    };
-    let created = api_keys::create(
-        db,
-        &NewApiKey {
-            organization_id: &auth.organization_id,
-            name: name.as_str(),
-            key_hash: &hash,
-            hint: &hint,
-            owner: &owner.0,
-            created_by: &auth.account.id,
-            permissions: stored_permissions,
-            role_id: role.as_ref().map(|r| r.id.as_str()),
+    let issued = key_issuing::issue(
+        &state,
+        &issuer,
+        KeyRequest {
+            name: body.name,
+            bot: body.bot,
+            access,
             expires_at,
-            ip_allowlist: ip_allowlist.as_deref(),
-            client_id: body.client_id.as_deref(),
+            ip_allowlist,
+            client_id: body.client_id,
+            custom_key: body.custom_key,
             rate_limit,
         },
     )
-    .await;
-    let key = match created {
-        Err(StoreError::Conflict(_)) => {
-            return Err(ApiError::new(
-                ErrorCode::Conflict,
-                "This custom key is already in use; choose another GUID.",
-            ));
-        }
-        other => other?,
-    };
-    audit::record(
-        db,
-        NewEntry {
-            organization_id: Some(&auth.organization_id),
-            actor: &actor(&auth),
-            action: AuditAction::KeyCreated,
-            target: Some(&key.id),
-            ip: Some(&auth.client.ip.to_string()),
-            details: Some(
-                json!({"name": key.name, "owner": {"type": key.owner.kind(), "name": owner.1}}),
-            ),
-        },
-    )
     .await?;
-    let location = format!("/api/v1/api-keys/{}", key.id);
+    let location = format!("/api/v1/api-keys/{}", issued.key.id);
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
-        Json(key_json(&key, Some(&raw))),
+        Json(key_json(&issued.key, Some(&issued.raw))),
     )
         .into_response())
 }
@@ -282,25 +174,13 @@ fn normalise_allowlist(entries: Vec<String>) -> Result<Vec<String>, ApiError> {
             "ip_allowlist must name at least one range; omit it to allow any address.",
         ));
     }
-    let mut bad = Vec::new();
-    let mut ranges = Vec::new();
-    for entry in &entries {
-        let parsed = IpNet::from_str(entry.trim())
-            .or_else(|_| IpAddr::from_str(entry.trim()).map(IpNet::from));
-        match parsed {
-            Ok(net) => ranges.push(net.trunc().to_string()),
-            Err(_) => bad.push(entry.clone()),
-        }
-    }
-    if bad.is_empty() {
-        Ok(ranges)
-    } else {
-        Err(invalid(format!(
+    key_issuing::parse_allowlist(entries.iter().map(String::as_str)).map_err(|bad| {
+        invalid(format!(
             "ip_allowlist has entries that are not CIDR ranges: {}",
             bad.join(", ")
         ))
-        .with_details(json!({"invalid": bad})))
-    }
+        .with_details(json!({"invalid": bad}))
+    })
 }
 
 async fn list(

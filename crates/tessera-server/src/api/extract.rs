@@ -196,10 +196,6 @@ impl PasswordAuth {
     pub fn is_administrator(&self) -> bool {
         self.role.is_administrator()
     }
-
-    pub fn access(&self) -> &Access {
-        &self.role.access
-    }
 }
 
 fn credentials_error(detail: &str) -> ApiError {

@@ -1,6 +1,6 @@
 //! Signing in and out, and the signed-in landing page.
 
-use super::session::{self, CurrentSession};
+use super::session::{self, CurrentSession, SignedIn};
 use super::{cookies, pages};
 use crate::middleware::ClientAddr;
 use crate::{ApiError, AppState};
@@ -16,11 +16,8 @@ use tessera_store::audit::{self, Actor, NewEntry};
 
 const LOGIN_CSRF_LIFETIME: time::Duration = time::Duration::hours(2);
 
-pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    match session::current(&state, &headers).await? {
-        Some(current) => Ok(pages::home(&current.account, &current.csrf_token).into_response()),
-        None => Ok(Redirect::to("/login").into_response()),
-    }
+pub async fn home(signed_in: SignedIn) -> Response {
+    pages::home(&signed_in).into_response()
 }
 
 pub async fn show_form(

@@ -2,11 +2,14 @@
 //!
 //! Sign-in creates a server-side session (the cookie holds a random token,
 //! the database its SHA-256). Every form carries a CSRF token: the session's
-//! own once signed in, a double-submit cookie before.
+//! own once signed in, a double-submit cookie before. Each feature is a
+//! module with its own routes; `pages` holds the frame they share.
 
 mod cookies;
+mod form;
 mod login;
 pub(crate) mod pages;
+pub(crate) mod permission_form;
 mod session;
 
 use crate::AppState;
@@ -21,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(login::show_form).post(login::sign_in))
         .route("/logout", axum::routing::post(login::sign_out))
         .route("/assets/console.css", get(stylesheet))
+        .route("/assets/console.js", get(script))
 }
 
 async fn stylesheet() -> impl IntoResponse {
@@ -30,5 +34,15 @@ async fn stylesheet() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("console.css"),
+    )
+}
+
+async fn script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("console.js"),
     )
 }

@@ -1,13 +1,99 @@
-//! The console's pages. Markup is compiled into the binary (maud escapes
-//! every interpolated value); styles come from `/assets/console.css`, so the
-//! Content-Security-Policy can forbid inline styles and all scripts.
+//! The console's page frame and shared pieces. Markup is compiled into the
+//! binary (maud escapes every interpolated value); styles and the one small
+//! script come from `/assets/`, so the Content-Security-Policy can forbid
+//! inline styles and inline scripts.
 
+use super::form::FormErrors;
+use super::session::SignedIn;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
 use tessera_store::accounts::{Account, Membership};
 
-fn layout(title: &str, body: Markup) -> Markup {
+/// The console's sections, for the navigation bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Home,
+    ApiKeys,
+    Roles,
+    People,
+    ConnectedClients,
+    AuditLog,
+    Organization,
+    Organizations,
+    ApiClients,
+}
+
+struct NavLink {
+    section: Section,
+    href: &'static str,
+    label: &'static str,
+}
+
+const ADMINISTRATOR_LINKS: &[NavLink] = &[
+    NavLink {
+        section: Section::ApiKeys,
+        href: "/settings/api",
+        label: "API keys",
+    },
+    NavLink {
+        section: Section::Roles,
+        href: "/settings/roles",
+        label: "Roles",
+    },
+    NavLink {
+        section: Section::People,
+        href: "/settings/people",
+        label: "Users and bots",
+    },
+    NavLink {
+        section: Section::ConnectedClients,
+        href: "/settings/connected-clients",
+        label: "Connected clients",
+    },
+    NavLink {
+        section: Section::AuditLog,
+        href: "/settings/audit",
+        label: "Audit log",
+    },
+    NavLink {
+        section: Section::Organization,
+        href: "/settings/organization",
+        label: "Organisation",
+    },
+];
+
+const MEMBER_LINKS: &[NavLink] = &[NavLink {
+    section: Section::ApiKeys,
+    href: "/settings/api",
+    label: "API keys",
+}];
+
+const OPERATOR_LINKS: &[NavLink] = &[
+    NavLink {
+        section: Section::Organizations,
+        href: "/operator/organizations",
+        label: "Organisations",
+    },
+    NavLink {
+        section: Section::ApiClients,
+        href: "/operator/clients",
+        label: "API clients",
+    },
+];
+
+fn links_for(account: &Account) -> &'static [NavLink] {
+    match account.membership {
+        Membership::Operator => OPERATOR_LINKS,
+        Membership::Member {
+            is_administrator: true,
+            ..
+        } => ADMINISTRATOR_LINKS,
+        Membership::Member { .. } => MEMBER_LINKS,
+    }
+}
+
+fn document(title: &str, topbar: Markup, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -16,19 +102,97 @@ fn layout(title: &str, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Tessera" }
                 link rel="stylesheet" href="/assets/console.css";
+                script src="/assets/console.js" defer {}
             }
             body {
-                header.topbar {
-                    a.brand href="/" { "Tessera" }
-                }
+                header.topbar { (topbar) }
                 main { (body) }
             }
         }
     }
 }
 
+/// A page for someone not signed in (sign-in, applying for an API client).
+pub fn public_page(title: &str, body: Markup) -> Markup {
+    document(title, html! { a.brand href="/" { "Tessera" } }, body)
+}
+
+/// A page for a signed-in account, with the navigation their role allows.
+pub fn page(title: &str, viewer: &SignedIn, current: Section, body: Markup) -> Markup {
+    let account = viewer.account();
+    let topbar = html! {
+        a.brand href="/" aria-current=[(current == Section::Home).then_some("page")] { "Tessera" }
+        nav aria-label="Console" {
+            ul.nav {
+                @for link in links_for(account) {
+                    li {
+                        a href=(link.href) aria-current=[(link.section == current).then_some("page")] { (link.label) }
+                    }
+                }
+            }
+        }
+        form.signout method="post" action="/logout" {
+            input type="hidden" name="csrf" value=(viewer.csrf());
+            span.who { (account.username) }
+            button.secondary.small type="submit" { "Sign out" }
+        }
+    };
+    document(title, topbar, body)
+}
+
+/// A list of a form's problems at its top, each linking to its field.
+pub fn error_summary(errors: &FormErrors) -> Markup {
+    html! {
+        @if !errors.is_empty() {
+            div.error #form-errors role="alert" tabindex="-1" {
+                p { strong { "Please correct the following:" } }
+                ul {
+                    @for (field, message) in errors.iter() {
+                        li { a href={ "#" (field) } { (message) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A labelled text input that keeps its value and shows its error.
+pub fn text_input(
+    id: &'static str,
+    label: &str,
+    value: &str,
+    errors: &FormErrors,
+    hint: Option<&str>,
+) -> Markup {
+    let error = errors.get(id);
+    let described_by = match (hint.is_some(), error.is_some()) {
+        (true, true) => Some(format!("{id}-hint {id}-error")),
+        (true, false) => Some(format!("{id}-hint")),
+        (false, true) => Some(format!("{id}-error")),
+        (false, false) => None,
+    };
+    html! {
+        div.field {
+            label for=(id) { (label) }
+            @if let Some(hint) = hint { p.hint id={ (id) "-hint" } { (hint) } }
+            @if let Some(error) = error { p.field-error id={ (id) "-error" } { (error) } }
+            input id=(id) name=(id) type="text" value=(value)
+                aria-invalid=[error.map(|_| "true")] aria-describedby=[described_by];
+        }
+    }
+}
+
+/// A short confirmation shown at the top of a page after an action.
+pub fn notice(message: Option<&str>) -> Markup {
+    html! {
+        @if let Some(message) = message {
+            p.notice #notice role="status" { (message) }
+        }
+    }
+}
+
 pub fn login(csrf_token: &str, username: &str, error: Option<&str>) -> Markup {
-    layout(
+    public_page(
         "Sign in",
         html! {
             section.card.narrow {
@@ -44,14 +208,18 @@ pub fn login(csrf_token: &str, username: &str, error: Option<&str>) -> Markup {
                     input #password type="password" name="password" autocomplete="current-password" required;
                     button type="submit" { "Sign in" }
                 }
+                p.aside { "Integrating with Tessera for your company? " a href="/apply" { "Apply for an API client" } "." }
             }
         },
     )
 }
 
-pub fn home(account: &Account, csrf_token: &str) -> Markup {
-    layout(
+pub fn home(viewer: &SignedIn) -> Markup {
+    let account = viewer.account();
+    page(
         "Home",
+        viewer,
+        Section::Home,
         html! {
             section.card {
                 h1 { "Welcome, " (account.username) }
@@ -73,25 +241,27 @@ pub fn home(account: &Account, csrf_token: &str) -> Markup {
                         }
                     }
                 }
-                form method="post" action="/logout" {
-                    input type="hidden" name="csrf" value=(csrf_token);
-                    button.secondary type="submit" { "Sign out" }
+                p {
+                    @match &account.membership {
+                        Membership::Operator => a.button href="/operator/organizations" { "Manage organisations" },
+                        Membership::Member { .. } => a.button href="/settings/api" { "Manage API keys" },
+                    }
                 }
             }
         },
     )
 }
 
-pub fn csrf_refused() -> Response {
+fn message_page(status: StatusCode, title: &str, message: &str, back: Markup) -> Response {
     (
-        StatusCode::FORBIDDEN,
-        layout(
-            "Form expired",
+        status,
+        public_page(
+            title,
             html! {
                 section.card.narrow {
-                    h1 { "This form has expired" }
-                    p { "The form was not sent from this site or is too old. Go back, reload the page and try again." }
-                    a href="/login" { "Back to sign-in" }
+                    h1 { (title) }
+                    p { (message) }
+                    (back)
                 }
             },
         ),
@@ -99,18 +269,90 @@ pub fn csrf_refused() -> Response {
         .into_response()
 }
 
-pub fn not_found() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        layout(
-            "Not found",
-            html! {
-                section.card.narrow {
-                    h1 { "Page not found" }
-                    a href="/" { "Go to the console" }
-                }
-            },
-        ),
+pub fn csrf_refused() -> Response {
+    message_page(
+        StatusCode::FORBIDDEN,
+        "This form has expired",
+        "The form was not sent from this site or is too old. Go back, reload the page and try again.",
+        html! { a href="/" { "Back to the console" } },
     )
-        .into_response()
 }
+
+pub fn bad_form() -> Response {
+    message_page(
+        StatusCode::BAD_REQUEST,
+        "The form could not be read",
+        "The browser sent a form this page does not understand. Reload the page and try again.",
+        html! { a href="/" { "Back to the console" } },
+    )
+}
+
+pub fn not_found() -> Response {
+    message_page(
+        StatusCode::NOT_FOUND,
+        "Page not found",
+        "There is nothing at this address.",
+        html! { a href="/" { "Go to the console" } },
+    )
+}
+
+pub fn internal_error() -> Response {
+    message_page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "Something went wrong on our side and nothing was changed by this request. Try again in a moment.",
+        html! { a href="/" { "Back to the console" } },
+    )
+}
+
+/// Why a console page could not be shown, rendered as a page.
+pub struct PageError(Response);
+
+impl PageError {
+    pub fn forbidden(viewer: &SignedIn, message: &str) -> PageError {
+        PageError(
+            (
+                StatusCode::FORBIDDEN,
+                page(
+                    "Not allowed",
+                    viewer,
+                    Section::Home,
+                    html! {
+                        section.card.narrow {
+                            h1 { "Not allowed" }
+                            p #forbidden { (message) }
+                            a href="/" { "Back to the console" }
+                        }
+                    },
+                ),
+            )
+                .into_response(),
+        )
+    }
+
+    pub fn not_found() -> PageError {
+        PageError(not_found())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        self.0
+    }
+}
+
+impl From<tessera_store::StoreError> for PageError {
+    fn from(err: tessera_store::StoreError) -> Self {
+        tracing::error!(error = %err, "console: storage failed");
+        PageError(internal_error())
+    }
+}
+
+impl From<crate::ApiError> for PageError {
+    fn from(err: crate::ApiError) -> Self {
+        tracing::error!(error = ?err, "console: request failed");
+        PageError(internal_error())
+    }
+}
+
+pub type PageResult = Result<Response, PageError>;

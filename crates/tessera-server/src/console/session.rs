@@ -1,11 +1,18 @@
 //! Finding the signed-in account of a console request.
 
 use super::cookies;
+use super::pages::{self, PageError};
+use crate::middleware::ClientAddr;
 use crate::{ApiError, AppState};
+use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
 use subtle::ConstantTimeEq;
+use tessera_core::audit::ActorKind;
 use tessera_core::secret::SecretHash;
-use tessera_store::accounts::Account;
+use tessera_store::accounts::{Account, Membership};
+use tessera_store::audit::Actor;
 
 pub struct CurrentSession {
     pub account: Account,
@@ -38,6 +45,9 @@ pub async fn current(
     else {
         return Ok(None);
     };
+    if !account.active {
+        return Ok(None);
+    }
     Ok(Some(CurrentSession {
         account,
         csrf_token: session.csrf_token,
@@ -48,4 +58,118 @@ pub async fn current(
 /// Constant-time comparison of two CSRF tokens; an empty token never matches.
 pub fn tokens_match(expected: &str, submitted: &str) -> bool {
     !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(submitted.as_bytes()))
+}
+
+/// A console request from a signed-in account. Extracting it sends anyone
+/// without a live session to the sign-in page.
+pub struct SignedIn {
+    pub session: CurrentSession,
+    pub client: ClientAddr,
+}
+
+/// The organisation a member acts in, and whether they administer it.
+pub struct MemberContext<'a> {
+    pub account: &'a Account,
+    pub organization_id: &'a str,
+    pub organization_slug: &'a str,
+    pub organization_name: &'a str,
+    pub role_id: &'a str,
+    pub role_name: &'a str,
+    pub is_administrator: bool,
+}
+
+impl SignedIn {
+    pub fn account(&self) -> &Account {
+        &self.session.account
+    }
+
+    pub fn csrf(&self) -> &str {
+        &self.session.csrf_token
+    }
+
+    pub fn ip(&self) -> String {
+        self.client.ip.to_string()
+    }
+
+    /// Who the audit log names for this person's actions.
+    pub fn actor(&self) -> Actor {
+        let account = self.account();
+        Actor {
+            kind: match account.membership {
+                Membership::Operator => ActorKind::Operator,
+                Membership::Member { .. } => ActorKind::User,
+            },
+            id: Some(account.id.clone()),
+            name: account.username.clone(),
+        }
+    }
+
+    /// The member's organisation; operators are refused with a page saying
+    /// these pages belong to organisations.
+    pub fn member(&self) -> Result<MemberContext<'_>, PageError> {
+        let account = self.account();
+        match &account.membership {
+            Membership::Member {
+                organization_id,
+                organization_slug,
+                organization_name,
+                role_id,
+                role_name,
+                is_administrator,
+            } => Ok(MemberContext {
+                account,
+                organization_id,
+                organization_slug,
+                organization_name,
+                role_id,
+                role_name,
+                is_administrator: *is_administrator,
+            }),
+            Membership::Operator => Err(PageError::forbidden(
+                self,
+                "This page belongs to an organisation's members; operators manage organisations from the Operator pages.",
+            )),
+        }
+    }
+
+    /// The member's organisation, if they administer it.
+    pub fn administrator(&self) -> Result<MemberContext<'_>, PageError> {
+        let member = self.member()?;
+        if member.is_administrator {
+            Ok(member)
+        } else {
+            Err(PageError::forbidden(
+                self,
+                "Only administrators of your organisation can use this page.",
+            ))
+        }
+    }
+
+    /// Refuses anyone but an operator.
+    pub fn operator(&self) -> Result<(), PageError> {
+        match self.account().membership {
+            Membership::Operator => Ok(()),
+            Membership::Member { .. } => Err(PageError::forbidden(
+                self,
+                "Only the deployment's operators can use this page.",
+            )),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let client = parts
+            .extensions
+            .get::<ClientAddr>()
+            .copied()
+            .ok_or_else(|| pages::internal_error().into_response())?;
+        match current(state, &parts.headers).await {
+            Ok(Some(session)) => Ok(SignedIn { session, client }),
+            Ok(None) => Err(Redirect::to("/login").into_response()),
+            Err(err) => Err(PageError::from(err).into_response()),
+        }
+    }
 }

@@ -1,0 +1,43 @@
+// Tessera console: small enhancements only; every page works without them.
+"use strict";
+
+document.addEventListener("DOMContentLoaded", () => {
+  // Copy buttons: <button data-copy="element-id">.
+  for (const button of document.querySelectorAll("button[data-copy]")) {
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      const source = document.getElementById(button.dataset.copy);
+      if (!source) return;
+      const text = source.textContent.trim();
+      try {
+        await navigator.clipboard.writeText(text);
+      } catch {
+        const range = document.createRange();
+        range.selectNodeContents(source);
+        const selection = window.getSelection();
+        selection.removeAllRanges();
+        selection.addRange(range);
+        document.execCommand("copy");
+      }
+      button.textContent = "Copied";
+      button.setAttribute("aria-live", "polite");
+    });
+  }
+
+  // A section checkbox ticks or clears every field checkbox of its section.
+  for (const section of document.querySelectorAll("input[data-section]")) {
+    const fields = document.querySelectorAll(`input[data-in-section="${section.dataset.section}"]`);
+    section.addEventListener("change", () => {
+      for (const field of fields) field.checked = section.checked;
+    });
+    for (const field of fields) {
+      field.addEventListener("change", () => {
+        section.checked = Array.from(fields).every((f) => f.checked);
+      });
+    }
+  }
+
+  // Move focus to a form's error summary so screen readers announce it.
+  const summary = document.getElementById("form-errors");
+  if (summary) summary.focus();
+});
