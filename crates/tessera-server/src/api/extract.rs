@@ -17,7 +17,6 @@ use tessera_access::keys::{Presentation, Verdict, VerifyError};
 use tessera_access::rate_limit::{Bucket, Decision};
 use tessera_core::ErrorCode;
 use tessera_core::credentials;
-use tessera_core::permissions::Access;
 use tessera_store::accounts::{Account, Membership};
 use tessera_store::roles::{self, Role};
 
