@@ -1,5 +1,5 @@
-//! Issuing API keys: the rules the key-management API and the console share
-//! (SPEC §3). Callers turn their input (JSON, a form) into a [`KeyRequest`];
+//! Issuing and revoking API keys: the rules the key-management API and the
+//! console share (SPEC §3). Callers turn their input (JSON, a form) into a [`KeyRequest`];
 //! a refusal names the input it is about, so the API can answer with a
 //! problem and the console can show the message beside the field.
 
@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use std::net::IpAddr;
 use std::str::FromStr;
 use tessera_core::ErrorCode;
+use tessera_core::access_change::AccessChange;
 use tessera_core::audit::AuditAction;
 use tessera_core::names::DisplayName;
 use tessera_core::permissions::{Access, PermissionSet};
@@ -316,4 +317,63 @@ pub fn parse_allowlist<'a>(
         }
     }
     if bad.is_empty() { Ok(ranges) } else { Err(bad) }
+}
+
+/// Revokes one key now, on this instance at once and on the others through
+/// the change log; audited unless it was already revoked.
+pub async fn revoke(
+    state: &AppState,
+    key: &ApiKey,
+    actor: &Actor,
+    ip: &str,
+) -> Result<(), StoreError> {
+    api_keys::revoke(
+        state.db(),
+        &key.organization_id,
+        &key.id,
+        api_keys::RevocationReason::Revoked,
+    )
+    .await?;
+    state.access().apply(&AccessChange::Key(key.id.clone()));
+    if key.revoked_at.is_none() {
+        audit::record(
+            state.db(),
+            NewEntry {
+                organization_id: Some(&key.organization_id),
+                actor,
+                action: AuditAction::KeyRevoked,
+                target: Some(&key.id),
+                ip: Some(ip),
+                details: Some(json!({"name": key.name})),
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Revokes every key of an organisation; returns how many were live.
+pub async fn revoke_all(
+    state: &AppState,
+    organization_id: &str,
+    actor: &Actor,
+    ip: &str,
+) -> Result<u64, StoreError> {
+    let revoked = api_keys::revoke_all(state.db(), organization_id).await?;
+    state
+        .access()
+        .apply(&AccessChange::Organization(organization_id.to_owned()));
+    audit::record(
+        state.db(),
+        NewEntry {
+            organization_id: Some(organization_id),
+            actor,
+            action: AuditAction::KeysRevokedAll,
+            target: Some(organization_id),
+            ip: Some(ip),
+            details: Some(json!({"revoked": revoked})),
+        },
+    )
+    .await?;
+    Ok(revoked)
 }

@@ -103,3 +103,24 @@ pub async fn for_organization(
             .await?
     }))
 }
+
+/// The newest entries about one target (a key, a client) of an organisation.
+pub async fn for_target(
+    db: &Db,
+    organization_id: &str,
+    target: &str,
+    limit: i64,
+) -> Result<Vec<Entry>, StoreError> {
+    let sql = concat!(
+        select_sql!(),
+        " WHERE organization_id = $1 AND target = $2 ORDER BY id DESC LIMIT $3"
+    );
+    Ok(on_pool!(db, |pool| {
+        sqlx::query_as(sql)
+            .bind(organization_id)
+            .bind(target)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+    }))
+}

@@ -14,11 +14,10 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tessera_core::ErrorCode;
-use tessera_core::access_change::AccessChange;
-use tessera_core::audit::{ActorKind, AuditAction};
+use tessera_core::audit::ActorKind;
 use tessera_core::permissions::PermissionSet;
-use tessera_store::api_keys::{self, ApiKey, Owner, RevocationReason};
-use tessera_store::audit::{self, Actor, NewEntry};
+use tessera_store::api_keys::{self, ApiKey, Owner};
+use tessera_store::audit::Actor;
 use tessera_store::organizations::RateLimit;
 use tessera_store::{format_ms, now_ms};
 use time::OffsetDateTime;
@@ -239,28 +238,7 @@ async fn revoke(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let key = visible_key(&state, &auth, &id).await?;
-    api_keys::revoke(
-        state.db(),
-        &auth.organization_id,
-        &key.id,
-        RevocationReason::Revoked,
-    )
-    .await?;
-    state.access().apply(&AccessChange::Key(key.id.clone()));
-    if key.revoked_at.is_none() {
-        audit::record(
-            state.db(),
-            NewEntry {
-                organization_id: Some(&auth.organization_id),
-                actor: &actor(&auth),
-                action: AuditAction::KeyRevoked,
-                target: Some(&key.id),
-                ip: Some(&auth.client.ip.to_string()),
-                details: Some(json!({"name": key.name})),
-            },
-        )
-        .await?;
-    }
+    key_issuing::revoke(&state, &key, &actor(&auth), &auth.client.ip.to_string()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -287,20 +265,11 @@ async fn revoke_all(
             auth.organization_slug
         )));
     }
-    let revoked = api_keys::revoke_all(state.db(), &auth.organization_id).await?;
-    state
-        .access()
-        .apply(&AccessChange::Organization(auth.organization_id.clone()));
-    audit::record(
-        state.db(),
-        NewEntry {
-            organization_id: Some(&auth.organization_id),
-            actor: &actor(&auth),
-            action: AuditAction::KeysRevokedAll,
-            target: Some(&auth.organization_id),
-            ip: Some(&auth.client.ip.to_string()),
-            details: Some(json!({"revoked": revoked})),
-        },
+    let revoked = key_issuing::revoke_all(
+        &state,
+        &auth.organization_id,
+        &actor(&auth),
+        &auth.client.ip.to_string(),
     )
     .await?;
     Ok(Json(json!({"revoked": revoked})))

@@ -5,6 +5,7 @@
 //! own once signed in, a double-submit cookie before. Each feature is a
 //! module with its own routes; `pages` holds the frame they share.
 
+mod api_keys;
 mod cookies;
 mod form;
 mod login;
@@ -25,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/logout", axum::routing::post(login::sign_out))
         .route("/assets/console.css", get(stylesheet))
         .route("/assets/console.js", get(script))
+        .merge(api_keys::router())
 }
 
 async fn stylesheet() -> impl IntoResponse {
