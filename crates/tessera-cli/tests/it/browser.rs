@@ -293,13 +293,7 @@ async fn a_person_signs_in_and_out_in_a_real_browser(backend: Backend) {
     assert_eq!(browser.text("#signed-in-user").await, "admin-acme");
     assert_eq!(browser.text("#organization").await, "acme Ltd (acme)");
     assert_eq!(browser.text("#role").await, "Administrator");
-    if let Ok(dir) = std::env::var("TESSERA_SCREENSHOTS") {
-        std::fs::write(
-            format!("{dir}/home-{backend:?}.png"),
-            browser.screenshot().await,
-        )
-        .unwrap();
-    }
+    browser.save_screenshot("console-home").await;
 
     browser.click("form[action='/logout'] button").await;
     browser.wait_for_url(&app.url("/login")).await;
