@@ -3,7 +3,9 @@
 //! roll, a non-administrator's view, and a forged form refused.
 
 use crate::browser::Browser;
-use crate::harness::{Backend, TestApp, seed_organization};
+use crate::data_api::{get_json, post};
+use crate::harness::{Backend, TestApp, field_names, seed_organization};
+use crate::keys_api::create_key;
 use crate::on_both_backends;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -18,16 +20,7 @@ on_both_backends!(
 
 /// A key made over the key-management API as `username`: (id, raw key).
 async fn api_key(app: &TestApp, username: &str, body: Value) -> (String, String) {
-    let response = app
-        .as_user(
-            reqwest::Method::POST,
-            "/api/v1/api-keys",
-            username,
-            Some(&body),
-        )
-        .await;
-    assert_eq!(response.status(), 201, "creating a key for the test");
-    let key: Value = response.json().await.unwrap();
+    let key = create_key(app, username, body).await;
     (
         key["id"].as_str().unwrap().to_owned(),
         key["key"].as_str().unwrap().to_owned(),
@@ -45,20 +38,14 @@ async fn an_administrator_generates_a_restricted_key_uses_and_revokes_it(backend
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");
     let (_, setup) = api_key(&app, "admin-acme", json!({"name": "setup"})).await;
-    let created: Value = app
-        .http
-        .post(app.url("/api/v1/employees"))
-        .header("x-api-key", &setup)
-        .json(
-            &json!({"first_name": "Ada", "last_name": "Lovelace", "iban": "DE89370400440532013000",
-                      "start_date": "2024-01-01", "status": "active"}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = post(
+        &app,
+        "/api/v1/employees",
+        &setup,
+        &json!({"first_name": "Ada", "last_name": "Lovelace", "iban": "DE89370400440532013000",
+                "start_date": "2024-01-01", "status": "active"}),
+    )
+    .await;
     let employee = created["id"].as_str().unwrap().to_owned();
 
     let browser = Browser::launch().await;
@@ -127,21 +114,8 @@ async fn an_administrator_generates_a_restricted_key_uses_and_revokes_it(backend
     );
     browser.save_screenshot("new-key-1280").await;
 
-    let one: Value = app
-        .get_with(
-            &format!("/api/v1/employees/{employee}"),
-            &[("x-api-key", &raw)],
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let fields: BTreeSet<&str> = one
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let one = get_json(&app, &format!("/api/v1/employees/{employee}"), &raw).await;
+    let fields = field_names(&one);
     assert_eq!(
         fields,
         BTreeSet::from(["id", "first_name", "last_name", "start_date", "end_date"])
@@ -253,12 +227,7 @@ async fn rolling_a_key_keeps_the_old_one_for_the_overlap_or_not_at_all(backend: 
         200,
         "old key within the overlap"
     );
-    let me: Value = app
-        .get_with("/api/v1/me", &[("x-api-key", &replacement)])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me = get_json(&app, "/api/v1/me", &replacement).await;
     assert_eq!(
         me["permissions"]["employees"]["fields"],
         json!(["first_name", "id"]),

@@ -2,7 +2,7 @@
 //! pagination, filters, sparse fields, field-level permissions, tenancy,
 //! ETags, idempotency and documents, with the errors of SPEC §6.
 
-use crate::harness::{Backend, TestApp, seed_organization};
+use crate::harness::{Backend, TestApp, field_names, seed_organization};
 use crate::http_basics::assert_problem;
 use crate::keys_api::create_key;
 use crate::on_both_backends;
@@ -55,7 +55,8 @@ async fn call(
     request.send().await.unwrap()
 }
 
-async fn post(app: &TestApp, path: &str, key: &str, body: &Value) -> Value {
+/// Creates a record with `key`; the 201 body.
+pub async fn post(app: &TestApp, path: &str, key: &str, body: &Value) -> Value {
     let response = call(app, Method::POST, path, key, Some(body)).await;
     assert_eq!(
         response.status(),
@@ -66,7 +67,8 @@ async fn post(app: &TestApp, path: &str, key: &str, body: &Value) -> Value {
     response.json().await.unwrap()
 }
 
-async fn get_json(app: &TestApp, path: &str, key: &str) -> Value {
+/// A 200 answer's body, read with `key`.
+pub async fn get_json(app: &TestApp, path: &str, key: &str) -> Value {
     let response = call(app, Method::GET, path, key, None).await;
     assert_eq!(response.status(), 200, "GET {path}");
     response.json().await.unwrap()
@@ -252,12 +254,7 @@ async fn every_resource_answers_crud_as_declared(backend: Backend) {
         assert!(shown.headers().contains_key("etag"));
         let shown: Value = shown.json().await.unwrap();
         let declared: BTreeSet<&str> = resource.fields.iter().map(|f| f.name).collect();
-        let answered: BTreeSet<&str> = shown
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
+        let answered = field_names(&shown);
         assert_eq!(
             answered, declared,
             "{} answers every declared field",
@@ -456,12 +453,7 @@ async fn filters_sparse_fields_and_updated_since(backend: Backend) {
         &key,
     )
     .await;
-    let only: BTreeSet<&str> = sparse["data"][0]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let only = field_names(&sparse["data"][0]);
     assert_eq!(only, BTreeSet::from(["id", "first_name", "status"]));
     let id = sparse["data"][0]["id"].as_str().unwrap();
     let one = get_json(
@@ -536,20 +528,10 @@ async fn field_permissions_bound_reads_and_writes(backend: Backend) {
     .await;
     let expected = BTreeSet::from(["id", "first_name", "last_name", "start_date", "end_date"]);
     let one = get_json(&app, &format!("/api/v1/employees/{id}"), &calendar).await;
-    let keys: BTreeSet<&str> = one
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys = field_names(&one);
     assert_eq!(keys, expected);
     let list = get_json(&app, "/api/v1/employees", &calendar).await;
-    let keys: BTreeSet<&str> = list["data"][0]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys = field_names(&list["data"][0]);
     assert_eq!(keys, expected);
     let sparse = get_json(
         &app,
@@ -625,12 +607,7 @@ async fn field_permissions_bound_reads_and_writes(backend: Backend) {
         &json!({"first_name": "Al", "last_name": "Bo"}),
     )
     .await;
-    let keys: BTreeSet<&str> = created
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys = field_names(&created);
     assert_eq!(
         keys,
         BTreeSet::from(["id", "first_name", "last_name"]),

@@ -560,3 +560,13 @@ impl Drop for RedisProcess {
         self.stop();
     }
 }
+
+/// The member names of a JSON object (a record's fields), as a set.
+pub fn field_names(record: &serde_json::Value) -> std::collections::BTreeSet<&str> {
+    record
+        .as_object()
+        .expect("a JSON object")
+        .keys()
+        .map(String::as_str)
+        .collect()
+}

@@ -7,7 +7,7 @@ use super::pages::{self, PageError, PageResult, Section, error_summary, notice, 
 use super::permission_form::{self, PermissionDraft};
 use super::session::{MemberContext, SignedIn};
 use crate::AppState;
-use crate::key_issuing::{self, Input, IssueError, Issuer, KeyRequest, RequestedAccess};
+use crate::key_issuing::{self, Input, IssueError, IssuedKey, Issuer, KeyRequest, RequestedAccess};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -321,6 +321,17 @@ fn parse_day(text: &str) -> Option<i64> {
     Some((end.unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
+fn issuer<'a>(signed_in: &SignedIn, member: &'a MemberContext<'_>, role: &'a Role) -> Issuer<'a> {
+    Issuer {
+        account_id: &member.account.id,
+        username: &member.account.username,
+        organization_id: member.organization_id,
+        role,
+        actor: signed_in.actor(),
+        ip: signed_in.ip(),
+    }
+}
+
 /// Which form field a refusal from the issuing rules belongs beside.
 fn field_of(input: Input) -> &'static str {
     match input {
@@ -496,27 +507,9 @@ async fn create(
         Ok(request) => request,
         Err(errors) => return Ok(rejected(errors, form_choices(&state, &member).await?)),
     };
-    let issuer = Issuer {
-        account_id: &member.account.id,
-        username: &member.account.username,
-        organization_id: member.organization_id,
-        role: &role,
-        actor: signed_in.actor(),
-        ip: signed_in.ip(),
-    };
+    let issuer = issuer(&signed_in, &member, &role);
     match key_issuing::issue(&state, &issuer, request).await {
-        Ok(issued) => {
-            let access = key_access(&state, &issued.key).await?;
-            Ok(issued_response(
-                &state,
-                &signed_in,
-                &headers,
-                &issued.key,
-                &issued.raw,
-                "Your new API key",
-                &access,
-            ))
-        }
+        Ok(issued) => issued_page(&state, &signed_in, &headers, &issued, "Your new API key").await,
         Err(IssueError::Refused(refusal)) => {
             let mut errors = FormErrors::default();
             errors.add(field_of(refusal.input), refusal.message);
@@ -609,25 +602,25 @@ fn issued_page_markup(
     page(heading, signed_in, Section::ApiKeys, body)
 }
 
-fn issued_response(
+async fn issued_page(
     state: &AppState,
     signed_in: &SignedIn,
     headers: &HeaderMap,
-    key: &ApiKey,
-    raw: &str,
+    issued: &IssuedKey,
     heading: &str,
-    access: &Access,
-) -> Response {
-    let curl = curl_example(&base_url(state, signed_in, headers), key, raw, access);
+) -> PageResult {
+    let access = key_access(state, &issued.key).await?;
+    let base = base_url(state, signed_in, headers);
+    let curl = curl_example(&base, &issued.key, &issued.raw, &access);
     let mut response = (
         StatusCode::CREATED,
-        issued_page_markup(signed_in, key, raw, heading, &curl, access),
+        issued_page_markup(signed_in, &issued.key, &issued.raw, heading, &curl, &access),
     )
         .into_response();
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    Ok(response)
 }
 
 /// The key's owner's current role, which bounds what the key can do.
@@ -929,14 +922,7 @@ async fn roll(
         (None, Some(set)) => RequestedAccess::Inline(set.clone()),
         (None, None) => RequestedAccess::Everything,
     };
-    let issuer = Issuer {
-        account_id: &member.account.id,
-        username: &member.account.username,
-        organization_id: member.organization_id,
-        role: &role,
-        actor: signed_in.actor(),
-        ip: signed_in.ip(),
-    };
+    let issuer = issuer(&signed_in, &member, &role);
     let request = KeyRequest {
         name: key.name.clone(),
         bot: matches!(key.owner, Owner::Bot(_)).then(|| key.owner_name.clone()),
@@ -976,14 +962,12 @@ async fn roll(
         },
     )
     .await?;
-    let access = key_access(&state, &issued.key).await?;
-    Ok(issued_response(
+    issued_page(
         &state,
         &signed_in,
         &headers,
-        &issued.key,
-        &issued.raw,
+        &issued,
         "Your replacement API key",
-        &access,
-    ))
+    )
+    .await
 }
