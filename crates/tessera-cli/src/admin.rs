@@ -9,6 +9,7 @@ use tessera_core::audit::AuditAction;
 use tessera_core::names::{DisplayName, Slug, Username};
 use tessera_core::password::{self, NewPassword};
 use tessera_core::secret::{self, SecretKind};
+use tessera_store::api_clients::NewClient;
 use tessera_store::audit::{self, Actor, NewEntry};
 use tessera_store::organizations::{KeyCreationPolicy, Organization, RateLimit};
 use tessera_store::roles::{self, Role};
@@ -206,14 +207,12 @@ async fn execute(db: &Db, command: AdminCommand) -> anyhow::Result<()> {
         }
         AdminCommand::CreateClient { name } => {
             let name = DisplayName::parse(&name)?;
-            let credential = secret::generate(SecretKind::ClientCredential);
-            let client =
-                match api_clients::create(db, &name, &credential.hash, &credential.hint).await {
-                    Err(StoreError::Conflict(_)) => {
-                        bail!("an API client named '{name}' already exists")
-                    }
-                    other => other?,
-                };
+            let NewClient { client, credential } = match api_clients::create(db, &name).await {
+                Err(StoreError::Conflict(_)) => {
+                    bail!("an API client named '{name}' already exists")
+                }
+                other => other?,
+            };
             record(
                 db,
                 None,

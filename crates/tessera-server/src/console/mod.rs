@@ -5,9 +5,13 @@
 //! own once signed in, a double-submit cookie before. Each feature is a
 //! module with its own routes; `pages` holds the frame they share.
 
+mod anonymous_form;
+mod apply;
+mod connected_clients;
 mod cookies;
 mod form;
 mod login;
+mod operator_clients;
 pub(crate) mod pages;
 pub(crate) mod permission_form;
 mod session;
@@ -25,6 +29,9 @@ pub fn router() -> Router<AppState> {
         .route("/logout", axum::routing::post(login::sign_out))
         .route("/assets/console.css", get(stylesheet))
         .route("/assets/console.js", get(script))
+        .merge(apply::router())
+        .merge(operator_clients::router())
+        .merge(connected_clients::router())
 }
 
 async fn stylesheet() -> impl IntoResponse {
