@@ -3,7 +3,8 @@
 //! in a real browser.
 
 use crate::harness::{
-    Backend, PASSWORD, TestApp, assert_succeeds, create_client, seed_organization,
+    Backend, PASSWORD, TestApp, assert_fails_with, assert_succeeds, create_client,
+    seed_organization,
 };
 use crate::http_basics::assert_problem;
 use crate::keys_api::create_key;
@@ -28,6 +29,7 @@ on_both_backends!(
     operator_forms_need_the_csrf_token,
     an_operator_creates_disables_and_enables_clients_in_the_console,
     administrators_see_block_and_unblock_connected_clients,
+    operators_decide_applications_from_the_command_line,
     the_approval_flow_works_in_a_real_browser,
 );
 
@@ -969,6 +971,92 @@ async fn administrators_see_block_and_unblock_connected_clients(backend: Backend
             .status(),
         404
     );
+}
+
+async fn operators_decide_applications_from_the_command_line(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_organization(&app, "acme");
+    let approved = apply_ok(&app, "Payroll Co").await;
+    let rejected = apply_ok(&app, "Other Co").await;
+    let listed = assert_succeeds(&app.tessera(&["admin", "list-applications"]));
+    for reference in [&approved, &rejected] {
+        let line = listed
+            .lines()
+            .find(|line| line.starts_with(reference.as_str()))
+            .unwrap_or_else(|| panic!("{reference} not listed: {listed}"));
+        assert!(line.contains("\tpending\t"), "{line}");
+    }
+
+    let out =
+        assert_succeeds(&app.tessera(&["admin", "approve-application", "--reference", &approved]));
+    let field = |label: &str| {
+        out.lines()
+            .find_map(|line| line.strip_prefix(label))
+            .unwrap_or_else(|| panic!("no {label} in {out}"))
+            .to_owned()
+    };
+    let (client_id, credential) = (field("client_id: "), field("credential: "));
+    let key = full_key(&app, "acme").await;
+    assert_eq!(me_with_client(&app, &key, &credential).await.status(), 200);
+    let stored = client_applications::find(&app.db, &approved)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.client_id.as_deref(), Some(client_id.as_str()));
+    assert_fails_with(
+        &app.tessera(&["admin", "approve-application", "--reference", &approved]),
+        "is already approved",
+    );
+
+    assert_fails_with(
+        &app.tessera(&[
+            "admin",
+            "reject-application",
+            "--reference",
+            &rejected,
+            "--reason",
+            " ",
+        ]),
+        "give the applicant a reason",
+    );
+    assert_succeeds(&app.tessera(&[
+        "admin",
+        "reject-application",
+        "--reference",
+        &rejected,
+        "--reason",
+        "Not a payroll provider.",
+    ]));
+    let status = client_applications::find(&app.db, &rejected)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.status, ApplicationStatus::Rejected);
+    assert_eq!(
+        status.rejection_reason.as_deref(),
+        Some("Not a payroll provider.")
+    );
+    assert_fails_with(
+        &app.tessera(&[
+            "admin",
+            "reject-application",
+            "--reference",
+            "apl_nothing",
+            "--reason",
+            "x",
+        ]),
+        "there is no application 'apl_nothing'",
+    );
+    let actions = audit_actions(&app).await;
+    for action in [
+        "api_client_application.approved",
+        "api_client_application.rejected",
+    ] {
+        assert!(
+            actions.contains(&(action.to_owned(), "command_line".to_owned())),
+            "{action}: {actions:?}"
+        );
+    }
 }
 
 async fn the_approval_flow_works_in_a_real_browser(backend: Backend) {
