@@ -9,7 +9,9 @@ use tessera_core::audit::AuditAction;
 use tessera_core::names::{DisplayName, Slug, Username};
 use tessera_core::password::{self, NewPassword};
 use tessera_core::secret::{self, SecretKind};
+use tessera_store::api_clients::NewClient;
 use tessera_store::audit::{self, Actor, NewEntry};
+use tessera_store::client_applications::{self, Decided};
 use tessera_store::organizations::{KeyCreationPolicy, Organization, RateLimit};
 use tessera_store::roles::{self, Role};
 use tessera_store::{
@@ -98,6 +100,26 @@ pub enum AdminCommand {
         /// Hours the current credential keeps working (0: stops at once).
         #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(0..=720))]
         overlap_hours: u32,
+    },
+    /// List applications for an API client: pending ones first, then the
+    /// most recently decided.
+    ListApplications,
+    /// Approve an application: creates its API client and prints the id and
+    /// credential (shown once) to hand over.
+    ApproveApplication {
+        /// The application's reference (`apl_…`).
+        #[arg(long)]
+        reference: String,
+        /// The client's name; the company's name by default.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Reject an application; the applicant sees the reason on their status page.
+    RejectApplication {
+        #[arg(long)]
+        reference: String,
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -206,14 +228,12 @@ async fn execute(db: &Db, command: AdminCommand) -> anyhow::Result<()> {
         }
         AdminCommand::CreateClient { name } => {
             let name = DisplayName::parse(&name)?;
-            let credential = secret::generate(SecretKind::ClientCredential);
-            let client =
-                match api_clients::create(db, &name, &credential.hash, &credential.hint).await {
-                    Err(StoreError::Conflict(_)) => {
-                        bail!("an API client named '{name}' already exists")
-                    }
-                    other => other?,
-                };
+            let NewClient { client, credential } = match api_clients::create(db, &name).await {
+                Err(StoreError::Conflict(_)) => {
+                    bail!("an API client named '{name}' already exists")
+                }
+                other => other?,
+            };
             record(
                 db,
                 None,
@@ -227,6 +247,13 @@ async fn execute(db: &Db, command: AdminCommand) -> anyhow::Result<()> {
             eprintln!(
                 "Store the credential now: Tessera keeps only its hash and cannot show it again."
             );
+        }
+        AdminCommand::ListApplications => list_applications(db).await?,
+        AdminCommand::ApproveApplication { reference, name } => {
+            approve_application(db, &reference, name.as_deref()).await?
+        }
+        AdminCommand::RejectApplication { reference, reason } => {
+            reject_application(db, &reference, &reason).await?
         }
         AdminCommand::DisableClient { client } => set_client_active(db, &client, false).await?,
         AdminCommand::EnableClient { client } => set_client_active(db, &client, true).await?,
@@ -265,6 +292,98 @@ async fn execute(db: &Db, command: AdminCommand) -> anyhow::Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// How the command line signs the decisions it records.
+const DECIDED_BY: &str = "tessera admin";
+
+async fn list_applications(db: &Db) -> anyhow::Result<()> {
+    let queue = client_applications::queue(db, 50).await?;
+    if queue.pending.is_empty() && queue.decided.is_empty() {
+        println!("no applications");
+    }
+    for application in queue.pending.iter().chain(&queue.decided) {
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{}",
+            application.reference,
+            application.status.as_str(),
+            application.company,
+            application.contact_email,
+            application.expected_volume.as_str(),
+            format_ms(application.created_at),
+        );
+    }
+    Ok(())
+}
+
+async fn approve_application(db: &Db, reference: &str, name: Option<&str>) -> anyhow::Result<()> {
+    let application = client_applications::find(db, reference)
+        .await?
+        .ok_or_else(|| anyhow!("there is no application '{reference}'"))?;
+    let name = DisplayName::parse(name.unwrap_or(&application.company))?;
+    let new = match client_applications::approve(db, reference, &name, DECIDED_BY).await {
+        Err(StoreError::Conflict(_)) => {
+            bail!("an API client named '{name}' already exists; choose another with --name")
+        }
+        other => other?,
+    };
+    let NewClient { client, credential } = match new {
+        Decided::Done(new) => new,
+        Decided::NotFound => bail!("there is no application '{reference}'"),
+        Decided::AlreadyDecided(status) => {
+            bail!("application '{reference}' is already {}", status.as_str())
+        }
+    };
+    record(
+        db,
+        None,
+        AuditAction::ClientCreated,
+        &client.id,
+        json!({"name": client.name, "application": reference}),
+    )
+    .await?;
+    record(
+        db,
+        None,
+        AuditAction::ClientApplicationApproved,
+        reference,
+        json!({"company": application.company, "client_id": client.id}),
+    )
+    .await?;
+    println!("client_id: {}", client.id);
+    println!("credential: {}", credential.raw);
+    eprintln!(
+        "Hand both to {} over a safe channel: Tessera keeps only the credential's hash and cannot show it again.",
+        application.contact_email
+    );
+    Ok(())
+}
+
+async fn reject_application(db: &Db, reference: &str, reason: &str) -> anyhow::Result<()> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        bail!("give the applicant a reason with --reason");
+    }
+    let application = client_applications::find(db, reference)
+        .await?
+        .ok_or_else(|| anyhow!("there is no application '{reference}'"))?;
+    match client_applications::reject(db, reference, reason, DECIDED_BY).await? {
+        Decided::Done(()) => {}
+        Decided::NotFound => bail!("there is no application '{reference}'"),
+        Decided::AlreadyDecided(status) => {
+            bail!("application '{reference}' is already {}", status.as_str())
+        }
+    }
+    record(
+        db,
+        None,
+        AuditAction::ClientApplicationRejected,
+        reference,
+        json!({"company": application.company, "reason": reason}),
+    )
+    .await?;
+    println!("application {reference} rejected");
     Ok(())
 }
 

@@ -29,6 +29,8 @@ pub struct ServerConfig {
     pub password_failure_window: Duration,
     /// Leak reports accepted per client address per minute.
     pub leak_reports_per_minute: u32,
+    /// Applications for an API client accepted per client address per hour.
+    pub applications_per_hour: u32,
     /// Redis for rate-limit buckets shared by every instance; `None` keeps
     /// them in this process.
     pub redis_url: Option<String>,
@@ -51,6 +53,7 @@ impl Default for ServerConfig {
             password_failures_per_ip: 50,
             password_failure_window: Duration::from_secs(15 * 60),
             leak_reports_per_minute: 10,
+            applications_per_hour: 5,
             redis_url: None,
             auth_failures_per_minute: 60,
         }

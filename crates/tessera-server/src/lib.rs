@@ -6,6 +6,7 @@
 //! the extractors in this crate hand them verdicts.
 
 mod api;
+mod client_blocks;
 mod config;
 mod console;
 mod docs;

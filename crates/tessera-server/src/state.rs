@@ -18,6 +18,7 @@ struct Inner {
     config: ServerConfig,
     password_throttle: PasswordThrottle,
     leak_reports: DefaultKeyedRateLimiter<IpAddr>,
+    applications: DefaultKeyedRateLimiter<IpAddr>,
     access: Arc<AccessEngine>,
     rate_limits: RateLimits,
     background: Mutex<Vec<tokio::task::JoinHandle<()>>>,
@@ -39,6 +40,9 @@ impl AppState {
         let leak_quota = Quota::per_minute(
             NonZeroU32::new(config.leak_reports_per_minute).unwrap_or(NonZeroU32::MIN),
         );
+        let application_quota = Quota::per_hour(
+            NonZeroU32::new(config.applications_per_hour).unwrap_or(NonZeroU32::MIN),
+        );
         Ok(AppState(Arc::new(Inner {
             password_throttle: PasswordThrottle::new(
                 config.password_failures_per_account,
@@ -46,6 +50,7 @@ impl AppState {
                 config.password_failure_window,
             ),
             leak_reports: RateLimiter::keyed(leak_quota),
+            applications: RateLimiter::keyed(application_quota),
             access,
             rate_limits,
             background: Mutex::new(background),
@@ -68,6 +73,11 @@ impl AppState {
 
     pub(crate) fn leak_reports(&self) -> &DefaultKeyedRateLimiter<IpAddr> {
         &self.0.leak_reports
+    }
+
+    /// Applications for an API client per client address.
+    pub(crate) fn applications(&self) -> &DefaultKeyedRateLimiter<IpAddr> {
+        &self.0.applications
     }
 
     /// Stops the background work started with the state.
@@ -103,6 +113,7 @@ pub(crate) fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()>
             tick.tick().await;
             state.password_throttle().forget_idle();
             state.leak_reports().retain_recent();
+            state.applications().retain_recent();
             state.access().forget_idle_failures();
             state.rate_limits().forget_idle();
             if let Err(err) = tessera_store::access_changes::prune(state.db(), 60 * 60 * 1000).await

@@ -1,10 +1,9 @@
-//! API clients: integrating companies' identities (SPEC §4). This issue
-//! stores them; verification comes with the API client feature.
+//! API clients: integrating companies' identities (SPEC §4).
 
 use crate::{Db, StoreError, now_ms, on_pool};
 use tessera_core::id::{IdKind, new_id};
 use tessera_core::names::DisplayName;
-use tessera_core::secret::SecretHash;
+use tessera_core::secret::{self, GeneratedSecret, SecretHash, SecretKind};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ApiClient {
@@ -15,34 +14,79 @@ pub struct ApiClient {
     pub created_at: i64,
 }
 
-pub async fn create(
-    db: &Db,
-    name: &DisplayName,
-    credential_hash: &SecretHash,
-    credential_hint: &str,
-) -> Result<ApiClient, StoreError> {
-    let id = new_id(IdKind::ApiClient);
-    let now = now_ms();
+/// A client just created, with its credential: the only moment the raw
+/// `ck_…` exists outside the integrator's hands.
+/// Its `Debug` output redacts the credential.
+#[derive(Debug)]
+pub struct NewClient {
+    pub client: ApiClient,
+    pub credential: GeneratedSecret,
+}
+
+pub(crate) const INSERT_CLIENT: &str =
+    "INSERT INTO api_clients (id, name, credential_hash, credential_hint, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $5)";
+
+impl NewClient {
+    /// A new client named `name` with a freshly generated credential, not
+    /// yet stored: [`create`] and approving an application store it.
+    pub(crate) fn generate(name: &DisplayName) -> NewClient {
+        let credential = secret::generate(SecretKind::ClientCredential);
+        NewClient {
+            client: ApiClient {
+                id: new_id(IdKind::ApiClient),
+                name: name.as_str().to_owned(),
+                credential_hint: credential.hint.clone(),
+                active: true,
+                created_at: now_ms(),
+            },
+            credential,
+        }
+    }
+}
+
+/// Creates a client with a new credential (`tessera admin create-client`
+/// and the operator's console page). A taken name is
+/// [`StoreError::Conflict`]: client names are unique.
+pub async fn create(db: &Db, name: &DisplayName) -> Result<NewClient, StoreError> {
+    let new = NewClient::generate(name);
     on_pool!(db, |pool| {
-        sqlx::query(
-            "INSERT INTO api_clients (id, name, credential_hash, credential_hint, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $5)",
-        )
-        .bind(&id)
-        .bind(name.as_str())
-        .bind(credential_hash.as_str())
-        .bind(credential_hint)
-        .bind(now)
-        .execute(pool)
-        .await?;
+        sqlx::query(INSERT_CLIENT)
+            .bind(&new.client.id)
+            .bind(&new.client.name)
+            .bind(new.credential.hash.as_str())
+            .bind(&new.client.credential_hint)
+            .bind(new.client.created_at)
+            .execute(pool)
+            .await?;
     });
-    Ok(ApiClient {
-        id,
-        name: name.as_str().to_owned(),
-        credential_hint: credential_hint.to_owned(),
-        active: true,
-        created_at: now,
-    })
+    Ok(new)
+}
+
+/// A client as the operator lists it: how many organisations have used it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ClientOverview {
+    pub id: String,
+    pub name: String,
+    pub credential_hint: String,
+    pub active: bool,
+    pub created_at: i64,
+    pub organizations: i64,
+}
+
+/// Every client, newest first, with the number of organisations whose keys
+/// it has used.
+pub async fn list(db: &Db) -> Result<Vec<ClientOverview>, StoreError> {
+    Ok(on_pool!(db, |pool| {
+        sqlx::query_as(
+            "SELECT a.id, a.name, a.credential_hint, a.active, a.created_at,
+                    (SELECT COUNT(*) FROM client_connections c
+                     WHERE c.client_id = a.id AND c.request_count > 0) AS organizations
+             FROM api_clients a ORDER BY a.id DESC",
+        )
+        .fetch_all(pool)
+        .await?
+    }))
 }
 
 /// The client whose current credential, or previous one still within its

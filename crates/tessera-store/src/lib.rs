@@ -13,6 +13,7 @@ pub mod api_clients;
 pub mod api_keys;
 pub mod audit;
 pub mod bots;
+pub mod client_applications;
 pub mod client_connections;
 mod db;
 mod error;

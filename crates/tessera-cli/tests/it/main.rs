@@ -6,6 +6,7 @@ mod harness;
 
 mod admin_cli;
 mod browser;
+mod client_applications;
 mod cluster;
 mod console_keys;
 mod data_api;

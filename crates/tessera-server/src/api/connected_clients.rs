@@ -10,10 +10,8 @@ use axum::routing::{get, put};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use tessera_core::ErrorCode;
-use tessera_core::audit::AuditAction;
-use tessera_store::audit::{self, NewEntry};
 use tessera_store::client_connections::{self, Connection};
-use tessera_store::{api_clients, format_ms, now_ms};
+use tessera_store::{api_clients, format_ms};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -91,27 +89,15 @@ async fn set_blocked(
         })?;
     let db = state.db();
     let organization_id = &auth.organization_id;
-    let was_blocked = client_connections::is_blocked(db, organization_id, &client.id).await?;
-    if blocked != was_blocked {
-        client_connections::set_blocked(db, organization_id, &client.id, blocked.then(now_ms))
-            .await?;
-        audit::record(
-            db,
-            NewEntry {
-                organization_id: Some(organization_id),
-                actor: &actor(auth),
-                action: if blocked {
-                    AuditAction::ClientBlocked
-                } else {
-                    AuditAction::ClientUnblocked
-                },
-                target: Some(&client.id),
-                ip: Some(&auth.client.ip.to_string()),
-                details: Some(json!({"name": client.name})),
-            },
-        )
-        .await?;
-    }
+    crate::client_blocks::set_blocked(
+        db,
+        organization_id,
+        &client,
+        blocked,
+        &actor(auth),
+        &auth.client.ip.to_string(),
+    )
+    .await?;
     let connection = client_connections::list(db, organization_id)
         .await?
         .into_iter()

@@ -1,12 +1,18 @@
 //! Reading and writing the console's cookies. Every cookie is HttpOnly and
 //! SameSite=Strict; `Secure` when the deployment is served over https.
 
+use crate::AppState;
+use crate::middleware::ClientAddr;
 use axum::http::{HeaderMap, HeaderValue, header};
 use cookie::{Cookie, SameSite};
 use time::Duration;
 
 pub const SESSION: &str = "tessera_session";
-pub const LOGIN_CSRF: &str = "tessera_login_csrf";
+
+/// Whether cookies for this request must be `Secure`.
+pub fn secure(state: &AppState, client: ClientAddr) -> bool {
+    state.config().secure_cookies || client.forwarded_https
+}
 
 pub fn read(headers: &HeaderMap, name: &str) -> Option<String> {
     headers

@@ -1,7 +1,7 @@
 //! Signing in and out, and the signed-in landing page.
 
 use super::session::{self, CurrentSession, SignedIn};
-use super::{cookies, pages};
+use super::{anonymous_form, cookies, pages};
 use crate::middleware::ClientAddr;
 use crate::{ApiError, AppState};
 use axum::extract::{Extension, Form, State};
@@ -13,8 +13,6 @@ use tessera_core::audit::{ActorKind, AuditAction};
 use tessera_core::secret::{SecretHash, random_base62};
 use tessera_store::accounts::Credentials;
 use tessera_store::audit::{self, Actor, NewEntry};
-
-const LOGIN_CSRF_LIFETIME: time::Duration = time::Duration::hours(2);
 
 pub async fn home(signed_in: SignedIn) -> Response {
     pages::home(&signed_in).into_response()
@@ -38,9 +36,7 @@ pub async fn show_form(
     ))
 }
 
-/// The sign-in form, with a double-submit CSRF token: the same random value
-/// in a cookie and in a hidden field. A cross-site form cannot read the
-/// cookie, so it cannot send a matching field.
+/// The sign-in form, with its double-submit CSRF token.
 fn login_form(
     state: &AppState,
     client: ClientAddr,
@@ -49,23 +45,10 @@ fn login_form(
     username: &str,
     error: Option<&str>,
 ) -> Response {
-    let token = cookies::read(headers, cookies::LOGIN_CSRF)
-        .filter(|t| t.len() == 32 && t.bytes().all(|b| b.is_ascii_alphanumeric()))
-        .unwrap_or_else(|| random_base62(32));
+    let token = anonymous_form::SIGN_IN.token(headers);
     let mut response = (status, pages::login(&token, username, error)).into_response();
-    let cookie = cookies::set(
-        cookies::LOGIN_CSRF,
-        &token,
-        "/login",
-        secure(state, client),
-        LOGIN_CSRF_LIFETIME,
-    );
-    response.headers_mut().append(header::SET_COOKIE, cookie);
+    anonymous_form::SIGN_IN.attach(&mut response, &token, state, client);
     response
-}
-
-fn secure(state: &AppState, client: ClientAddr) -> bool {
-    state.config().secure_cookies || client.forwarded_https
 }
 
 #[derive(Deserialize)]
@@ -84,8 +67,7 @@ pub async fn sign_in(
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Result<Response, ApiError> {
-    let cookie_token = cookies::read(&headers, cookies::LOGIN_CSRF).unwrap_or_default();
-    if !session::tokens_match(&cookie_token, &form.csrf) {
+    if !anonymous_form::SIGN_IN.accepts(&headers, &form.csrf) {
         return Ok(pages::csrf_refused().into_response());
     }
     let ip = client.ip.to_string();
@@ -166,7 +148,7 @@ pub async fn sign_in(
                     cookies::SESSION,
                     &token,
                     "/",
-                    secure(&state, client),
+                    cookies::secure(&state, client),
                     max_age,
                 ),
             );
@@ -276,7 +258,7 @@ pub async fn sign_out(
     let mut response = Redirect::to("/login").into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
-        cookies::clear(cookies::SESSION, "/", secure(&state, client)),
+        cookies::clear(cookies::SESSION, "/", cookies::secure(&state, client)),
     );
     Ok(response)
 }

@@ -6,9 +6,13 @@
 //! module with its own routes; `pages` holds the frame they share.
 
 mod api_keys;
+mod anonymous_form;
+mod apply;
+mod connected_clients;
 mod cookies;
 mod form;
 mod login;
+mod operator_clients;
 pub(crate) mod pages;
 pub(crate) mod permission_form;
 mod session;
@@ -27,6 +31,9 @@ pub fn router() -> Router<AppState> {
         .route("/assets/console.css", get(stylesheet))
         .route("/assets/console.js", get(script))
         .merge(api_keys::router())
+        .merge(apply::router())
+        .merge(operator_clients::router())
+        .merge(connected_clients::router())
 }
 
 async fn stylesheet() -> impl IntoResponse {

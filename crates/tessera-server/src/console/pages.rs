@@ -356,3 +356,14 @@ impl From<crate::ApiError> for PageError {
 }
 
 pub type PageResult = Result<Response, PageError>;
+
+/// A stored time (Unix ms) for people, to the minute in UTC, with the exact
+/// RFC 3339 value in `datetime`.
+pub fn timestamp(ms: i64) -> Markup {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    let shown = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(format).ok())
+        .unwrap_or_default();
+    html! { time datetime=(tessera_store::format_ms(ms)) { (shown) } }
+}
