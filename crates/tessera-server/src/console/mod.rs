@@ -5,11 +5,15 @@
 //! own once signed in, a double-submit cookie before. Each feature is a
 //! module with its own routes; `pages` holds the frame they share.
 
+mod administration;
 mod cookies;
 mod form;
 mod login;
+mod organization_settings;
 pub(crate) mod pages;
+mod people;
 pub(crate) mod permission_form;
+mod roles;
 mod session;
 
 use crate::AppState;
@@ -25,6 +29,9 @@ pub fn router() -> Router<AppState> {
         .route("/logout", axum::routing::post(login::sign_out))
         .route("/assets/console.css", get(stylesheet))
         .route("/assets/console.js", get(script))
+        .merge(roles::router())
+        .merge(people::router())
+        .merge(organization_settings::router())
 }
 
 async fn stylesheet() -> impl IntoResponse {

@@ -305,12 +305,13 @@ pub fn internal_error() -> Response {
     )
 }
 
-/// Why a console page could not be shown, rendered as a page.
-pub struct PageError(Response);
+/// Why a console page could not be shown, rendered as a page (boxed: a
+/// response is large and most results are not errors).
+pub struct PageError(Box<Response>);
 
 impl PageError {
     pub fn forbidden(viewer: &SignedIn, message: &str) -> PageError {
-        PageError(
+        PageError(Box::new(
             (
                 StatusCode::FORBIDDEN,
                 page(
@@ -327,31 +328,31 @@ impl PageError {
                 ),
             )
                 .into_response(),
-        )
+        ))
     }
 
     pub fn not_found() -> PageError {
-        PageError(not_found())
+        PageError(Box::new(not_found()))
     }
 }
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        self.0
+        *self.0
     }
 }
 
 impl From<tessera_store::StoreError> for PageError {
     fn from(err: tessera_store::StoreError) -> Self {
         tracing::error!(error = %err, "console: storage failed");
-        PageError(internal_error())
+        PageError(Box::new(internal_error()))
     }
 }
 
 impl From<crate::ApiError> for PageError {
     fn from(err: crate::ApiError) -> Self {
         tracing::error!(error = ?err, "console: request failed");
-        PageError(internal_error())
+        PageError(Box::new(internal_error()))
     }
 }
 
