@@ -54,6 +54,17 @@ pub enum AuditAction {
     KeyLeaked,
     KeyCreationPolicyChanged,
     RecordsImported,
+    RoleCreated,
+    RoleUpdated,
+    RoleDeleted,
+    UserDeactivated,
+    UserReactivated,
+    UserRoleChanged,
+    UserPasswordReset,
+    BotDeactivated,
+    BotReactivated,
+    BotRoleChanged,
+    OrganizationSettingsChanged,
 }
 
 impl AuditAction {
@@ -84,6 +95,17 @@ impl AuditAction {
             AuditAction::KeyLeaked => "api_key.leaked",
             AuditAction::KeyCreationPolicyChanged => "organization.key_creation_changed",
             AuditAction::RecordsImported => "records.imported",
+            AuditAction::RoleCreated => "role.created",
+            AuditAction::RoleUpdated => "role.updated",
+            AuditAction::RoleDeleted => "role.deleted",
+            AuditAction::UserDeactivated => "user.deactivated",
+            AuditAction::UserReactivated => "user.reactivated",
+            AuditAction::UserRoleChanged => "user.role_changed",
+            AuditAction::UserPasswordReset => "user.password_reset",
+            AuditAction::BotDeactivated => "bot.deactivated",
+            AuditAction::BotReactivated => "bot.reactivated",
+            AuditAction::BotRoleChanged => "bot.role_changed",
+            AuditAction::OrganizationSettingsChanged => "organization.settings_changed",
         }
     }
 }

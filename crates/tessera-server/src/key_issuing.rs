@@ -16,7 +16,7 @@ use tessera_core::permissions::{Access, PermissionSet};
 use tessera_core::secret::{self, SecretHash, SecretKind};
 use tessera_store::api_keys::{self, ApiKey, NewApiKey, Owner};
 use tessera_store::audit::{self, Actor, NewEntry};
-use tessera_store::organizations::{KeyCreationPolicy, RateLimit};
+use tessera_store::organizations::{KeyCreationPolicy, Organization, RateLimit};
 use tessera_store::roles::Role;
 use tessera_store::{StoreError, api_clients, bots, organizations, roles};
 
@@ -147,6 +147,45 @@ pub async fn may_create_keys(
     Ok(organization.key_creation == KeyCreationPolicy::Everyone)
 }
 
+const DAY_MS: i64 = 86_400_000;
+
+/// Applies the organisation's rules for new keys (console ▸ Organisation):
+/// a maximum lifetime refuses keys without an expiry or expiring later; a
+/// default allow-list is given to keys requested without their own. Returns
+/// the allow-list the key gets.
+fn apply_key_policy(
+    organization: &Organization,
+    expires_at: Option<i64>,
+    ip_allowlist: Option<Vec<String>>,
+    now: i64,
+) -> Result<Option<Vec<String>>, Refusal> {
+    if let Some(days) = organization.max_key_lifetime_days {
+        let latest = now + i64::from(days) * DAY_MS;
+        let problem = match expires_at {
+            None => Some("set an expiry"),
+            Some(expires_at) if expires_at > latest => Some("choose an expiry"),
+            Some(_) => None,
+        };
+        if let Some(problem) = problem {
+            let unit = if days == 1 { "day" } else { "days" };
+            return Err(Refusal {
+                details: Some(json!({
+                    "max_key_lifetime_days": days,
+                    "latest_expires_at": tessera_store::format_ms(latest),
+                })),
+                ..Refusal::invalid(
+                    Input::ExpiresAt,
+                    format!(
+                        "This organization requires API keys to expire within {days} {unit}: {problem} no later than {}.",
+                        tessera_store::format_ms(latest)
+                    ),
+                )
+            });
+        }
+    }
+    Ok(ip_allowlist.or_else(|| organization.default_ip_allowlist.clone()))
+}
+
 /// Checks the request against the rules and creates the key, audited.
 pub async fn issue(
     state: &AppState,
@@ -162,6 +201,9 @@ pub async fn issue(
         )
         .into());
     }
+    let organization = organizations::find_by_id(db, issuer.organization_id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
     let name = DisplayName::parse(&request.name)
         .map_err(|e| Refusal::invalid(Input::Name, e.to_string()))?;
 
@@ -219,11 +261,14 @@ pub async fn issue(
         }
         .into());
     }
+    let now = tessera_store::now_ms();
     if let Some(expires_at) = request.expires_at
-        && expires_at <= tessera_store::now_ms()
+        && expires_at <= now
     {
         return Err(Refusal::invalid(Input::ExpiresAt, "The expiry must be in the future.").into());
     }
+    let ip_allowlist =
+        apply_key_policy(&organization, request.expires_at, request.ip_allowlist, now)?;
     if let Some(client_id) = &request.client_id {
         let known = api_clients::find_by_id(db, client_id)
             .await?
@@ -266,7 +311,7 @@ pub async fn issue(
             permissions: stored_permissions,
             role_id: role.as_ref().map(|r| r.id.as_str()),
             expires_at: request.expires_at,
-            ip_allowlist: request.ip_allowlist.as_deref(),
+            ip_allowlist: ip_allowlist.as_deref(),
             client_id: request.client_id.as_deref(),
             rate_limit: request.rate_limit,
         },

@@ -52,7 +52,34 @@ pub struct Organization {
     pub name: String,
     pub key_creation: KeyCreationPolicy,
     pub rate_limit: RateLimit,
+    /// New keys must expire within this many days (SPEC §3's expiry, made
+    /// mandatory by the organisation); `None`: no limit.
+    pub max_key_lifetime_days: Option<u32>,
+    /// CIDR ranges a new key gets when it is created without its own list.
+    pub default_ip_allowlist: Option<Vec<String>>,
     pub created_at: i64,
+}
+
+/// The longest lifetime an organisation may require of its keys, in days.
+pub const MAX_KEY_LIFETIME_DAYS: u32 = 3650;
+
+/// What an administrator sets on the organisation settings page: the rules
+/// for new API keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyPolicy {
+    pub key_creation: KeyCreationPolicy,
+    pub max_key_lifetime_days: Option<u32>,
+    pub default_ip_allowlist: Option<Vec<String>>,
+}
+
+impl Organization {
+    pub fn key_policy(&self) -> KeyPolicy {
+        KeyPolicy {
+            key_creation: self.key_creation,
+            max_key_lifetime_days: self.max_key_lifetime_days,
+            default_ip_allowlist: self.default_ip_allowlist.clone(),
+        }
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -63,6 +90,8 @@ struct OrganizationRow {
     key_creation: String,
     rate_limit_per_second: i64,
     rate_limit_burst: i64,
+    max_key_lifetime_days: Option<i64>,
+    default_ip_allowlist: Option<String>,
     created_at: i64,
 }
 
@@ -74,8 +103,25 @@ impl TryFrom<OrganizationRow> for Organization {
             u32::try_from(v)
                 .map_err(|_| StoreError::Corrupt(format!("rate limit {v} out of range")))
         };
+        let max_key_lifetime_days = row
+            .max_key_lifetime_days
+            .map(|days| {
+                u32::try_from(days)
+                    .map_err(|_| StoreError::Corrupt(format!("key lifetime {days} out of range")))
+            })
+            .transpose()?;
+        let default_ip_allowlist = row
+            .default_ip_allowlist
+            .map(|json| {
+                serde_json::from_str::<Vec<String>>(&json).map_err(|e| {
+                    StoreError::Corrupt(format!("organisation {} allow-list: {e}", row.id))
+                })
+            })
+            .transpose()?;
         Ok(Organization {
             key_creation: KeyCreationPolicy::parse(&row.key_creation)?,
+            max_key_lifetime_days,
+            default_ip_allowlist,
             rate_limit: RateLimit {
                 per_second: bounded(row.rate_limit_per_second)?,
                 burst: bounded(row.rate_limit_burst)?,
@@ -90,7 +136,8 @@ impl TryFrom<OrganizationRow> for Organization {
 
 macro_rules! columns_sql {
     () => {
-        "id, slug, name, key_creation, rate_limit_per_second, rate_limit_burst, created_at"
+        "id, slug, name, key_creation, rate_limit_per_second, rate_limit_burst,
+         max_key_lifetime_days, default_ip_allowlist, created_at"
     };
 }
 
@@ -208,6 +255,36 @@ pub async fn set_key_creation(
             .rows_affected()
     });
     if result == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+/// Replaces the organisation's rules for new API keys. Keys that exist are
+/// not touched, so no key cache needs to hear of it.
+pub async fn set_key_policy(db: &Db, id: &str, policy: &KeyPolicy) -> Result<(), StoreError> {
+    let allowlist = policy
+        .default_ip_allowlist
+        .as_ref()
+        .map(|list| serde_json::to_string(list).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .transpose()?;
+    let changed = on_pool!(db, |pool| {
+        sqlx::query(
+            "UPDATE organizations SET key_creation = $1, max_key_lifetime_days = $2,
+                    default_ip_allowlist = $3, updated_at = $4
+             WHERE id = $5",
+        )
+        .bind(policy.key_creation.as_str())
+        .bind(policy.max_key_lifetime_days.map(i64::from))
+        .bind(&allowlist)
+        .bind(now_ms())
+        .bind(id)
+        .execute(pool)
+        .await?
+        .rows_affected()
+    });
+    if changed == 0 {
         Err(StoreError::NotFound)
     } else {
         Ok(())

@@ -1,6 +1,10 @@
 //! Roles: named permission sets of an organisation (SPEC §2).
 
 use crate::{Db, StoreError, on_pool};
+use std::collections::HashMap;
+use tessera_core::access_change::AccessChange;
+use tessera_core::id::{IdKind, new_id};
+use tessera_core::names::DisplayName;
 use tessera_core::permissions::{Access, PermissionSet};
 
 pub const ADMINISTRATOR: &str = "Administrator";
@@ -166,4 +170,200 @@ pub async fn set_permissions(db: &Db, role_id: &str, access: &Access) -> Result<
         organization_id
     });
     organization_id.map(|_| ()).ok_or(StoreError::NotFound)
+}
+
+fn stored_json(access: &Access) -> Result<Option<String>, StoreError> {
+    access
+        .to_stored()
+        .map(|set| serde_json::to_string(set).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .transpose()
+}
+
+/// Creates a custom role. A name the organisation already uses is a
+/// [`StoreError::Conflict`].
+pub async fn create(
+    db: &Db,
+    organization_id: &str,
+    name: &DisplayName,
+    permissions: &PermissionSet,
+) -> Result<Role, StoreError> {
+    let id = new_id(IdKind::Role);
+    let json =
+        serde_json::to_string(permissions).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let now = crate::now_ms();
+    on_pool!(db, |pool| {
+        sqlx::query(
+            "INSERT INTO roles (id, organization_id, name, kind, permissions, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        )
+        .bind(&id)
+        .bind(organization_id)
+        .bind(name.as_str())
+        .bind(RoleKind::Custom.as_str())
+        .bind(&json)
+        .bind(now)
+        .execute(pool)
+        .await?;
+    });
+    find_by_id(db, &id).await?.ok_or(StoreError::NotFound)
+}
+
+/// Renames a custom role and replaces its permissions in one step (the
+/// built-in `Employee` keeps its name: pass it unchanged). Like
+/// [`set_permissions`], the change is logged for every key cache in the
+/// same transaction. A taken name is a [`StoreError::Conflict`]; the
+/// `Administrator` role, or another organisation's, is not found.
+pub async fn update(
+    db: &Db,
+    organization_id: &str,
+    role_id: &str,
+    name: &DisplayName,
+    access: &Access,
+) -> Result<(), StoreError> {
+    let json = stored_json(access)?;
+    let updated = on_pool!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE roles SET name = CASE WHEN kind = 'custom' THEN $1 ELSE name END,
+                    permissions = $2, updated_at = $3
+             WHERE id = $4 AND organization_id = $5 AND kind <> 'administrator'",
+        )
+        .bind(name.as_str())
+        .bind(&json)
+        .bind(crate::now_ms())
+        .bind(role_id)
+        .bind(organization_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated > 0 {
+            let change = AccessChange::Organization(organization_id.to_owned());
+            crate::access_changes::record_change!(&mut *tx, change).await?;
+        }
+        tx.commit().await?;
+        updated
+    });
+    if updated == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+/// Who depends on a role: people and bot users holding it, and keys linked
+/// to it that can still be used (neither revoked nor expired).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RoleUsage {
+    pub users: i64,
+    pub bots: i64,
+    pub keys: i64,
+}
+
+impl RoleUsage {
+    pub fn is_unused(&self) -> bool {
+        self.users == 0 && self.bots == 0 && self.keys == 0
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct UsageRow {
+    role_id: String,
+    user_count: i64,
+    bot_count: i64,
+    key_count: i64,
+}
+
+impl From<&UsageRow> for RoleUsage {
+    fn from(row: &UsageRow) -> Self {
+        RoleUsage {
+            users: row.user_count,
+            bots: row.bot_count,
+            keys: row.key_count,
+        }
+    }
+}
+
+macro_rules! usage_sql {
+    ($filter:literal) => {
+        concat!(
+            "SELECT r.id AS role_id,
+                (SELECT COUNT(*) FROM accounts a WHERE a.role_id = r.id) AS user_count,
+                (SELECT COUNT(*) FROM bot_users b WHERE b.role_id = r.id) AS bot_count,
+                (SELECT COUNT(*) FROM api_keys k WHERE k.role_id = r.id AND k.revoked_at IS NULL
+                    AND (k.expires_at IS NULL OR k.expires_at > $2)) AS key_count
+             FROM roles r WHERE ",
+            $filter
+        )
+    };
+}
+
+/// How each role of an organisation is used, by role id.
+pub async fn usage(
+    db: &Db,
+    organization_id: &str,
+) -> Result<HashMap<String, RoleUsage>, StoreError> {
+    let rows: Vec<UsageRow> = on_pool!(db, |pool| {
+        sqlx::query_as(usage_sql!("r.organization_id = $1"))
+            .bind(organization_id)
+            .bind(crate::now_ms())
+            .fetch_all(pool)
+            .await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.role_id.clone(), RoleUsage::from(&row)))
+        .collect())
+}
+
+/// What became of a request to delete a role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deletion {
+    Deleted,
+    /// Still held or linked; nothing was deleted.
+    InUse(RoleUsage),
+}
+
+/// Deletes a custom role nobody uses, checked in the same transaction.
+/// Keys that were linked to it but can no longer be used (revoked or
+/// expired) keep, as their own grant, the permissions the role had, so
+/// their history still shows what they could do. Built-in roles and other
+/// organisations' roles are not found.
+pub async fn delete(db: &Db, organization_id: &str, role_id: &str) -> Result<Deletion, StoreError> {
+    on_pool!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let found: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM roles WHERE id = $1 AND organization_id = $2 AND kind = 'custom'",
+        )
+        .bind(role_id)
+        .bind(organization_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if found.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        let row: UsageRow = sqlx::query_as(usage_sql!("r.id = $1"))
+            .bind(role_id)
+            .bind(crate::now_ms())
+            .fetch_one(&mut *tx)
+            .await?;
+        let usage = RoleUsage::from(&row);
+        if !usage.is_unused() {
+            return Ok(Deletion::InUse(usage));
+        }
+        sqlx::query(
+            "UPDATE api_keys SET permissions = (SELECT permissions FROM roles WHERE id = $1), role_id = NULL
+             WHERE role_id = $1",
+        )
+        .bind(role_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM roles WHERE id = $1")
+            .bind(role_id)
+            .execute(&mut *tx)
+            .await?;
+        let change = AccessChange::Organization(organization_id.to_owned());
+        crate::access_changes::record_change!(&mut *tx, change).await?;
+        tx.commit().await?;
+    });
+    Ok(Deletion::Deleted)
 }

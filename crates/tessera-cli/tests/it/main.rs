@@ -8,6 +8,7 @@ mod admin_cli;
 mod browser;
 mod client_applications;
 mod cluster;
+mod console_admin;
 mod console_keys;
 mod data_api;
 mod docs;

@@ -92,3 +92,16 @@ impl FormErrors {
         self.0.iter().map(|(k, v)| (*k, v.as_str()))
     }
 }
+
+#[cfg(test)]
+impl FormFields {
+    /// A form as a browser would post it, for unit tests.
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        FormFields(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
+    }
+}

@@ -5,16 +5,20 @@
 //! own once signed in, a double-submit cookie before. Each feature is a
 //! module with its own routes; `pages` holds the frame they share.
 
-mod api_keys;
+mod administration;
 mod anonymous_form;
+mod api_keys;
 mod apply;
 mod connected_clients;
 mod cookies;
 mod form;
 mod login;
 mod operator_clients;
+mod organization_settings;
 pub(crate) mod pages;
+mod people;
 pub(crate) mod permission_form;
+mod roles;
 mod session;
 
 use crate::AppState;
@@ -34,6 +38,9 @@ pub fn router() -> Router<AppState> {
         .merge(apply::router())
         .merge(operator_clients::router())
         .merge(connected_clients::router())
+        .merge(roles::router())
+        .merge(people::router())
+        .merge(organization_settings::router())
 }
 
 async fn stylesheet() -> impl IntoResponse {

@@ -305,7 +305,8 @@ pub fn internal_error() -> Response {
     )
 }
 
-/// Why a console page could not be shown, rendered as a page.
+/// Why a console page could not be shown, rendered as a page (boxed: a
+/// response is large and most results are not errors).
 pub struct PageError(Box<Response>);
 
 impl PageError {

@@ -1,0 +1,1148 @@
+//! The administrators' console pages: roles, users and bot users, and the
+//! organisation's key policy (SPEC §2, §3, §8), driven over HTTP like a
+//! browser (cookies, CSRF fields, posted forms), with their effect on keys
+//! checked through the API on the very next request.
+
+use crate::browser;
+use crate::harness::{Backend, PASSWORD, TestApp, seed_organization};
+use crate::http_basics::assert_problem;
+use crate::keys_api::{create_key, me};
+use crate::login;
+use crate::on_both_backends;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use tessera_store::{audit, now_ms, organizations, roles};
+
+on_both_backends!(
+    a_role_edit_narrows_linked_keys_on_the_next_request,
+    role_forms_validate_and_keep_what_was_typed,
+    built_in_roles_are_protected_and_roles_in_use_are_not_deleted,
+    users_are_created_deactivated_reactivated_and_reset,
+    administrators_cannot_lock_themselves_out,
+    bot_users_are_created_and_deactivated,
+    the_organisation_key_policy_binds_new_keys,
+    only_administrators_with_the_form_token_get_these_pages,
+    a_role_edit_in_a_real_browser_narrows_a_linked_key,
+);
+
+/// A signed-in console session over HTTP: the session cookie and the
+/// session's CSRF token, read once from a page.
+struct Console<'a> {
+    browser: login::Browser<'a>,
+    csrf: String,
+}
+
+impl<'a> Console<'a> {
+    async fn sign_in(app: &'a TestApp, username: &str, password: &str) -> Console<'a> {
+        let mut browser = login::Browser::new(app);
+        let signed_in = browser.sign_in(username, password).await;
+        assert_eq!(signed_in.status(), 303, "{username} could not sign in");
+        assert_eq!(signed_in.headers()["location"], "/");
+        let (_, csrf) = browser.form_token("/").await;
+        Console { browser, csrf }
+    }
+
+    async fn page(&mut self, path: &str) -> (u16, String) {
+        let response = self.browser.get(path).await;
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    }
+
+    /// Posts a form with this session's CSRF token.
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let mut form = fields.to_vec();
+        form.push(("csrf", &self.csrf));
+        self.browser.post(path, &form).await
+    }
+
+    /// Posts a form that must succeed and returns where it redirects.
+    async fn submit(&mut self, path: &str, fields: &[(&str, &str)]) -> String {
+        let response = self.post(path, fields).await;
+        let status = response.status();
+        let location = response
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned());
+        let body = response.text().await.unwrap();
+        assert_eq!(status, 303, "POST {path} {fields:?} was refused:\n{body}");
+        location.unwrap()
+    }
+
+    /// Posts a form that must be refused with `status`; returns the page.
+    async fn refused(&mut self, path: &str, fields: &[(&str, &str)], status: u16) -> String {
+        let response = self.post(path, fields).await;
+        let got = response.status().as_u16();
+        let body = response.text().await.unwrap();
+        assert_eq!(got, status, "POST {path} {fields:?}:\n{body}");
+        body
+    }
+
+    /// Whether the session still lets its holder in.
+    async fn is_signed_in(&mut self) -> bool {
+        let response = self.browser.get("/").await;
+        match response.status().as_u16() {
+            200 => true,
+            303 => {
+                assert_eq!(response.headers()["location"], "/login");
+                false
+            }
+            other => panic!("GET / answered {other}"),
+        }
+    }
+}
+
+async fn organization_id(app: &TestApp, slug: &str) -> String {
+    organizations::find_by_slug(&app.db, slug)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+async fn role_id(app: &TestApp, slug: &str, name: &str) -> String {
+    let org = organization_id(app, slug).await;
+    roles::find_by_name(&app.db, &org, name)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no role {name}"))
+        .id
+}
+
+async fn account_id(app: &TestApp, username: &str) -> String {
+    tessera_store::accounts::find_by_username(&app.db, username)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no account {username}"))
+        .id
+}
+
+async fn call(app: &TestApp, path: &str, key: &str) -> reqwest::Response {
+    app.get_with(path, &[("x-api-key", key)]).await
+}
+
+/// The field names of the first employee the key can list.
+async fn employee_fields(app: &TestApp, key: &str) -> BTreeSet<String> {
+    let response = call(app, "/api/v1/employees", key).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    body["data"][0]
+        .as_object()
+        .unwrap_or_else(|| panic!("no employee in {body}"))
+        .keys()
+        .cloned()
+        .collect()
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// Stores one employee with a full-access key of the administrator.
+async fn seed_employee(app: &TestApp) {
+    let full = create_key(app, "admin-acme", json!({"name": "seeding"})).await;
+    let response = app
+        .http
+        .post(app.url("/api/v1/employees"))
+        .header("x-api-key", full["key"].as_str().unwrap())
+        .json(
+            &json!({"first_name": "Ada", "last_name": "Lovelace", "iban": "DE89370400440532013000",
+                      "start_date": "2024-01-01", "status": "active"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+}
+
+async fn audited(app: &TestApp, action: &str, actor: &str) -> Vec<audit::Entry> {
+    let entries: Vec<audit::Entry> = audit::recent(&app.db, 200)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == action && e.actor_name == actor)
+        .collect();
+    assert!(!entries.is_empty(), "no {action} by {actor} audited");
+    entries
+}
+
+/// Whether the checkbox or radio with this id is ticked on the page.
+fn is_checked(page: &str, id: &str) -> bool {
+    let marker = format!("id=\"{id}\"");
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no #{id} on the page"));
+    let tag_start = page[..start].rfind('<').unwrap();
+    let tag_end = start + page[start..].find('>').unwrap();
+    page[tag_start..tag_end].contains(" checked")
+}
+
+async fn a_role_edit_narrows_linked_keys_on_the_next_request(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_organization(&app, "acme");
+    seed_employee(&app).await;
+    let mut admin = Console::sign_in(&app, "admin-acme", PASSWORD).await;
+
+    let location = admin
+        .submit(
+            "/settings/roles",
+            &[
+                ("name", "Payroll export"),
+                ("action.employees", "read"),
+                ("scope.employees", "chosen"),
+                ("field.employees", "id"),
+                ("field.employees", "first_name"),
+                ("field.employees", "last_name"),
+                ("field.employees", "iban"),
+                ("action.pay-rates", "read"),
+                ("scope.pay-rates", "all"),
+            ],
+        )
+        .await;
+    assert_eq!(location, "/settings/roles?done=created");
+    let (status, list) = admin.page(&location).await;
+    assert_eq!(status, 200);
+    assert!(list.contains("Role created."), "{list}");
+    assert!(list.contains(r#"data-role="Payroll export""#), "{list}");
+    assert!(
+        list.contains("Employees: read, 4 fields; Pay rates: read"),
+        "{list}"
+    );
+
+    let key = create_key(
+        &app,
+        "admin-acme",
+        json!({"name": "payroll", "role": "Payroll export"}),
+    )
+    .await;
+    assert_eq!(key["role"], "Payroll export");
+    let key = key["key"].as_str().unwrap().to_owned();
+    assert_eq!(
+        employee_fields(&app, &key).await,
+        set(&["id", "first_name", "last_name", "iban"])
+    );
+    assert_eq!(call(&app, "/api/v1/pay-rates", &key).await.status(), 200);
+
+    // The edit page shows the role as stored; the list counts the key.
+    let role = role_id(&app, "acme", "Payroll export").await;
+    let (_, list) = admin.page("/settings/roles").await;
+    assert!(list.contains("1 linked key"), "{list}");
+    let (status, edit) = admin.page(&format!("/settings/roles/{role}")).await;
+    assert_eq!(status, 200);
+    assert!(edit.contains(r#"value="Payroll export""#));
+    assert!(is_checked(&edit, "field-employees-iban"));
+    assert!(is_checked(&edit, "perm-pay-rates-read"));
+    assert!(!is_checked(&edit, "perm-employees-update"));
+
+    // Fewer fields and actions: the very next call is narrowed.
+    let location = admin
+        .submit(
+            &format!("/settings/roles/{role}"),
+            &[
+                ("name", "Payroll export"),
+                ("action.employees", "read"),
+                ("scope.employees", "chosen"),
+                ("field.employees", "id"),
+                ("field.employees", "last_name"),
+            ],
+        )
+        .await;
+    assert_eq!(location, "/settings/roles?done=updated");
+    assert_eq!(employee_fields(&app, &key).await, set(&["id", "last_name"]));
+    let refused = call(&app, "/api/v1/pay-rates", &key).await;
+    let body = assert_problem(refused, 403, "permission_denied").await;
+    assert_eq!(
+        body["details"],
+        json!({"resource": "pay-rates", "action": "read"})
+    );
+
+    // Widening works the same way, and a rename keeps the link.
+    admin
+        .submit(
+            &format!("/settings/roles/{role}"),
+            &[
+                ("name", "Payroll"),
+                ("action.employees", "read"),
+                ("scope.employees", "chosen"),
+                ("section.employees", "identity"),
+            ],
+        )
+        .await;
+    let fields = employee_fields(&app, &key).await;
+    assert!(fields.contains("first_name") && fields.contains("national_id"));
+    assert!(!fields.contains("iban"));
+    let shown: Value = me(&app, &key).await.json().await.unwrap();
+    assert!(shown["permissions"].get("pay-rates").is_none(), "{shown}");
+
+    let updates = audited(&app, "role.updated", "admin-acme").await;
+    let newest: Value = serde_json::from_str(updates[0].details.as_deref().unwrap()).unwrap();
+    assert_eq!(newest["name"], "Payroll");
+    assert_eq!(newest["previous_name"], "Payroll export");
+    assert_eq!(updates[0].target.as_deref(), Some(role.as_str()));
+    audited(&app, "role.created", "admin-acme").await;
+}
+
+async fn role_forms_validate_and_keep_what_was_typed(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_organization(&app, "acme");
+    let mut admin = Console::sign_in(&app, "admin-acme", PASSWORD).await;
+    let (status, form) = admin.page("/settings/roles/new").await;
+    assert_eq!(status, 200);
+    assert!(form.contains(r#"id="permission-matrix""#));
+
+    // A taken name: the page comes back with the message, the name and the
+    // ticked boxes as they were.
+    let page = admin
+        .refused(
+            "/settings/roles",
+            &[
+                ("name", "Employee"),
+                ("action.time-off", "read"),
+                ("action.time-off", "update"),
+                ("scope.employees", "chosen"),
+                ("action.employees", "read"),
+                ("field.employees", "email"),
+            ],
+            422,
+        )
+        .await;
+    assert!(
+        page.contains("already has a role called “Employee”"),
+        "{page}"
+    );
+    assert!(page.contains(r#"value="Employee""#));
+    assert!(is_checked(&page, "perm-time-off-update"));
+    assert!(is_checked(&page, "field-employees-email"));
+    assert!(!is_checked(&page, "field-employees-iban"));
+
+    // No name; a restricted resource without fields.
+    let page = admin
+        .refused(
+            "/settings/roles",
+            &[
+                ("name", "   "),
+                ("action.employees", "read"),
+                ("scope.employees", "chosen"),
+            ],
+            422,
+        )
+        .await;
+    assert!(page.contains("Give the role a name"), "{page}");
+    assert!(
+        page.contains("Employees: tick at least one field"),
+        "{page}"
+    );
+
+    let page = admin
+        .refused(
+            "/settings/roles",
+            &[("name", &"n".repeat(101)), ("action.sectors", "read")],
+            422,
+        )
+        .await;
+    assert!(page.contains(&"n".repeat(101)));
+    assert!(is_checked(&page, "perm-sectors-read"));
+
+    // Nothing was created by any of that.
+    let org = organization_id(&app, "acme").await;
+    let names: Vec<String> = roles::list(&app.db, &org)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    assert_eq!(names, ["Administrator", "Employee"]);
+
+    // Renaming a custom role onto another's name is refused too.
+    admin
+        .submit("/settings/roles", &[("name", "Auditors")])
+        .await;
+    admin
+        .submit("/settings/roles", &[("name", "Support")])
+        .await;
+    let support = role_id(&app, "acme", "Support").await;
+    let page = admin
+        .refused(
+            &format!("/settings/roles/{support}"),
+            &[("name", "Auditors"), ("action.groups", "read")],
+            422,
+        )
+        .await;
+    assert!(page.contains("already has a role called “Auditors”"));
+    assert!(page.contains(r#"value="Auditors""#));
+    assert!(is_checked(&page, "perm-groups-read"));
+    let (_, list) = admin.page("/settings/roles").await;
+    assert!(list.contains(r#"data-role="Support""#));
+}
+
+async fn built_in_roles_are_protected_and_roles_in_use_are_not_deleted(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_organization(&app, "acme");
+    let mut admin = Console::sign_in(&app, "admin-acme", PASSWORD).await;
+    let administrator = role_id(&app, "acme", "Administrator").await;
+    let employee = role_id(&app, "acme", "Employee").await;
+
+    let (status, page) = admin
+        .page(&format!("/settings/roles/{administrator}"))
+        .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("It cannot be edited or deleted."));
+    assert!(!page.contains(r#"id="role-form""#));
+    let page = admin
+        .refused(
+            &format!("/settings/roles/{administrator}"),
+            &[("name", "Boss"), ("action.sectors", "read")],
+            403,
+        )
+        .await;
+    assert!(page.contains("cannot be edited"));
+    admin
+        .refused(&format!("/settings/roles/{administrator}/delete"), &[], 403)
+        .await;
+
+    // Employee: its grant can be edited, its name and existence cannot.
+    let (_, page) = admin.page(&format!("/settings/roles/{employee}")).await;
+    assert!(page.contains("it cannot be renamed or deleted"));
+    assert!(!page.contains(r#"id="delete-role""#));
+    admin
+        .submit(
+            &format!("/settings/roles/{employee}"),
+            &[("name", "Staff"), ("action.time-off", "read")],
+        )
+        .await;
+    let org = organization_id(&app, "acme").await;
+    let stored = roles::find_by_id(&app.db, &employee)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.name, "Employee");
+    let expected = tessera_core::permissions::PermissionSet::from_json(
+        &json!({"time-off": {"actions": ["read"], "fields": null}}),
+    )
+    .unwrap();
+    assert_eq!(
+        stored.access,
+        tessera_core::permissions::Access::Limited(expected)
+    );
+    // employee-acme's own key follows their role at once.
+    let staff_key = {
+        organizations::set_key_creation(&app.db, &org, organizations::KeyCreationPolicy::Everyone)
+            .await
+            .unwrap();
+        create_key(&app, "employee-acme", json!({"name": "mine"})).await["key"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(
+        call(&app, "/api/v1/time-off", &staff_key).await.status(),
+        200
+    );
+    admin
+        .submit(&format!("/settings/roles/{employee}"), &[])
+        .await;
+    assert_eq!(
+        call(&app, "/api/v1/time-off", &staff_key).await.status(),
+        403
+    );
+    admin
+        .refused(&format!("/settings/roles/{employee}/delete"), &[], 403)
+        .await;
+
+    // A custom role linked to a key is not deleted; once the key is
+    // revoked it is, and the revoked key keeps what the role granted.
+    admin
+        .submit(
+            "/settings/roles",
+            &[("name", "Temporary"), ("action.sectors", "read")],
+        )
+        .await;
+    let temporary = role_id(&app, "acme", "Temporary").await;
+    let linked = create_key(
+        &app,
+        "admin-acme",
+        json!({"name": "temp", "role": "Temporary"}),
+    )
+    .await;
+    let page = admin
+        .refused(&format!("/settings/roles/{temporary}/delete"), &[], 409)
+        .await;
+    assert!(
+        page.contains("“Temporary” cannot be deleted: it is used by 1 linked key."),
+        "{page}"
+    );
+    assert!(
+        roles::find_by_id(&app.db, &temporary)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let key_path = format!("/api/v1/api-keys/{}", linked["id"].as_str().unwrap());
+    let revoked = app
+        .as_user(Method::DELETE, &key_path, "admin-acme", None)
+        .await;
+    assert_eq!(revoked.status(), 204);
+    let location = admin
+        .submit(&format!("/settings/roles/{temporary}/delete"), &[])
+        .await;
+    assert_eq!(location, "/settings/roles?done=deleted");
+    assert!(
+        roles::find_by_id(&app.db, &temporary)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let shown = app.get_json_as(&key_path, "admin-acme").await;
+    assert_eq!(shown["status"], "revoked");
+    assert_eq!(shown["role"], Value::Null);
+    assert_eq!(
+        shown["permissions"],
+        json!({"sectors": {"actions": ["read"], "fields": null}})
+    );
+    audited(&app, "role.deleted", "admin-acme").await;
+
+    // A role a user holds is not deleted either.
+    admin.submit("/settings/roles", &[("name", "Held")]).await;
+    let held = role_id(&app, "acme", "Held").await;
+    let user = account_id(&app, "employee-acme").await;
+    admin
+        .submit(
+            &format!("/settings/people/users/{user}/role"),
+            &[("role", &held)],
+        )
+        .await;
+    let page = admin
+        .refused(&format!("/settings/roles/{held}/delete"), &[], 409)
+        .await;
+    assert!(page.contains("it is used by 1 user."), "{page}");
+}
+
+async fn users_are_created_deactivated_reactivated_and_reset(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_organization(&app, "acme");
+    let mut admin = Console::sign_in(&app, "admin-acme", PASSWORD).await;
+    let employee = role_id(&app, "acme", "Employee").await;
+    let administrator = role_id(&app, "acme", "Administrator").await;
+
+    let (status, form) = admin.page("/settings/people/users/new").await;
+    assert_eq!(status, 200);
+    assert!(form.contains(r#"name="password""#));
+
+    // Bad input keeps what was typed, except the password.
+    let page = admin
+        .refused(
+            "/settings/people/users",
+            &[
+                ("username", "ada lovelace"),
+                ("password", "short"),
+                ("role", &employee),
+            ],
+            422,
+        )
+        .await;
+    assert!(page.contains(r#"value="ada lovelace""#), "{page}");
+    assert!(page.contains("Use 3–64 letters"));
+    assert!(page.contains("The password must be at least 8 characters long."));
+    assert!(!page.contains(r#"value="short""#));
+    let page = admin
+        .refused(
+            "/settings/people/users",
+            &[
+                ("username", "admin-acme"),
+                ("password", PASSWORD),
+                ("role", "rol_nonsense"),
+            ],
+            422,
+        )
+        .await;
+    assert!(page.contains("The username “admin-acme” is already taken"));
+    assert!(page.contains("Choose one of your organisation's roles."));
+
+    let location = admin
+        .submit(
+            "/settings/people/users",
+            &[
+                ("username", "ada"),
+                ("password", PASSWORD),
+                ("role", &employee),
+            ],
+        )
+        .await;
+    assert_eq!(location, "/settings/people?done=user-created");
+    let (_, list) = admin.page(&location).await;
+    assert!(list.contains(r#"data-username="ada""#));
+    let ada = account_id(&app, "ada").await;
+    audited(&app, "user.created", "admin-acme").await;
+
+    // Ada signs in, and (everyone may create keys here) makes a key.
+    let mut ada_console = Console::sign_in(&app, "ada", PASSWORD).await;
+    let org = organization_id(&app, "acme").await;
+    organizations::set_key_creation(&app.db, &org, organizations::KeyCreationPolicy::Everyone)
+        .await
+        .unwrap();
+    let key = create_key(&app, "ada", json!({"name": "ada's key"})).await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before: Value = me(&app, &key).await.json().await.unwrap();
+    assert_eq!(
+        before["permissions"],
+        json!({}),
+        "Employee grants nothing yet"
+    );
+
+    // A role change reaches her key on the next request.
+    admin
+        .submit(
+            &format!("/settings/people/users/{ada}/role"),
+            &[("role", &administrator)],
+        )
+        .await;
+    let promoted: Value = me(&app, &key).await.json().await.unwrap();
+    assert_eq!(
+        promoted["permissions"]["employees"]["actions"],
+        json!(["create", "read", "update", "delete"])
+    );
+    let location = admin
+        .submit(
+            &format!("/settings/people/users/{ada}/role"),
+            &[("role", &employee)],
+        )
+        .await;
+    assert_eq!(location, format!("/settings/people/users/{ada}?done=role"));
+    let demoted: Value = me(&app, &key).await.json().await.unwrap();
+    assert_eq!(demoted["permissions"], json!({}));
+    assert_eq!(
+        audited(&app, "user.role_changed", "admin-acme").await.len(),
+        2
+    );
+
+    // Deactivation: her key and her session stop at once, sign-in fails.
+    let location = admin
+        .submit(&format!("/settings/people/users/{ada}/deactivate"), &[])
+        .await;
+    let (_, page) = admin.page(&location).await;
+    assert!(page.contains("User deactivated."));
+    assert!(page.contains("Reactivate user"));
+    assert_problem(me(&app, &key).await, 401, "invalid_api_key").await;
+    assert!(!ada_console.is_signed_in().await);
+    let mut again = login::Browser::new(&app);
+    assert_eq!(again.sign_in("ada", PASSWORD).await.status(), 401);
+    audited(&app, "user.deactivated", "admin-acme").await;
+
+    // Reactivation brings the key back, not the ended session.
+    admin
+        .submit(&format!("/settings/people/users/{ada}/reactivate"), &[])
+        .await;
+    assert_eq!(me(&app, &key).await.status(), 200);
+    assert!(!ada_console.is_signed_in().await);
+    audited(&app, "user.reactivated", "admin-acme").await;
+
+    // Password reset: a bad one is refused; a good one ends her sessions and
+    // replaces the old password.
+    let mut ada_console = Console::sign_in(&app, "ada", PASSWORD).await;
+    let page = admin
+        .refused(
+            &format!("/settings/people/users/{ada}/password"),
+            &[("password", "1234567")],
+            422,
+        )
+        .await;
+    assert!(page.contains("at least 8 characters"));
+    assert!(ada_console.is_signed_in().await);
+    admin
+        .submit(
+            &format!("/settings/people/users/{ada}/password"),
+            &[("password", "a brand new secret")],
+        )
+        .await;
+    assert!(!ada_console.is_signed_in().await);
+    let mut old = login::Browser::new(&app);
+    assert_eq!(old.sign_in("ada", PASSWORD).await.status(), 401);
+    Console::sign_in(&app, "ada", "a brand new secret").await;
+    let reset = audited(&app, "user.password_reset", "admin-acme").await;
+    assert!(
+        !reset[0]
+            .details
+            .as_deref()
+            .unwrap_or_default()
+            .contains("a brand new secret")
+    );
+    // The administrator's own session is untouched by all of this.
+    assert!(admin.is_signed_in().await);
+}
+
+async fn administrators_cannot_lock_themselves_out(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_organization(&app, "acme");
+    let mut admin = Console::sign_in(&app, "admin-acme", PASSWORD).await;
+    let me_id = account_id(&app, "admin-acme").await;
+    let employee = role_id(&app, "acme", "Employee").await;
+
+    let (status, page) = admin.page(&format!("/settings/people/users/{me_id}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("You cannot change your own role"));
+    assert!(page.contains("You cannot deactivate your own account"));
+    assert!(!page.contains("Deactivate user"));
+
+    let page = admin
+        .refused(
+            &format!("/settings/people/users/{me_id}/role"),
+            &[("role", &employee)],
+            403,
+        )
+        .await;
+    assert!(page.contains("You cannot change your own role"));
+    admin
+        .refused(
+            &format!("/settings/people/users/{me_id}/deactivate"),
+            &[],
+            403,
+        )
+        .await;
+    let account = tessera_store::accounts::find_by_id(&app.db, &me_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(account.active);
+    assert!(matches!(
+        account.membership,
+        tessera_store::accounts::Membership::Member {
+            is_administrator: true,
+            ..
+        }
+    ));
+    assert!(admin.is_signed_in().await);
+}
+
+async fn bot_users_are_created_and_deactivated(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_organization(&app, "acme");
+    let mut admin = Console::sign_in(&app, "admin-acme", PASSWORD).await;
+    let employee = role_id(&app, "acme", "Employee").await;
+    let administrator = role_id(&app, "acme", "Administrator").await;
+
+    let (_, list) = admin.page("/settings/people").await;
+    assert!(list.contains("No bot users yet."));
+    let page = admin
+        .refused(
+            "/settings/people/bots",
+            &[("name", "  "), ("role", &employee)],
+            422,
+        )
+        .await;
+    assert!(page.contains("Give the bot user a name"));
+    let location = admin
+        .submit(
+            "/settings/people/bots",
+            &[("name", "calendar-sync"), ("role", &employee)],
+        )
+        .await;
+    assert_eq!(location, "/settings/people?done=bot-created");
+    let page = admin
+        .refused(
+            "/settings/people/bots",
+            &[("name", "calendar-sync"), ("role", &administrator)],
+            422,
+        )
+        .await;
+    assert!(page.contains("already has a bot user called “calendar-sync”"));
+    assert!(page.contains(r#"value="calendar-sync""#));
+    audited(&app, "bot.created", "admin-acme").await;
+
+    let key = create_key(
+        &app,
+        "admin-acme",
+        json!({"name": "sync", "bot": "calendar-sync"}),
+    )
+    .await;
+    assert_eq!(
+        key["owner"],
+        json!({"type": "bot", "name": "calendar-sync"})
+    );
+    let key = key["key"].as_str().unwrap().to_owned();
+    let (_, list) = admin.page("/settings/people").await;
+    assert!(list.contains(r#"data-bot="calendar-sync""#));
+
+    let org = organization_id(&app, "acme").await;
+    let bot = tessera_store::bots::find_by_name(&app.db, &org, "calendar-sync")
+        .await
+        .unwrap()
+        .unwrap();
+    let (status, page) = admin
+        .page(&format!("/settings/people/bots/{}", bot.id))
+        .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("1 key"), "{page}");
+
+    // Its role bounds its keys from the next request.
+    let before: Value = me(&app, &key).await.json().await.unwrap();
+    assert_eq!(before["permissions"], json!({}));
+    admin
+        .submit(
+            &format!("/settings/people/bots/{}/role", bot.id),
+            &[("role", &administrator)],
+        )
+        .await;
+    let after: Value = me(&app, &key).await.json().await.unwrap();
+    assert!(after["permissions"].get("employees").is_some(), "{after}");
+    audited(&app, "bot.role_changed", "admin-acme").await;
+
+    let location = admin
+        .submit(&format!("/settings/people/bots/{}/deactivate", bot.id), &[])
+        .await;
+    assert!(location.ends_with("?done=deactivated"));
+    assert_problem(me(&app, &key).await, 401, "invalid_api_key").await;
+    // No new key for a deactivated bot either.
+    let refused = app
+        .as_user(
+            Method::POST,
+            "/api/v1/api-keys",
+            "admin-acme",
+            Some(&json!({"name": "another", "bot": "calendar-sync"})),
+        )
+        .await;
+    assert_problem(refused, 400, "invalid_request").await;
+    audited(&app, "bot.deactivated", "admin-acme").await;
+
+    admin
+        .submit(&format!("/settings/people/bots/{}/reactivate", bot.id), &[])
+        .await;
+    assert_eq!(me(&app, &key).await.status(), 200);
+    audited(&app, "bot.reactivated", "admin-acme").await;
+}
+
+async fn the_organisation_key_policy_binds_new_keys(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_organization(&app, "acme");
+    let mut admin = Console::sign_in(&app, "admin-acme", PASSWORD).await;
+    let (status, page) = admin.page("/settings/organization").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("acme Ltd"));
+    assert!(is_checked(&page, "key-creation-administrators"));
+
+    // Bad values come back as typed, each with its message.
+    let page = admin
+        .refused(
+            "/settings/organization",
+            &[
+                ("key_creation", "everyone"),
+                ("max_key_lifetime_days", "0"),
+                ("default_ip_allowlist", "10.0.0.0/8\nnot-an-ip"),
+            ],
+            422,
+        )
+        .await;
+    assert!(page.contains(r#"value="0""#), "{page}");
+    assert!(page.contains("10.0.0.0/8\nnot-an-ip</textarea>"), "{page}");
+    assert!(page.contains("Enter a whole number of days from 1 to 3650"));
+    assert!(page.contains("are not IP addresses or CIDR ranges"));
+    assert!(is_checked(&page, "key-creation-everyone"));
+    let org = organizations::find_by_slug(&app.db, "acme")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(org.max_key_lifetime_days, None);
+
+    let location = admin
+        .submit(
+            "/settings/organization",
+            &[
+                ("key_creation", "administrators"),
+                ("max_key_lifetime_days", "30"),
+                (
+                    "default_ip_allowlist",
+                    "203.0.113.0/24\r\n2001:db8::/32\r\n",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(location, "/settings/organization?done=saved");
+    let (_, page) = admin.page(&location).await;
+    assert!(page.contains("Settings saved."));
+    assert!(page.contains(r#"value="30""#));
+    assert!(page.contains("203.0.113.0/24\n2001:db8::/32</textarea>"));
+    let changed = audited(&app, "organization.settings_changed", "admin-acme").await;
+    let details: Value = serde_json::from_str(changed[0].details.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        details["max_key_lifetime_days"],
+        json!({"from": null, "to": 30})
+    );
+    assert!(
+        details.get("key_creation").is_none(),
+        "unchanged: {details}"
+    );
+
+    // Over the key-management API: a key must expire within 30 days.
+    let create = |body: Value| {
+        let app = &app;
+        async move {
+            app.as_user(Method::POST, "/api/v1/api-keys", "admin-acme", Some(&body))
+                .await
+        }
+    };
+    let body = assert_problem(
+        create(json!({"name": "forever"})).await,
+        400,
+        "invalid_request",
+    )
+    .await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("requires API keys to expire within 30 days"),
+        "{body}"
+    );
+    assert_eq!(body["details"]["max_key_lifetime_days"], 30);
+    let at = |days: i64| tessera_store::format_ms(now_ms() + days * 86_400_000);
+    assert_problem(
+        create(json!({"name": "too long", "expires_at": at(31)})).await,
+        400,
+        "invalid_request",
+    )
+    .await;
+    let short = create(json!({"name": "short", "expires_at": at(29)})).await;
+    assert_eq!(short.status(), 201);
+    let short: Value = short.json().await.unwrap();
+    // The default allow-list applies to a key created without one …
+    assert_eq!(
+        short["ip_allowlist"],
+        json!(["203.0.113.0/24", "2001:db8::/32"])
+    );
+    assert_problem(
+        me(&app, short["key"].as_str().unwrap()).await,
+        403,
+        "ip_not_allowed",
+    )
+    .await;
+    // … and a key's own list wins.
+    let own =
+        create(json!({"name": "own", "expires_at": at(10), "ip_allowlist": ["127.0.0.1"]})).await;
+    assert_eq!(own.status(), 201);
+    let own: Value = own.json().await.unwrap();
+    assert_eq!(own["ip_allowlist"], json!(["127.0.0.1/32"]));
+    assert_eq!(me(&app, own["key"].as_str().unwrap()).await.status(), 200);
+
+    // Cleared settings bind nothing.
+    admin
+        .submit(
+            "/settings/organization",
+            &[
+                ("key_creation", "everyone"),
+                ("max_key_lifetime_days", ""),
+                ("default_ip_allowlist", ""),
+            ],
+        )
+        .await;
+    let free = create_key(&app, "employee-acme", json!({"name": "free"})).await;
+    assert_eq!(free["expires_at"], Value::Null);
+    assert_eq!(free["ip_allowlist"], Value::Null);
+}
+
+async fn only_administrators_with_the_form_token_get_these_pages(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_organization(&app, "acme");
+    seed_organization(&app, "globex");
+    let pages = [
+        "/settings/roles",
+        "/settings/roles/new",
+        "/settings/people",
+        "/settings/people/users/new",
+        "/settings/people/bots/new",
+        "/settings/organization",
+    ];
+
+    let mut anonymous = login::Browser::new(&app);
+    for path in pages {
+        let response = anonymous.get(path).await;
+        assert_eq!(response.status(), 303, "{path}");
+        assert_eq!(response.headers()["location"], "/login");
+    }
+
+    let mut employee = Console::sign_in(&app, "employee-acme", PASSWORD).await;
+    for path in pages {
+        let (status, page) = employee.page(path).await;
+        assert_eq!(status, 403, "{path}");
+        assert!(page.contains("Only administrators of your organisation"));
+    }
+    let admin_id = account_id(&app, "admin-acme").await;
+    employee
+        .refused("/settings/roles", &[("name", "Sneaky")], 403)
+        .await;
+    employee
+        .refused(
+            &format!("/settings/people/users/{admin_id}/deactivate"),
+            &[],
+            403,
+        )
+        .await;
+    employee
+        .refused(
+            "/settings/organization",
+            &[("key_creation", "everyone")],
+            403,
+        )
+        .await;
+
+    // An administrator's form without the session's token, or with another.
+    let mut admin = Console::sign_in(&app, "admin-acme", PASSWORD).await;
+    for csrf in [None, Some("not-the-token"), Some(employee.csrf.as_str())] {
+        let mut form = vec![("name", "Forged")];
+        if let Some(csrf) = csrf {
+            form.push(("csrf", csrf));
+        }
+        let response = admin.browser.post("/settings/roles", &form).await;
+        assert_eq!(response.status(), 403, "csrf {csrf:?}");
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("This form has expired")
+        );
+    }
+    let response = admin
+        .browser
+        .post(
+            &format!(
+                "/settings/people/users/{}/deactivate",
+                account_id(&app, "employee-acme").await
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(response.status(), 403);
+    let org = organization_id(&app, "acme").await;
+    let names: Vec<String> = roles::list(&app.db, &org)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    assert_eq!(names, ["Administrator", "Employee"]);
+    assert!(employee.is_signed_in().await, "nothing was deactivated");
+
+    // Another organisation's roles and people are not found.
+    let theirs = role_id(&app, "globex", "Employee").await;
+    let (status, _) = admin.page(&format!("/settings/roles/{theirs}")).await;
+    assert_eq!(status, 404);
+    let their_admin = account_id(&app, "admin-globex").await;
+    let (status, _) = admin
+        .page(&format!("/settings/people/users/{their_admin}"))
+        .await;
+    assert_eq!(status, 404);
+    admin
+        .refused(
+            &format!("/settings/people/users/{their_admin}/deactivate"),
+            &[],
+            404,
+        )
+        .await;
+    admin
+        .refused(
+            &format!("/settings/roles/{theirs}"),
+            &[("name", "Mine")],
+            404,
+        )
+        .await;
+}
+
+/// SPEC §3 end to end in Chromium: untick one field of a role linked to a
+/// key, save, and the key's next call no longer returns that field.
+async fn a_role_edit_in_a_real_browser_narrows_a_linked_key(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_organization(&app, "acme");
+    seed_employee(&app).await;
+    let mut admin = Console::sign_in(&app, "admin-acme", PASSWORD).await;
+    admin
+        .submit(
+            "/settings/roles",
+            &[
+                ("name", "Directory"),
+                ("action.employees", "read"),
+                ("scope.employees", "chosen"),
+                ("field.employees", "id"),
+                ("field.employees", "first_name"),
+                ("field.employees", "last_name"),
+                ("field.employees", "email"),
+            ],
+        )
+        .await;
+    let key = create_key(
+        &app,
+        "admin-acme",
+        json!({"name": "directory", "role": "Directory"}),
+    )
+    .await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(employee_fields(&app, &key).await.contains("email"));
+    let role = role_id(&app, "acme", "Directory").await;
+
+    let browser = browser::Browser::launch().await;
+    browser.sign_in(&app, "admin-acme").await;
+    browser.go(&app.url("/settings/roles")).await;
+    browser.click("tr[data-role='Directory'] a").await;
+    browser
+        .wait_for_url(&app.url(&format!("/settings/roles/{role}")))
+        .await;
+    let ticked = browser
+        .execute(
+            "return document.getElementById('field-employees-email').checked;",
+            vec![],
+        )
+        .await;
+    assert_eq!(ticked, json!(true));
+    assert!(
+        browser.exists("#delete-role").await,
+        "custom roles can be deleted"
+    );
+    browser.click("#field-employees-email").await;
+    browser.save_screenshot("console-role-edit").await;
+    browser.click("#role-form button[type=submit]").await;
+    browser
+        .wait_for_url(&app.url("/settings/roles?done=updated"))
+        .await;
+    assert!(browser.text("#notice").await.starts_with("Role saved."));
+    browser.save_screenshot("console-roles").await;
+
+    assert_eq!(
+        employee_fields(&app, &key).await,
+        set(&["id", "first_name", "last_name"])
+    );
+    let employee = account_id(&app, "employee-acme").await;
+    for (path, heading, name) in [
+        (
+            "/settings/people".to_owned(),
+            "Users and bots",
+            "console-people",
+        ),
+        (
+            format!("/settings/people/users/{employee}"),
+            "employee-acme",
+            "console-user",
+        ),
+        (
+            "/settings/organization".to_owned(),
+            "Organisation settings",
+            "console-organization",
+        ),
+    ] {
+        browser.go(&app.url(&path)).await;
+        assert_eq!(browser.text("h1").await, heading);
+        browser.save_screenshot(name).await;
+    }
+    // On a phone the lists stack: no header row, each cell labelled.
+    browser.resize(390, 844).await;
+    browser.go(&app.url("/settings/people")).await;
+    browser
+        .wait_until(
+            "getComputedStyle(document.querySelector('#users thead')).display === 'none'",
+            "the users table to stack on a narrow screen",
+        )
+        .await;
+    browser.save_screenshot("console-people-390").await;
+    browser.quit().await;
+}
