@@ -53,6 +53,32 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
+    /// Every action, for the audit log page's filter. A new variant belongs
+    /// here too (the test below stops compiling until it is looked at).
+    pub const ALL: &'static [AuditAction] = &[
+        AuditAction::LoginSucceeded,
+        AuditAction::LoginFailed,
+        AuditAction::LoginThrottled,
+        AuditAction::Logout,
+        AuditAction::OperatorCreated,
+        AuditAction::OrganizationCreated,
+        AuditAction::UserCreated,
+        AuditAction::BotCreated,
+        AuditAction::RateLimitChanged,
+        AuditAction::ClientCreated,
+        AuditAction::ClientDisabled,
+        AuditAction::ClientEnabled,
+        AuditAction::ClientRotated,
+        AuditAction::ClientBlocked,
+        AuditAction::ClientUnblocked,
+        AuditAction::KeyCreated,
+        AuditAction::KeyRevoked,
+        AuditAction::KeysRevokedAll,
+        AuditAction::KeyLeaked,
+        AuditAction::KeyCreationPolicyChanged,
+        AuditAction::RecordsImported,
+    ];
+
     pub const fn as_str(self) -> &'static str {
         match self {
             AuditAction::LoginSucceeded => "login.succeeded",
@@ -76,6 +102,60 @@ impl AuditAction {
             AuditAction::KeyLeaked => "api_key.leaked",
             AuditAction::KeyCreationPolicyChanged => "organization.key_creation_changed",
             AuditAction::RecordsImported => "records.imported",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AuditAction;
+    use std::collections::BTreeSet;
+
+    /// Exhaustive, so it stops compiling when a variant is added: whoever
+    /// adds one is pointed at `AuditAction::ALL`.
+    fn a_new_variant_belongs_in_all(action: AuditAction) {
+        match action {
+            AuditAction::LoginSucceeded
+            | AuditAction::LoginFailed
+            | AuditAction::LoginThrottled
+            | AuditAction::Logout
+            | AuditAction::OperatorCreated
+            | AuditAction::OrganizationCreated
+            | AuditAction::UserCreated
+            | AuditAction::BotCreated
+            | AuditAction::RateLimitChanged
+            | AuditAction::ClientCreated
+            | AuditAction::ClientDisabled
+            | AuditAction::ClientEnabled
+            | AuditAction::ClientRotated
+            | AuditAction::ClientBlocked
+            | AuditAction::ClientUnblocked
+            | AuditAction::KeyCreated
+            | AuditAction::KeyRevoked
+            | AuditAction::KeysRevokedAll
+            | AuditAction::KeyLeaked
+            | AuditAction::KeyCreationPolicyChanged
+            | AuditAction::RecordsImported => {}
+        }
+    }
+
+    #[test]
+    fn every_listed_action_has_its_own_lowercase_dotted_name() {
+        AuditAction::ALL
+            .iter()
+            .for_each(|a| a_new_variant_belongs_in_all(*a));
+        let names: BTreeSet<&str> = AuditAction::ALL.iter().map(|a| a.as_str()).collect();
+        assert_eq!(
+            names.len(),
+            AuditAction::ALL.len(),
+            "an action is listed twice"
+        );
+        for name in names {
+            assert!(
+                name.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_'),
+                "{name}"
+            );
         }
     }
 }

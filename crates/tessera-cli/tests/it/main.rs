@@ -7,6 +7,7 @@ mod harness;
 mod admin_cli;
 mod browser;
 mod cluster;
+mod console_operator;
 mod data_api;
 mod docs;
 mod http_basics;

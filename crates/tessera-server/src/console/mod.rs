@@ -5,9 +5,11 @@
 //! own once signed in, a double-submit cookie before. Each feature is a
 //! module with its own routes; `pages` holds the frame they share.
 
+mod audit_log;
 mod cookies;
 mod form;
 mod login;
+mod operator_organizations;
 pub(crate) mod pages;
 pub(crate) mod permission_form;
 mod session;
@@ -25,6 +27,8 @@ pub fn router() -> Router<AppState> {
         .route("/logout", axum::routing::post(login::sign_out))
         .route("/assets/console.css", get(stylesheet))
         .route("/assets/console.js", get(script))
+        .merge(audit_log::router())
+        .merge(operator_organizations::router())
 }
 
 async fn stylesheet() -> impl IntoResponse {
