@@ -71,8 +71,7 @@ pub async fn record(db: &Db, entry: NewEntry<'_>) -> Result<(), StoreError> {
 
 macro_rules! select_sql {
     () => {
-
-    "SELECT id, organization_id, actor_kind, actor_id, actor_name, action, target, ip, details, created_at FROM audit_log"
+        "SELECT id, organization_id, actor_kind, actor_id, actor_name, action, target, ip, details, created_at FROM audit_log"
     };
 }
 
@@ -104,23 +103,82 @@ pub async fn for_organization(
     }))
 }
 
-/// The newest entries about one target (a key, a client) of an organisation.
-pub async fn for_target(
-    db: &Db,
-    organization_id: &str,
-    target: &str,
-    limit: i64,
-) -> Result<Vec<Entry>, StoreError> {
-    let sql = concat!(
-        select_sql!(),
-        " WHERE organization_id = $1 AND target = $2 ORDER BY id DESC LIMIT $3"
-    );
+/// What the audit log page asks for. Every `None` means "any".
+#[derive(Debug, Default, Clone)]
+pub struct AuditFilter<'a> {
+    /// `None`: every organisation's entries and the deployment's own
+    /// (operators only).
+    pub organization_id: Option<&'a str>,
+    /// The actor's name, matched exactly but ignoring ASCII case.
+    pub actor: Option<&'a str>,
+    /// An action (`api_key.created`), or a family of actions when it ends
+    /// with `.` or `.*` (`api_key.` matches every `api_key.…` action).
+    pub action: Option<&'a str>,
+    /// The exact target id.
+    pub target: Option<&'a str>,
+    /// Entries at or after this time (Unix ms).
+    pub from_ms: Option<i64>,
+    /// Entries before this time (Unix ms).
+    pub until_ms: Option<i64>,
+    /// Keyset pagination: only entries older than the entry with this id
+    /// (entry ids sort by creation time).
+    pub before_id: Option<&'a str>,
+    pub limit: i64,
+}
+
+/// The conditions and order both search statements share. `$1` is the id
+/// bound: the caller binds `before_id` or, for the first page, a string
+/// above every id, which keeps the condition a plain range the indexes
+/// answer on both backends.
+macro_rules! search_sql {
+    ($scope:literal) => {
+        concat!(
+            select_sql!(),
+            " WHERE id < $1",
+            $scope,
+            " AND ($2 IS NULL OR lower(actor_name) = lower($2))
+              AND ($3 IS NULL OR action = $3)
+              AND ($4 IS NULL OR substr(action, 1, length($4)) = $4)
+              AND ($5 IS NULL OR target = $5)
+              AND ($6 IS NULL OR created_at >= $6)
+              AND ($7 IS NULL OR created_at < $7)
+            ORDER BY id DESC LIMIT $8"
+        )
+    };
+}
+
+/// Sorts after every id (ids are a lowercase prefix, `_` and base32).
+const ABOVE_EVERY_ID: &str = "~";
+
+/// The entries matching `filter`, newest first, in one statement. An
+/// organisation's search has its own statement with a plain equality on
+/// the organisation, so it walks the `(organization_id, id)` index instead
+/// of the whole log.
+pub async fn search(db: &Db, filter: &AuditFilter<'_>) -> Result<Vec<Entry>, StoreError> {
+    let (exact_action, action_prefix) = match filter.action {
+        Some(action) if action.ends_with(".*") => (None, Some(&action[..action.len() - 1])),
+        Some(action) if action.ends_with('.') => (None, Some(action)),
+        other => (other, None),
+    };
+    let sql = match filter.organization_id {
+        Some(_) => search_sql!(" AND organization_id = $9"),
+        None => search_sql!(""),
+    };
     Ok(on_pool!(db, |pool| {
-        sqlx::query_as(sql)
-            .bind(organization_id)
-            .bind(target)
-            .bind(limit)
-            .fetch_all(pool)
-            .await?
+        let query = sqlx::query_as(sql)
+            .bind(filter.before_id.unwrap_or(ABOVE_EVERY_ID))
+            .bind(filter.actor)
+            .bind(exact_action)
+            .bind(action_prefix)
+            .bind(filter.target)
+            .bind(filter.from_ms)
+            .bind(filter.until_ms)
+            .bind(filter.limit);
+        match filter.organization_id {
+            Some(organization_id) => query.bind(organization_id),
+            None => query,
+        }
+        .fetch_all(pool)
+        .await?
     }))
 }

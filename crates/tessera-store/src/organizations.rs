@@ -2,7 +2,7 @@
 
 use crate::{Db, StoreError, now_ms, on_pool};
 use tessera_core::id::{IdKind, new_id};
-use tessera_core::names::{DisplayName, Slug};
+use tessera_core::names::{DisplayName, Slug, Username};
 
 /// Who may create API keys in an organisation (SPEC §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,7 +144,31 @@ macro_rules! columns_sql {
 /// Creates an organisation with its built-in `Administrator` and `Employee`
 /// roles, atomically.
 pub async fn create(db: &Db, slug: &Slug, name: &DisplayName) -> Result<Organization, StoreError> {
+    create_with_administrator(db, slug, name, None)
+        .await
+        .map(|(organization, _)| organization)
+}
+
+/// A user to create together with a new organisation, with its
+/// `Administrator` role.
+#[derive(Debug, Clone, Copy)]
+pub struct FirstAdministrator<'a> {
+    pub username: &'a Username,
+    pub password_hash: &'a str,
+}
+
+/// Creates an organisation with its built-in roles and, optionally, its
+/// first administrator, in one transaction: a taken slug or username
+/// (`StoreError::Conflict`) leaves nothing behind. Returns the organisation
+/// and the administrator's account id.
+pub async fn create_with_administrator(
+    db: &Db,
+    slug: &Slug,
+    name: &DisplayName,
+    administrator: Option<FirstAdministrator<'_>>,
+) -> Result<(Organization, Option<String>), StoreError> {
     let id = new_id(IdKind::Organization);
+    let account_id = administrator.map(|_| new_id(IdKind::Account));
     let now = now_ms();
     on_pool!(db, |pool| {
         let mut tx = pool.begin().await?;
@@ -157,12 +181,14 @@ pub async fn create(db: &Db, slug: &Slug, name: &DisplayName) -> Result<Organiza
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        let mut administrator_role = None;
         for (role_name, kind) in crate::roles::BUILT_IN {
+            let role_id = new_id(IdKind::Role);
             sqlx::query(
                 "INSERT INTO roles (id, organization_id, name, kind, permissions, created_at, updated_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $6)",
             )
-            .bind(new_id(IdKind::Role))
+            .bind(&role_id)
             .bind(&id)
             .bind(role_name)
             .bind(kind.as_str())
@@ -170,10 +196,29 @@ pub async fn create(db: &Db, slug: &Slug, name: &DisplayName) -> Result<Organiza
             .bind(now)
             .execute(&mut *tx)
             .await?;
+            if kind == crate::roles::RoleKind::Administrator {
+                administrator_role = Some(role_id);
+            }
+        }
+        if let (Some(administrator), Some(account_id)) = (administrator, &account_id) {
+            sqlx::query(
+                "INSERT INTO accounts (id, username, password_hash, is_operator, organization_id, role_id, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+            )
+            .bind(account_id)
+            .bind(administrator.username.as_str())
+            .bind(administrator.password_hash)
+            .bind(false)
+            .bind(&id)
+            .bind(&administrator_role)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
     });
-    find_by_id(db, &id).await?.ok_or(StoreError::NotFound)
+    let organization = find_by_id(db, &id).await?.ok_or(StoreError::NotFound)?;
+    Ok((organization, account_id))
 }
 
 pub async fn find_by_slug(db: &Db, slug: &str) -> Result<Option<Organization>, StoreError> {
@@ -289,4 +334,47 @@ pub async fn set_key_policy(db: &Db, id: &str, policy: &KeyPolicy) -> Result<(),
     } else {
         Ok(())
     }
+}
+
+/// An organisation with the counts the operator's list shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganizationSummary {
+    pub organization: Organization,
+    pub users: i64,
+    /// Keys neither revoked nor expired at the time of the query.
+    pub active_keys: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct SummaryRow {
+    #[sqlx(flatten)]
+    organization: OrganizationRow,
+    users: i64,
+    active_keys: i64,
+}
+
+/// Every organisation, by slug, with its user and active key counts.
+pub async fn list_with_counts(db: &Db) -> Result<Vec<OrganizationSummary>, StoreError> {
+    let sql = concat!(
+        "SELECT ",
+        columns_sql!(),
+        ",
+        (SELECT COUNT(*) FROM accounts a WHERE a.organization_id = organizations.id) AS users,
+        (SELECT COUNT(*) FROM api_keys k WHERE k.organization_id = organizations.id
+            AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $1)) AS active_keys
+        FROM organizations ORDER BY slug"
+    );
+    let rows: Vec<SummaryRow> = on_pool!(db, |pool| sqlx::query_as(sql)
+        .bind(now_ms())
+        .fetch_all(pool)
+        .await?);
+    rows.into_iter()
+        .map(|row| {
+            Ok(OrganizationSummary {
+                organization: Organization::try_from(row.organization)?,
+                users: row.users,
+                active_keys: row.active_keys,
+            })
+        })
+        .collect()
 }

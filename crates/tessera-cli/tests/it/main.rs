@@ -10,6 +10,7 @@ mod client_applications;
 mod cluster;
 mod console_admin;
 mod console_keys;
+mod console_operator;
 mod data_api;
 mod docs;
 mod http_basics;

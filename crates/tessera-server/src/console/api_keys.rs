@@ -663,7 +663,16 @@ async fn show(
         Some((_, owner)) => granted.intersect(owner),
         None => Access::Limited(Default::default()),
     };
-    let trail = audit::for_target(state.db(), member.organization_id, &key.id, 100).await?;
+    let trail = audit::search(
+        state.db(),
+        &audit::AuditFilter {
+            organization_id: Some(member.organization_id),
+            target: Some(&key.id),
+            limit: 100,
+            ..Default::default()
+        },
+    )
+    .await?;
     let status = key.status(now_ms());
     let body = html! {
         div.page-head {

@@ -58,16 +58,6 @@ impl FormFields {
             .filter(move |(k, _)| *k == name)
             .map(|(_, v)| v.as_str())
     }
-
-    /// Whether a checkbox named `name` was ticked with `value`.
-    pub fn has(&self, name: &str, value: &str) -> bool {
-        self.all(name).any(|v| v == value)
-    }
-
-    /// Whether a checkbox named `name` was ticked at all.
-    pub fn checked(&self, name: &str) -> bool {
-        self.all(name).next().is_some()
-    }
 }
 
 /// What was wrong with a submitted form, field by field, so the page can

@@ -9,11 +9,13 @@ mod administration;
 mod anonymous_form;
 mod api_keys;
 mod apply;
+mod audit_log;
 mod connected_clients;
 mod cookies;
 mod form;
 mod login;
 mod operator_clients;
+mod operator_organizations;
 mod organization_settings;
 pub(crate) mod pages;
 mod people;
@@ -41,6 +43,8 @@ pub fn router() -> Router<AppState> {
         .merge(roles::router())
         .merge(people::router())
         .merge(organization_settings::router())
+        .merge(audit_log::router())
+        .merge(operator_organizations::router())
 }
 
 async fn stylesheet() -> impl IntoResponse {

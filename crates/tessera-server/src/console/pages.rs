@@ -80,6 +80,11 @@ const OPERATOR_LINKS: &[NavLink] = &[
         href: "/operator/clients",
         label: "API clients",
     },
+    NavLink {
+        section: Section::AuditLog,
+        href: "/operator/audit",
+        label: "Audit log",
+    },
 ];
 
 fn links_for(account: &Account) -> &'static [NavLink] {

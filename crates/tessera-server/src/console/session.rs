@@ -74,7 +74,6 @@ pub struct MemberContext<'a> {
     pub organization_slug: &'a str,
     pub organization_name: &'a str,
     pub role_id: &'a str,
-    pub role_name: &'a str,
     pub is_administrator: bool,
 }
 
@@ -114,15 +113,14 @@ impl SignedIn {
                 organization_slug,
                 organization_name,
                 role_id,
-                role_name,
                 is_administrator,
+                ..
             } => Ok(MemberContext {
                 account,
                 organization_id,
                 organization_slug,
                 organization_name,
                 role_id,
-                role_name,
                 is_administrator: *is_administrator,
             }),
             Membership::Operator => Err(PageError::forbidden(
