@@ -147,7 +147,7 @@ pub async fn may_create_keys(
     Ok(organization.key_creation == KeyCreationPolicy::Everyone)
 }
 
-const DAY_MS: i64 = 86_400_000;
+pub const DAY_MS: i64 = 86_400_000;
 
 /// Applies the organisation's rules for new keys (console ▸ Organisation):
 /// a maximum lifetime refuses keys without an expiry or expiring later; a

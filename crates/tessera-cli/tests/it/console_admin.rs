@@ -924,6 +924,49 @@ async fn the_organisation_key_policy_binds_new_keys(backend: Backend) {
     assert_eq!(own["ip_allowlist"], json!(["127.0.0.1/32"]));
     assert_eq!(me(&app, own["key"].as_str().unwrap()).await.status(), 200);
 
+    // The console's key form: a date lasts through its day, so the last
+    // allowed day is accepted (ending at the limit); a later day, or none,
+    // is refused beside the expiry field.
+    let day = |days: i64| at(days)[..10].to_owned();
+    let form = |expires: String| {
+        vec![
+            ("name".to_owned(), "console key".to_owned()),
+            ("access".to_owned(), "everything".to_owned()),
+            ("expires".to_owned(), expires),
+        ]
+    };
+    for expires in [String::new(), day(31)] {
+        let fields = form(expires);
+        let fields: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let page = admin.refused("/settings/api/new", &fields, 422).await;
+        assert!(
+            page.contains("requires API keys to expire within 30 days"),
+            "{page}"
+        );
+    }
+    let fields = form(day(30));
+    let fields: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let issued = admin.post("/settings/api/new", &fields).await;
+    assert_eq!(issued.status(), 201, "the last allowed day was refused");
+    let keys = app.get_json_as("/api/v1/api-keys", "admin-acme").await;
+    let console_key = keys["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "console key")
+        .unwrap();
+    let expires = console_key["expires_at"].as_str().unwrap();
+    assert!(
+        expires <= at(30).as_str() && expires > at(29).as_str(),
+        "{expires}"
+    );
+
     // Cleared settings bind nothing.
     admin
         .submit(

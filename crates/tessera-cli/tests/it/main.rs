@@ -11,6 +11,7 @@ mod cluster;
 mod console_admin;
 mod console_keys;
 mod console_operator;
+mod console_tour;
 mod data_api;
 mod docs;
 mod http_basics;

@@ -24,7 +24,7 @@ use tessera_store::api_keys::{self, ApiKey, Owner};
 use tessera_store::audit::{self, NewEntry};
 use tessera_store::bots::{self, Bot};
 use tessera_store::roles::{self, Role};
-use tessera_store::{format_ms, now_ms};
+use tessera_store::{format_ms, now_ms, organizations};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -349,6 +349,8 @@ fn field_of(input: Input) -> &'static str {
 struct FormChoices {
     bots: Vec<Bot>,
     roles: Vec<Role>,
+    /// The organisation's maximum key lifetime in days, if it has one.
+    lifetime_limit: Option<u32>,
 }
 
 async fn form_choices(
@@ -365,7 +367,36 @@ async fn form_choices(
         Vec::new()
     };
     let roles = roles::list(state.db(), member.organization_id).await?;
-    Ok(FormChoices { bots, roles })
+    let lifetime_limit = organizations::find_by_id(state.db(), member.organization_id)
+        .await?
+        .and_then(|o| o.max_key_lifetime_days);
+    Ok(FormChoices {
+        bots,
+        roles,
+        lifetime_limit,
+    })
+}
+
+/// The latest expiry the organisation's lifetime limit allows now.
+fn latest_expiry(days: u32) -> i64 {
+    now_ms() + i64::from(days) * key_issuing::DAY_MS
+}
+
+/// A date picked in the form lasts through that day, which can be hours
+/// past the organisation's limit when it is the last allowed day; that day
+/// then ends at the limit instead of being refused.
+fn within_limit(expires_at: Option<i64>, lifetime_limit: Option<u32>) -> Option<i64> {
+    match (expires_at, lifetime_limit) {
+        (Some(at), Some(days)) => {
+            let latest = latest_expiry(days);
+            if at > latest && date(at - 1) == date(latest) {
+                Some(latest)
+            } else {
+                Some(at)
+            }
+        }
+        (at, _) => at,
+    }
 }
 
 fn key_form_page(
@@ -430,7 +461,13 @@ fn key_form_page(
 
             div.field {
                 label for="expires" { "Expires on (optional)" }
-                p.hint #expires-hint { "The key stops working at the end of this day (UTC). Leave empty for a key that does not expire." }
+                p.hint #expires-hint {
+                    "The key stops working at the end of this day (UTC). "
+                    @match choices.lifetime_limit {
+                        Some(days) => { "This organisation requires keys to expire within " (days) " days, by " (date(latest_expiry(days))) "." },
+                        None => "Leave empty for a key that does not expire.",
+                    }
+                }
                 @if let Some(error) = errors.get("expires") { p.field-error #expires-error { (error) } }
                 input #expires type="date" name="expires" value=(form.expires) aria-describedby="expires-hint"
                     aria-invalid=[errors.get("expires").map(|_| "true")];
@@ -503,17 +540,19 @@ async fn create(
         )
             .into_response()
     };
-    let request = match form.to_request(matrix_problems) {
+    let choices = form_choices(&state, &member).await?;
+    let mut request = match form.to_request(matrix_problems) {
         Ok(request) => request,
-        Err(errors) => return Ok(rejected(errors, form_choices(&state, &member).await?)),
+        Err(errors) => return Ok(rejected(errors, choices)),
     };
+    request.expires_at = within_limit(request.expires_at, choices.lifetime_limit);
     let issuer = issuer(&signed_in, &member, &role);
     match key_issuing::issue(&state, &issuer, request).await {
         Ok(issued) => issued_page(&state, &signed_in, &headers, &issued, "Your new API key").await,
         Err(IssueError::Refused(refusal)) => {
             let mut errors = FormErrors::default();
             errors.add(field_of(refusal.input), refusal.message);
-            Ok(rejected(errors, form_choices(&state, &member).await?))
+            Ok(rejected(errors, choices))
         }
         Err(IssueError::Store(err)) => Err(err.into()),
     }
