@@ -383,29 +383,49 @@ fn user_page(
                 button type="submit" { "Reset password" }
             }
         }
+        (activation_card(signed_in, &base, user.active, &Activation {
+            noun: "user",
+            deactivating: "They can no longer sign in, their console sessions end, and every key they own stops working at once. You can reactivate them later.",
+            reactivating: "They can sign in again, and their keys that are not revoked or expired work again.",
+            refused: own.then_some(SELF_DEACTIVATE),
+        }))
+    };
+    page(&user.username, signed_in, Section::People, body)
+}
+
+/// What the deactivate/reactivate card says about one kind of account.
+struct Activation {
+    noun: &'static str,
+    deactivating: &'static str,
+    reactivating: &'static str,
+    /// Why this account may not be deactivated from here, if it may not.
+    refused: Option<&'static str>,
+}
+
+fn activation_card(signed_in: &SignedIn, base: &str, active: bool, text: &Activation) -> Markup {
+    html! {
         section.card.danger-zone #activation {
-            @if user.active {
+            @if active {
                 h2 { "Deactivate" }
-                @if own {
-                    p #own-deactivate { (SELF_DEACTIVATE) }
+                @if let Some(reason) = text.refused {
+                    p #own-deactivate { (reason) }
                 } @else {
-                    p { "They can no longer sign in, their console sessions end, and every key they own stops working at once. You can reactivate them later." }
+                    p { (text.deactivating) }
                     form method="post" action={ (base) "/deactivate" } {
                         input type="hidden" name="csrf" value=(signed_in.csrf());
-                        button.danger type="submit" { "Deactivate user" }
+                        button.danger type="submit" { "Deactivate " (text.noun) }
                     }
                 }
             } @else {
                 h2 { "Reactivate" }
-                p { "They can sign in again, and their keys that are not revoked or expired work again." }
+                p { (text.reactivating) }
                 form method="post" action={ (base) "/reactivate" } {
                     input type="hidden" name="csrf" value=(signed_in.csrf());
-                    button type="submit" { "Reactivate user" }
+                    button type="submit" { "Reactivate " (text.noun) }
                 }
             }
         }
-    };
-    page(&user.username, signed_in, Section::People, body)
+    }
 }
 
 async fn show_user(
@@ -683,23 +703,12 @@ fn bot_page(
                 button type="submit" { "Change role" }
             }
         }
-        section.card.danger-zone #activation {
-            @if bot.active {
-                h2 { "Deactivate" }
-                p { "Every key this bot user owns stops working at once, and no new key can be made for it. You can reactivate it later." }
-                form method="post" action={ (base) "/deactivate" } {
-                    input type="hidden" name="csrf" value=(signed_in.csrf());
-                    button.danger type="submit" { "Deactivate bot user" }
-                }
-            } @else {
-                h2 { "Reactivate" }
-                p { "Its keys that are not revoked or expired work again." }
-                form method="post" action={ (base) "/reactivate" } {
-                    input type="hidden" name="csrf" value=(signed_in.csrf());
-                    button type="submit" { "Reactivate bot user" }
-                }
-            }
-        }
+        (activation_card(signed_in, &base, bot.active, &Activation {
+            noun: "bot user",
+            deactivating: "Every key this bot user owns stops working at once, and no new key can be made for it. You can reactivate it later.",
+            reactivating: "Its keys that are not revoked or expired work again.",
+            refused: None,
+        }))
     };
     page(&bot.name, signed_in, Section::People, body)
 }
