@@ -144,7 +144,11 @@ pub async fn may_create_keys(
     let organization = organizations::find_by_id(state.db(), organization_id)
         .await?
         .ok_or(StoreError::NotFound)?;
-    Ok(organization.key_creation == KeyCreationPolicy::Everyone)
+    Ok(allows_key_creation(issuer_role, &organization))
+}
+
+fn allows_key_creation(issuer_role: &Role, organization: &Organization) -> bool {
+    issuer_role.is_administrator() || organization.key_creation == KeyCreationPolicy::Everyone
 }
 
 pub const DAY_MS: i64 = 86_400_000;
@@ -194,16 +198,16 @@ pub async fn issue(
 ) -> Result<IssuedKey, IssueError> {
     let db = state.db();
     let administrator = issuer.role.is_administrator();
-    if !may_create_keys(state, issuer.role, issuer.organization_id).await? {
+    let organization = organizations::find_by_id(db, issuer.organization_id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    if !allows_key_creation(issuer.role, &organization) {
         return Err(Refusal::denied(
             Input::Policy,
             "Only administrators may create API keys in this organization.",
         )
         .into());
     }
-    let organization = organizations::find_by_id(db, issuer.organization_id)
-        .await?
-        .ok_or(StoreError::NotFound)?;
     let name = DisplayName::parse(&request.name)
         .map_err(|e| Refusal::invalid(Input::Name, e.to_string()))?;
 

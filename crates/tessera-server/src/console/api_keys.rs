@@ -675,11 +675,7 @@ async fn owner_access(
             }) => role_id,
             _ => return Ok(None),
         },
-        Owner::Bot(id) => match bots::list(state.db(), &key.organization_id)
-            .await?
-            .into_iter()
-            .find(|b| &b.id == id)
-        {
+        Owner::Bot(id) => match bots::find_by_id(state.db(), &key.organization_id, id).await? {
             Some(bot) => bot.role_id,
             None => return Ok(None),
         },
