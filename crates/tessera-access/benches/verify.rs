@@ -7,45 +7,23 @@ use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
 use tessera_access::keys::{AccessEngine, EngineSettings, Presentation};
 use tessera_core::credentials;
-use tessera_core::names::{DisplayName, Slug, Username};
 use tessera_core::permissions::Action;
 use tessera_core::secret::{self, SecretKind};
+use tessera_store::Backend;
 use tessera_store::api_keys::{self, NewApiKey, Owner};
-use tessera_store::{Backend, DatabaseUrl, Db, PoolSettings, accounts, organizations, roles};
+
+mod seed;
 
 /// A database with one organisation, one administrator and one key; the
 /// engine has the key in its cache.
 async fn engine_with_one_key() -> (std::sync::Arc<AccessEngine>, String) {
-    let url = DatabaseUrl::parse("sqlite::memory:").expect("url");
-    let db = Db::connect(&url, &PoolSettings::default())
-        .await
-        .expect("connect");
-    db.migrate().await.expect("migrate");
-    let org = organizations::create(
-        &db,
-        &Slug::parse("acme").unwrap(),
-        &DisplayName::parse("Acme").unwrap(),
-    )
-    .await
-    .expect("org");
-    let role = roles::find_by_name(&db, &org.id, roles::ADMINISTRATOR)
-        .await
-        .unwrap()
-        .unwrap();
-    let account = accounts::create_user(
-        &db,
-        &org.id,
-        &role.id,
-        &Username::parse("ada").unwrap(),
-        "x",
-    )
-    .await
-    .unwrap();
+    let (db, org_id, account) = seed::organization_with_administrator("sqlite::memory:").await;
+    let mut tx = db.begin().await.expect("begin");
     let key = secret::generate(SecretKind::ApiKey);
     api_keys::create(
-        &db,
+        &mut tx,
         &NewApiKey {
-            organization_id: &org.id,
+            organization_id: &org_id,
             name: "bench",
             key_hash: &key.hash,
             hint: &key.hint,
@@ -61,6 +39,7 @@ async fn engine_with_one_key() -> (std::sync::Arc<AccessEngine>, String) {
     )
     .await
     .expect("key");
+    tx.commit().await.expect("commit");
     let (engine, _tasks) = AccessEngine::start(db, EngineSettings::for_backend(Backend::Sqlite));
     engine
         .lookup(&key.hash)

@@ -9,11 +9,11 @@
 
 use std::time::{Duration, Instant};
 use tessera_access::keys::{AccessEngine, EngineSettings};
-use tessera_core::names::{DisplayName, Slug, Username};
 use tessera_core::secret::{self, SecretHash, SecretKind};
-use tessera_store::{
-    Backend, DatabaseUrl, Db, PoolSettings, accounts, on_pool, organizations, roles,
-};
+use tessera_store::{Backend, on_pool};
+
+#[path = "../benches/seed.rs"]
+mod seed;
 
 fn resident_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -46,32 +46,8 @@ async fn main() {
     let lookups = args.get(2).copied().unwrap_or(50_000);
     let dir = std::env::temp_dir().join(format!("tessera-scale-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let url =
-        DatabaseUrl::parse(&format!("sqlite://{}", dir.join("scale.db").display())).expect("url");
-    let db = Db::connect(&url, &PoolSettings::default())
-        .await
-        .expect("connect");
-    db.migrate().await.expect("migrate");
-    let org = organizations::create(
-        &db,
-        &Slug::parse("scale").unwrap(),
-        &DisplayName::parse("Scale").unwrap(),
-    )
-    .await
-    .unwrap();
-    let role = roles::find_by_name(&db, &org.id, roles::ADMINISTRATOR)
-        .await
-        .unwrap()
-        .unwrap();
-    let owner = accounts::create_user(
-        &db,
-        &org.id,
-        &role.id,
-        &Username::parse("owner").unwrap(),
-        "x",
-    )
-    .await
-    .unwrap();
+    let url = format!("sqlite://{}", dir.join("scale.db").display());
+    let (db, org_id, owner) = seed::organization_with_administrator(&url).await;
 
     // Keep the raw value of only the keys we will look up; the rest exist
     // in the database alone, as in production.
@@ -105,7 +81,7 @@ async fn main() {
             sql.push_str(&format!(
                 "(${}, '{}', 'k', ${}, ${}, '{}', '{}', 0)",
                 base + 1,
-                org.id,
+                org_id,
                 base + 2,
                 base + 3,
                 owner,

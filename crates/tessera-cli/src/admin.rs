@@ -4,20 +4,31 @@
 
 use anyhow::{Context, anyhow, bail};
 use clap::Subcommand;
-use serde_json::json;
-use tessera_core::audit::AuditAction;
+use tessera_core::audit::Actor;
 use tessera_core::names::{DisplayName, Slug, Username};
 use tessera_core::password::{self, NewPassword};
-use tessera_core::secret::{self, SecretKind};
+use tessera_ops::{OpError, Ops, clients, organizations as ops_organizations, people};
 use tessera_store::api_clients::NewClient;
-use tessera_store::audit::{self, Actor, NewEntry};
-use tessera_store::client_applications::{self, Decided};
+use tessera_store::client_applications::{self, Application, Decided};
 use tessera_store::organizations::{KeyCreationPolicy, Organization, RateLimit};
 use tessera_store::roles::{self, Role};
-use tessera_store::{
-    DatabaseUrl, Db, PoolSettings, StoreError, accounts, api_clients, bots, format_ms, now_ms,
-    organizations,
-};
+use tessera_store::{DatabaseUrl, Db, PoolSettings, accounts, bots, format_ms, organizations};
+
+/// Who may create API keys, as `--who` names them.
+#[derive(clap::ValueEnum, Debug, Clone, Copy)]
+pub enum KeyCreators {
+    Administrators,
+    Everyone,
+}
+
+impl From<KeyCreators> for KeyCreationPolicy {
+    fn from(who: KeyCreators) -> Self {
+        match who {
+            KeyCreators::Administrators => KeyCreationPolicy::AdministratorsOnly,
+            KeyCreators::Everyone => KeyCreationPolicy::Everyone,
+        }
+    }
+}
 
 #[derive(Subcommand, Debug)]
 pub enum AdminCommand {
@@ -72,8 +83,8 @@ pub enum AdminCommand {
         #[arg(long)]
         org: String,
         /// `administrators` (the default for new organisations) or `everyone`.
-        #[arg(long, value_parser = ["administrators", "everyone"])]
-        who: String,
+        #[arg(long, value_enum)]
+        who: KeyCreators,
     },
     /// Create an API client and print its id and credential (shown once).
     CreateClient {
@@ -128,21 +139,27 @@ pub async fn run(url: &DatabaseUrl, command: AdminCommand) -> anyhow::Result<()>
     db.migrate()
         .await
         .context("cannot apply database migrations")?;
-    let result = execute(&db, command).await;
+    let ops = Ops::without_cache(db.clone());
+    let result = execute(&ops, command).await;
     db.close().await;
     result
 }
 
-async fn execute(db: &Db, command: AdminCommand) -> anyhow::Result<()> {
+/// Who the audit log names for everything done at the command line.
+fn actor() -> Actor {
+    Actor::command_line()
+}
+
+async fn execute(ops: &Ops, command: AdminCommand) -> anyhow::Result<()> {
     match command {
         AdminCommand::CreateOperator { username, password } => {
-            match ensure_operator(db, &username, &password).await? {
+            match ensure_operator(ops, &username, &password).await? {
                 Outcome::Created => println!("created operator {username}"),
                 Outcome::AlreadyExisted => println!("operator {username} already exists"),
             }
         }
         AdminCommand::CreateOrg { slug, name } => {
-            let (org, outcome) = ensure_organization(db, &slug, &name).await?;
+            let (org, outcome) = ensure_organization(ops, &slug, &name).await?;
             match outcome {
                 Outcome::Created => println!("created organisation {} ({})", org.slug, org.id),
                 Outcome::AlreadyExisted => {
@@ -155,148 +172,115 @@ async fn execute(db: &Db, command: AdminCommand) -> anyhow::Result<()> {
             username,
             password,
             role,
-        } => match ensure_user(db, &org, &username, &password, &role).await? {
+        } => match ensure_user(ops, &org, &username, &password, &role).await? {
             Outcome::Created => println!("created user {username} in {org} with role {role}"),
             Outcome::AlreadyExisted => {
                 println!("user {username} already exists in {org} with role {role}")
             }
         },
-        AdminCommand::CreateBot { org, name, role } => {
-            let organization = find_organization(db, &org).await?;
-            let name = DisplayName::parse(&name)?;
-            let role = find_role(db, &organization, &role).await?;
-            match bots::find_by_name(db, &organization.id, name.as_str()).await? {
-                Some(bot) if bot.role_id == role.id => {
-                    println!(
-                        "bot user {name} already exists in {org} with role {}",
-                        role.name
-                    );
-                }
-                Some(bot) => bail!(
-                    "bot user '{name}' already exists in {org} with the role '{}', not '{}'",
-                    bot.role_name,
-                    role.name
-                ),
-                None => {
-                    let bot = bots::create(db, &organization.id, &role.id, &name).await?;
-                    record(
-                        db,
-                        Some(&organization.id),
-                        AuditAction::BotCreated,
-                        &bot.id,
-                        json!({"name": name.as_str(), "role": role.name}),
-                    )
-                    .await?;
-                    println!("created bot user {name} in {org} with role {}", role.name);
-                }
-            }
-        }
+        AdminCommand::CreateBot { org, name, role } => create_bot(ops, &org, &name, &role).await?,
         AdminCommand::SetRateLimit { org, rate, burst } => {
-            let organization = find_organization(db, &org).await?;
-            let limit = RateLimit {
-                per_second: rate,
-                burst,
-            };
-            organizations::set_rate_limit(db, &organization.id, limit).await?;
-            record(
-                db,
-                Some(&organization.id),
-                AuditAction::RateLimitChanged,
-                &organization.id,
-                json!({"rate": rate, "burst": burst, "previous": {"rate": organization.rate_limit.per_second, "burst": organization.rate_limit.burst}}),
-            )
-            .await?;
-            println!("rate limit of {org} set to {rate} requests/s with a burst of {burst}");
+            set_rate_limit(ops, &org, rate, burst).await?
         }
-        AdminCommand::SetKeyCreation { org, who } => {
-            let organization = find_organization(db, &org).await?;
-            let policy = if who == "everyone" {
-                KeyCreationPolicy::Everyone
-            } else {
-                KeyCreationPolicy::AdministratorsOnly
-            };
-            organizations::set_key_creation(db, &organization.id, policy).await?;
-            record(
-                db,
-                Some(&organization.id),
-                AuditAction::KeyCreationPolicyChanged,
-                &organization.id,
-                json!({"who": policy.as_str(), "previous": organization.key_creation.as_str()}),
-            )
-            .await?;
-            println!("in {org}, {} may now create API keys", policy.as_str());
-        }
-        AdminCommand::CreateClient { name } => {
-            let name = DisplayName::parse(&name)?;
-            let NewClient { client, credential } = match api_clients::create(db, &name).await {
-                Err(StoreError::Conflict(_)) => {
-                    bail!("an API client named '{name}' already exists")
-                }
-                other => other?,
-            };
-            record(
-                db,
-                None,
-                AuditAction::ClientCreated,
-                &client.id,
-                json!({"name": name.as_str()}),
-            )
-            .await?;
-            println!("client_id: {}", client.id);
-            println!("credential: {}", credential.raw);
-            eprintln!(
-                "Store the credential now: Tessera keeps only its hash and cannot show it again."
-            );
-        }
-        AdminCommand::ListApplications => list_applications(db).await?,
+        AdminCommand::SetKeyCreation { org, who } => set_key_creation(ops, &org, who).await?,
+        AdminCommand::CreateClient { name } => create_client(ops, &name).await?,
+        AdminCommand::ListApplications => list_applications(ops.db()).await?,
         AdminCommand::ApproveApplication { reference, name } => {
-            approve_application(db, &reference, name.as_deref()).await?
+            approve_application(ops, &reference, name.as_deref()).await?
         }
         AdminCommand::RejectApplication { reference, reason } => {
-            reject_application(db, &reference, &reason).await?
+            reject_application(ops, &reference, &reason).await?
         }
-        AdminCommand::DisableClient { client } => set_client_active(db, &client, false).await?,
-        AdminCommand::EnableClient { client } => set_client_active(db, &client, true).await?,
+        AdminCommand::DisableClient { client } => set_client_active(ops, &client, false).await?,
+        AdminCommand::EnableClient { client } => set_client_active(ops, &client, true).await?,
         AdminCommand::RotateClient {
             client,
             overlap_hours,
-        } => {
-            let credential = secret::generate(SecretKind::ClientCredential);
-            let previous_valid_until = now_ms() + i64::from(overlap_hours) * 3_600_000;
-            let rotated = api_clients::rotate_credential(
-                db,
-                &client,
-                &credential.hash,
-                &credential.hint,
-                previous_valid_until,
-            )
-            .await?;
-            if !rotated {
-                bail!("there is no API client '{client}'");
-            }
-            record(
-                db,
-                None,
-                AuditAction::ClientRotated,
-                &client,
-                json!({"overlap_hours": overlap_hours}),
-            )
-            .await?;
-            println!("credential: {}", credential.raw);
+        } => rotate_client(ops, &client, overlap_hours).await?,
+    }
+    Ok(())
+}
+
+/// The message of a refusal, or the failure as it is.
+fn refused(err: OpError) -> anyhow::Error {
+    match err {
+        OpError::Refused(refusal) => anyhow!("{}", refusal.message),
+        OpError::NotFound => anyhow!("not found"),
+        OpError::Store(err) => err.into(),
+    }
+}
+
+async fn create_bot(ops: &Ops, org: &str, name: &str, role: &str) -> anyhow::Result<()> {
+    let db = ops.db();
+    let organization = find_organization(db, org).await?;
+    let name = DisplayName::parse(name)?;
+    let role = find_role(db, &organization, role).await?;
+    match bots::find_by_name(db, &organization.id, name.as_str()).await? {
+        Some(bot) if bot.role_id == role.id => {
             println!(
-                "previous credential valid until: {}",
-                format_ms(previous_valid_until)
+                "bot user {name} already exists in {org} with role {}",
+                role.name
             );
-            eprintln!(
-                "Store the credential now: Tessera keeps only its hash and cannot show it again."
-            );
+        }
+        Some(bot) => bail!(
+            "bot user '{name}' already exists in {org} with the role '{}', not '{}'",
+            bot.role_name,
+            role.name
+        ),
+        None => {
+            people::create_bot(ops, &actor(), &organization.id, &role, &name)
+                .await
+                .map_err(refused)?;
+            println!("created bot user {name} in {org} with role {}", role.name);
         }
     }
     Ok(())
 }
 
-/// How the command line signs the decisions it records.
-const DECIDED_BY: &str = "tessera admin";
+async fn set_rate_limit(ops: &Ops, org: &str, rate: u32, burst: u32) -> anyhow::Result<()> {
+    let organization = find_organization(ops.db(), org).await?;
+    let limit = RateLimit {
+        per_second: rate,
+        burst,
+    };
+    ops_organizations::set_rate_limit(ops, &actor(), &organization, limit).await?;
+    println!("rate limit of {org} set to {rate} requests/s with a burst of {burst}");
+    Ok(())
+}
+
+async fn set_key_creation(ops: &Ops, org: &str, who: KeyCreators) -> anyhow::Result<()> {
+    let organization = find_organization(ops.db(), org).await?;
+    let policy = KeyCreationPolicy::from(who);
+    ops_organizations::set_key_creation(ops, &actor(), &organization, policy).await?;
+    println!("in {org}, {} may now create API keys", policy.as_str());
+    Ok(())
+}
+
+async fn create_client(ops: &Ops, name: &str) -> anyhow::Result<()> {
+    let name = DisplayName::parse(name)?;
+    let NewClient { client, credential } = match clients::create(ops, &actor(), &name).await {
+        Err(OpError::Refused(_)) => bail!("an API client named '{name}' already exists"),
+        other => other.map_err(refused)?,
+    };
+    println!("client_id: {}", client.id);
+    println!("credential: {}", credential.raw);
+    eprintln!("Store the credential now: Tessera keeps only its hash and cannot show it again.");
+    Ok(())
+}
+
+async fn rotate_client(ops: &Ops, client_id: &str, overlap_hours: u32) -> anyhow::Result<()> {
+    let rotated = match clients::rotate(ops, &actor(), client_id, overlap_hours).await {
+        Err(OpError::NotFound) => bail!("there is no API client '{client_id}'"),
+        other => other.map_err(refused)?,
+    };
+    println!("credential: {}", rotated.raw);
+    println!(
+        "previous credential valid until: {}",
+        format_ms(rotated.previous_valid_until)
+    );
+    eprintln!("Store the credential now: Tessera keeps only its hash and cannot show it again.");
+    Ok(())
+}
 
 async fn list_applications(db: &Db) -> anyhow::Result<()> {
     let queue = client_applications::queue(db, 50).await?;
@@ -317,40 +301,32 @@ async fn list_applications(db: &Db) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn approve_application(db: &Db, reference: &str, name: Option<&str>) -> anyhow::Result<()> {
-    let application = client_applications::find(db, reference)
+async fn find_application(db: &Db, reference: &str) -> anyhow::Result<Application> {
+    client_applications::find(db, reference)
         .await?
-        .ok_or_else(|| anyhow!("there is no application '{reference}'"))?;
-    let name = DisplayName::parse(name.unwrap_or(&application.company))?;
-    let new = match client_applications::approve(db, reference, &name, DECIDED_BY).await {
-        Err(StoreError::Conflict(_)) => {
-            bail!("an API client named '{name}' already exists; choose another with --name")
-        }
-        other => other?,
-    };
-    let NewClient { client, credential } = match new {
-        Decided::Done(new) => new,
+        .ok_or_else(|| anyhow!("there is no application '{reference}'"))
+}
+
+fn undecidable<T>(reference: &str, decided: Decided<T>) -> anyhow::Result<T> {
+    match decided {
+        Decided::Done(done) => Ok(done),
         Decided::NotFound => bail!("there is no application '{reference}'"),
         Decided::AlreadyDecided(status) => {
             bail!("application '{reference}' is already {}", status.as_str())
         }
+    }
+}
+
+async fn approve_application(ops: &Ops, reference: &str, name: Option<&str>) -> anyhow::Result<()> {
+    let application = find_application(ops.db(), reference).await?;
+    let name = DisplayName::parse(name.unwrap_or(&application.company))?;
+    let decided = match clients::approve_application(ops, &actor(), &application, &name).await {
+        Err(OpError::Refused(_)) => {
+            bail!("an API client named '{name}' already exists; choose another with --name")
+        }
+        other => other.map_err(refused)?,
     };
-    record(
-        db,
-        None,
-        AuditAction::ClientCreated,
-        &client.id,
-        json!({"name": client.name, "application": reference}),
-    )
-    .await?;
-    record(
-        db,
-        None,
-        AuditAction::ClientApplicationApproved,
-        reference,
-        json!({"company": application.company, "client_id": client.id}),
-    )
-    .await?;
+    let NewClient { client, credential } = undecidable(reference, decided)?;
     println!("client_id: {}", client.id);
     println!("credential: {}", credential.raw);
     eprintln!(
@@ -360,43 +336,23 @@ async fn approve_application(db: &Db, reference: &str, name: Option<&str>) -> an
     Ok(())
 }
 
-async fn reject_application(db: &Db, reference: &str, reason: &str) -> anyhow::Result<()> {
+async fn reject_application(ops: &Ops, reference: &str, reason: &str) -> anyhow::Result<()> {
     let reason = reason.trim();
     if reason.is_empty() {
         bail!("give the applicant a reason with --reason");
     }
-    let application = client_applications::find(db, reference)
-        .await?
-        .ok_or_else(|| anyhow!("there is no application '{reference}'"))?;
-    match client_applications::reject(db, reference, reason, DECIDED_BY).await? {
-        Decided::Done(()) => {}
-        Decided::NotFound => bail!("there is no application '{reference}'"),
-        Decided::AlreadyDecided(status) => {
-            bail!("application '{reference}' is already {}", status.as_str())
-        }
-    }
-    record(
-        db,
-        None,
-        AuditAction::ClientApplicationRejected,
-        reference,
-        json!({"company": application.company, "reason": reason}),
-    )
-    .await?;
+    let application = find_application(ops.db(), reference).await?;
+    let decided = clients::reject_application(ops, &actor(), &application, reason).await?;
+    undecidable(reference, decided)?;
     println!("application {reference} rejected");
     Ok(())
 }
 
-async fn set_client_active(db: &Db, client_id: &str, active: bool) -> anyhow::Result<()> {
-    if !api_clients::set_active(db, client_id, active).await? {
-        bail!("there is no API client '{client_id}'");
+async fn set_client_active(ops: &Ops, client_id: &str, active: bool) -> anyhow::Result<()> {
+    match clients::set_active(ops, &actor(), client_id, active).await {
+        Err(OpError::NotFound) => bail!("there is no API client '{client_id}'"),
+        other => other.map_err(refused)?,
     }
-    let action = if active {
-        AuditAction::ClientEnabled
-    } else {
-        AuditAction::ClientDisabled
-    };
-    record(db, None, action, client_id, json!({})).await?;
     println!(
         "API client {client_id} {}",
         if active { "enabled" } else { "disabled" }
@@ -408,28 +364,6 @@ async fn set_client_active(db: &Db, client_id: &str, active: bool) -> anyhow::Re
 pub enum Outcome {
     Created,
     AlreadyExisted,
-}
-
-async fn record(
-    db: &Db,
-    organization_id: Option<&str>,
-    action: AuditAction,
-    target: &str,
-    details: serde_json::Value,
-) -> anyhow::Result<()> {
-    audit::record(
-        db,
-        NewEntry {
-            organization_id,
-            actor: &Actor::command_line(),
-            action,
-            target: Some(target),
-            ip: None,
-            details: Some(details),
-        },
-    )
-    .await?;
-    Ok(())
 }
 
 async fn find_organization(db: &Db, slug: &str) -> anyhow::Result<Organization> {
@@ -459,38 +393,29 @@ fn hash_new_password(candidate: &str) -> anyhow::Result<String> {
     Ok(password::hash_password(&password))
 }
 
-pub async fn ensure_operator(db: &Db, username: &str, password: &str) -> anyhow::Result<Outcome> {
+pub async fn ensure_operator(ops: &Ops, username: &str, password: &str) -> anyhow::Result<Outcome> {
     let username = Username::parse(username)?;
-    if let Some(existing) = accounts::credentials_by_username(db, username.as_str()).await? {
+    if let Some(existing) = accounts::credentials_by_username(ops.db(), username.as_str()).await? {
         if existing.is_operator && password::verify_password(password, &existing.password_hash) {
             return Ok(Outcome::AlreadyExisted);
         }
         bail!("the username '{username}' is already taken");
     }
     let hash = hash_new_password(password)?;
-    let id = match accounts::create_operator(db, &username, &hash).await {
-        Err(StoreError::Conflict(_)) => bail!("the username '{username}' is already taken"),
-        other => other?,
-    };
-    record(
-        db,
-        None,
-        AuditAction::OperatorCreated,
-        &id,
-        json!({"username": username.as_str()}),
-    )
-    .await?;
+    people::create_operator(ops, &actor(), &username, &hash)
+        .await
+        .map_err(refused)?;
     Ok(Outcome::Created)
 }
 
 pub async fn ensure_organization(
-    db: &Db,
+    ops: &Ops,
     slug: &str,
     name: &str,
 ) -> anyhow::Result<(Organization, Outcome)> {
     let slug = Slug::parse(slug)?;
     let name = DisplayName::parse(name)?;
-    if let Some(existing) = organizations::find_by_slug(db, slug.as_str()).await? {
+    if let Some(existing) = organizations::find_by_slug(ops.db(), slug.as_str()).await? {
         if existing.name == name.as_str() {
             return Ok((existing, Outcome::AlreadyExisted));
         }
@@ -499,28 +424,22 @@ pub async fn ensure_organization(
             existing.name
         );
     }
-    let org = match organizations::create(db, &slug, &name).await {
-        Err(StoreError::Conflict(_)) => bail!("organisation '{slug}' already exists"),
-        other => other?,
+    match ops_organizations::create(ops, &actor(), &slug, &name, None).await {
+        Err(OpError::Refused(_)) => bail!("organisation '{slug}' already exists"),
+        other => other.map_err(refused)?,
     };
-    record(
-        db,
-        Some(&org.id),
-        AuditAction::OrganizationCreated,
-        &org.id,
-        json!({"slug": slug.as_str(), "name": name.as_str()}),
-    )
-    .await?;
+    let org = find_organization(ops.db(), slug.as_str()).await?;
     Ok((org, Outcome::Created))
 }
 
 pub async fn ensure_user(
-    db: &Db,
+    ops: &Ops,
     org: &str,
     username: &str,
     password: &str,
     role: &str,
 ) -> anyhow::Result<Outcome> {
+    let db = ops.db();
     let organization = find_organization(db, org).await?;
     let role = find_role(db, &organization, role).await?;
     let username = Username::parse(username)?;
@@ -539,17 +458,8 @@ pub async fn ensure_user(
         bail!("the username '{username}' is already taken");
     }
     let hash = hash_new_password(password)?;
-    let id = match accounts::create_user(db, &organization.id, &role.id, &username, &hash).await {
-        Err(StoreError::Conflict(_)) => bail!("the username '{username}' is already taken"),
-        other => other?,
-    };
-    record(
-        db,
-        Some(&organization.id),
-        AuditAction::UserCreated,
-        &id,
-        json!({"username": username.as_str(), "role": role.name}),
-    )
-    .await?;
+    people::create_user(ops, &actor(), &organization.id, &role, &username, &hash)
+        .await
+        .map_err(refused)?;
     Ok(Outcome::Created)
 }

@@ -4,10 +4,11 @@
 use crate::admin::{self, Outcome};
 use crate::demo_data;
 use crate::serve::{self, ServeArgs};
-use tessera_core::audit::AuditAction;
+use tessera_core::audit::Actor;
 use tessera_core::password::{self, NewPassword};
-use tessera_core::secret::{self, SecretKind};
-use tessera_store::{DatabaseUrl, accounts, api_keys, audit, roles};
+use tessera_ops::Ops;
+use tessera_ops::keys::{self, Issuer, KeyRequest, RequestedAccess};
+use tessera_store::{DatabaseUrl, accounts, api_keys, roles};
 
 pub const ORG_SLUG: &str = "acme";
 pub const ORG_NAME: &str = "Acme Payroll Ltd";
@@ -18,11 +19,13 @@ pub const ADMIN_PASSWORD: &str = "tessera-demo";
 
 pub async fn run(url: &DatabaseUrl, args: &ServeArgs) -> anyhow::Result<()> {
     let (db, listener, config) = serve::prepare(url, args).await?;
-    let (organization, _) = admin::ensure_organization(&db, ORG_SLUG, ORG_NAME).await?;
+    // Seeding happens before the server starts: no key cache to invalidate.
+    let ops = Ops::without_cache(db.clone());
+    let (organization, _) = admin::ensure_organization(&ops, ORG_SLUG, ORG_NAME).await?;
     let outcome = match accounts::find_by_username(&db, ADMIN_USERNAME).await? {
         None => {
             admin::ensure_user(
-                &db,
+                &ops,
                 ORG_SLUG,
                 ADMIN_USERNAME,
                 ADMIN_PASSWORD,
@@ -46,7 +49,7 @@ pub async fn run(url: &DatabaseUrl, args: &ServeArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    let sample_key = issue_sample_key(&db, &organization.id).await?;
+    let sample_key = issue_sample_key(&ops, &organization.id).await?;
     let address = listener.local_addr()?;
     let state = match outcome {
         Outcome::Created => "created",
@@ -85,24 +88,25 @@ pub async fn run(url: &DatabaseUrl, args: &ServeArgs) -> anyhow::Result<()> {
 /// A fresh full-access key owned by the demo administrator. The raw value of
 /// a key cannot be shown twice, so each start revokes the previous sample
 /// key and issues a new one.
-async fn issue_sample_key(db: &tessera_store::Db, organization_id: &str) -> anyhow::Result<String> {
+async fn issue_sample_key(ops: &Ops, organization_id: &str) -> anyhow::Result<String> {
+    let db = ops.db();
     let admin = accounts::find_by_username(db, ADMIN_USERNAME)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the demo administrator is missing"))?;
-    let owner = api_keys::Owner::Account(admin.id.clone());
+    let accounts::Membership::Member { role_id, .. } = &admin.membership else {
+        anyhow::bail!("the demo administrator belongs to no organisation");
+    };
+    let role = roles::find_by_id(db, role_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the demo administrator has no role"))?;
+    let actor = Actor::command_line();
     let mut cursor = None;
     loop {
         let page =
             api_keys::list(db, organization_id, Some(&admin.id), cursor.as_deref(), 200).await?;
         for key in &page {
             if key.name == SAMPLE_KEY_NAME && key.revoked_at.is_none() {
-                api_keys::revoke(
-                    db,
-                    organization_id,
-                    &key.id,
-                    api_keys::RevocationReason::Revoked,
-                )
-                .await?;
+                keys::revoke(ops, key.into(), &actor).await?;
             }
         }
         match page.last() {
@@ -110,38 +114,27 @@ async fn issue_sample_key(db: &tessera_store::Db, organization_id: &str) -> anyh
             _ => break,
         }
     }
-    let key = secret::generate(SecretKind::ApiKey);
-    let created = api_keys::create(
-        db,
-        &api_keys::NewApiKey {
-            organization_id,
-            name: SAMPLE_KEY_NAME,
-            key_hash: &key.hash,
-            hint: &key.hint,
-            owner: &owner,
-            created_by: &admin.id,
-            permissions: None,
-            role_id: None,
-            expires_at: None,
-            ip_allowlist: None,
-            client_id: None,
-            rate_limit: None,
-        },
-    )
-    .await?;
-    audit::record(
-        db,
-        audit::NewEntry {
-            organization_id: Some(organization_id),
-            actor: &audit::Actor::command_line(),
-            action: AuditAction::KeyCreated,
-            target: Some(&created.id),
-            ip: None,
-            details: Some(serde_json::json!({"name": SAMPLE_KEY_NAME, "owner": {"type": "user", "name": ADMIN_USERNAME}})),
-        },
-    )
-    .await?;
-    Ok(key.raw)
+    let issuer = Issuer {
+        account_id: &admin.id,
+        username: &admin.username,
+        organization_id,
+        role: &role,
+        actor,
+    };
+    let request = KeyRequest {
+        name: SAMPLE_KEY_NAME.to_owned(),
+        bot: None,
+        access: RequestedAccess::Everything,
+        expires_at: None,
+        ip_allowlist: None,
+        client_id: None,
+        custom_key: None,
+        rate_limit: None,
+    };
+    let issued = keys::issue(ops, &issuer, request)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot issue the sample key: {e}"))?;
+    Ok(issued.raw)
 }
 
 const SAMPLE_KEY_NAME: &str = "demo sample key";

@@ -127,51 +127,101 @@ const TIME_OFF_TYPES: &[&str] = &["vacation", "sick", "parental", "training"];
 /// Fills the organisation with the demo records.
 pub async fn create(db: &Db, organization_id: &str) -> anyhow::Result<Created> {
     let mut dice = Dice(0x7e55_e7a0_0000_0001);
-    let sectors = insert(
-        db,
-        organization_id,
-        "sectors",
-        SECTORS
-            .iter()
-            .map(|(name, code)| json!({"name": name, "code": code}))
-            .collect(),
-    )
-    .await?;
-    let cost_centers = insert(
-        db,
-        organization_id,
-        "cost-centers",
-        COST_CENTERS
-            .iter()
-            .map(|(name, code)| json!({"name": name, "code": code}))
-            .collect(),
-    )
-    .await?;
-    let job_roles = insert(
-        db,
-        organization_id,
-        "job-roles",
-        JOB_ROLES
-            .iter()
-            .map(|(title, code, ..)| json!({"title": title, "code": code}))
-            .collect(),
-    )
-    .await?;
-    let groups = insert(
-        db,
-        organization_id,
-        "groups",
-        GROUPS
-            .iter()
-            .map(|(name, description)| json!({"name": name, "description": description}))
-            .collect(),
-    )
-    .await?;
+    let reference = insert_reference_data(db, organization_id).await?;
+    let staff = insert_employees(db, organization_id, &mut dice, &reference).await?;
+    let pay_rates = insert_pay_rates(db, organization_id, &mut dice, &staff).await?;
+    let time_off = insert_time_off(db, organization_id, &mut dice, &staff.ids).await?;
+    let (products, transactions) =
+        insert_products_and_transactions(db, organization_id, &mut dice, &staff.ids).await?;
+    let documents = insert_contracts(db, organization_id, &staff.ids[..25]).await?;
+    Ok(Created {
+        employees: EMPLOYEES,
+        pay_rates,
+        time_off,
+        documents,
+        products,
+        transactions,
+    })
+}
 
+/// The ids of the records employees refer to.
+struct ReferenceIds {
+    sectors: Vec<String>,
+    cost_centers: Vec<String>,
+    job_roles: Vec<String>,
+    groups: Vec<String>,
+}
+
+async fn insert_reference_data(db: &Db, organization_id: &str) -> anyhow::Result<ReferenceIds> {
+    let reference_data: [(&str, Vec<Value>); 4] = [
+        (
+            "sectors",
+            SECTORS
+                .iter()
+                .map(|(name, code)| json!({"name": name, "code": code}))
+                .collect(),
+        ),
+        (
+            "cost-centers",
+            COST_CENTERS
+                .iter()
+                .map(|(name, code)| json!({"name": name, "code": code}))
+                .collect(),
+        ),
+        (
+            "job-roles",
+            JOB_ROLES
+                .iter()
+                .map(|(title, code, ..)| json!({"title": title, "code": code}))
+                .collect(),
+        ),
+        (
+            "groups",
+            GROUPS
+                .iter()
+                .map(|(name, description)| json!({"name": name, "description": description}))
+                .collect(),
+        ),
+    ];
+    let mut reference_ids = Vec::with_capacity(reference_data.len());
+    for (resource, records) in reference_data {
+        reference_ids.push(insert(db, organization_id, resource, records).await?);
+    }
+    let [sectors, cost_centers, job_roles, groups]: [Vec<String>; 4] = reference_ids
+        .try_into()
+        .map_err(|_| anyhow!("the demo's reference data is incomplete"))?;
+    Ok(ReferenceIds {
+        sectors,
+        cost_centers,
+        job_roles,
+        groups,
+    })
+}
+
+/// The demo's employees: their ids, each one's job role (an index into
+/// `JOB_ROLES`) and start year.
+struct Staff {
+    ids: Vec<String>,
+    roles: Vec<usize>,
+    start_years: Vec<String>,
+}
+
+async fn insert_employees(
+    db: &Db,
+    organization_id: &str,
+    dice: &mut Dice,
+    reference: &ReferenceIds,
+) -> anyhow::Result<Staff> {
+    let ReferenceIds {
+        sectors,
+        cost_centers,
+        job_roles,
+        groups,
+    } = reference;
     // Managers come first so the others can name them as manager.
     let mut employees = Vec::with_capacity(EMPLOYEES);
-    let mut roles_of = Vec::with_capacity(EMPLOYEES);
-    let mut starts = Vec::with_capacity(EMPLOYEES);
+    let mut roles = Vec::with_capacity(EMPLOYEES);
+    let mut start_years = Vec::with_capacity(EMPLOYEES);
     let mut manager_ids: Vec<String> = Vec::new();
     let employee_ids: Vec<String> = (0..EMPLOYEES).map(|_| new_prefixed_id("emp")).collect();
     for (n, id) in employee_ids.iter().enumerate() {
@@ -205,8 +255,8 @@ pub async fn create(db: &Db, organization_id: &str) -> anyhow::Result<Created> {
             "phone": format!("+44 20 7946 {:04}", n),
             "address": format!("{} {} Road, London", 1 + dice.below(200), dice.pick(LAST_NAMES)),
             "job_role_id": job_roles[role],
-            "sector_id": dice.pick(&sectors),
-            "cost_center_id": dice.pick(&cost_centers),
+            "sector_id": dice.pick(sectors),
+            "cost_center_id": dice.pick(cost_centers),
             "group_ids": in_group,
             "manager_id": (n >= MANAGERS).then(|| dice.pick(&manager_ids).clone()),
             "start_date": start,
@@ -215,8 +265,8 @@ pub async fn create(db: &Db, organization_id: &str) -> anyhow::Result<Created> {
             "iban": format!("GB{:02}ACME{:014}", 10 + dice.below(89), n),
             "bank_name": *dice.pick(&["Northern Bank", "City Savings", "Harbour Credit"]),
         }));
-        roles_of.push(role);
-        starts.push(start_year(&employees[n]));
+        roles.push(role);
+        start_years.push(start_year(&employees[n]));
         if n < MANAGERS {
             manager_ids.push(id.clone());
         }
@@ -229,11 +279,24 @@ pub async fn create(db: &Db, organization_id: &str) -> anyhow::Result<Created> {
         employee_ids.clone(),
     )
     .await?;
+    Ok(Staff {
+        ids: employee_ids,
+        roles,
+        start_years,
+    })
+}
 
-    let pay_rates: Vec<Value> = employee_ids
+async fn insert_pay_rates(
+    db: &Db,
+    organization_id: &str,
+    dice: &mut Dice,
+    staff: &Staff,
+) -> anyhow::Result<usize> {
+    let pay_rates: Vec<Value> = staff
+        .ids
         .iter()
-        .zip(&roles_of)
-        .zip(&starts)
+        .zip(&staff.roles)
+        .zip(&staff.start_years)
         .map(|((id, role), start)| {
             let (_, _, kind, low, high) = JOB_ROLES[*role];
             let whole = low + dice.below((high - low + 1) as usize) as u32;
@@ -251,16 +314,23 @@ pub async fn create(db: &Db, organization_id: &str) -> anyhow::Result<Created> {
             })
         })
         .collect();
-    let pay_rates = insert(db, organization_id, "pay-rates", pay_rates)
+    Ok(insert(db, organization_id, "pay-rates", pay_rates)
         .await?
-        .len();
+        .len())
+}
 
+async fn insert_time_off(
+    db: &Db,
+    organization_id: &str,
+    dice: &mut Dice,
+    employee_ids: &[String],
+) -> anyhow::Result<usize> {
     let time_off: Vec<Value> = (0..90)
         .map(|_| {
             let month = 1 + dice.below(12);
             let day = 1 + dice.below(20);
             json!({
-                "employee_id": dice.pick(&employee_ids),
+                "employee_id": dice.pick(employee_ids),
                 "type": dice.pick(TIME_OFF_TYPES),
                 "start_date": format!("2026-{month:02}-{day:02}"),
                 "end_date": format!("2026-{month:02}-{:02}", day + dice.below(8)),
@@ -269,10 +339,19 @@ pub async fn create(db: &Db, organization_id: &str) -> anyhow::Result<Created> {
             })
         })
         .collect();
-    let time_off = insert(db, organization_id, "time-off", time_off)
+    Ok(insert(db, organization_id, "time-off", time_off)
         .await?
-        .len();
+        .len())
+}
 
+/// The shop's products and the staff's withdrawals, returns and exchanges of
+/// them: how many of each.
+async fn insert_products_and_transactions(
+    db: &Db,
+    organization_id: &str,
+    dice: &mut Dice,
+    employee_ids: &[String],
+) -> anyhow::Result<(usize, usize)> {
     let products = insert(
         db,
         organization_id,
@@ -288,7 +367,7 @@ pub async fn create(db: &Db, organization_id: &str) -> anyhow::Result<Created> {
         .map(|_| {
             json!({
                 "type": *dice.pick(&["withdrawal", "withdrawal", "withdrawal", "return", "exchange"]),
-                "employee_id": dice.pick(&employee_ids),
+                "employee_id": dice.pick(employee_ids),
                 "product_id": dice.pick(&products),
                 "quantity": 1 + dice.below(3),
                 "occurred_at": format!("2026-{:02}-{:02}T{:02}:{:02}:00Z", 1 + dice.below(10), 1 + dice.below(28), 7 + dice.below(11), dice.below(60)),
@@ -298,16 +377,7 @@ pub async fn create(db: &Db, organization_id: &str) -> anyhow::Result<Created> {
     let transactions = insert(db, organization_id, "transactions", transactions)
         .await?
         .len();
-
-    let documents = insert_contracts(db, organization_id, &employee_ids[..25]).await?;
-    Ok(Created {
-        employees: EMPLOYEES,
-        pay_rates,
-        time_off,
-        documents,
-        products: products.len(),
-        transactions,
-    })
+    Ok((products.len(), transactions))
 }
 
 fn ascii(name: &str) -> String {
@@ -372,7 +442,8 @@ async fn store(
     resource: &resources::Resource,
     new: &[NewRecord],
 ) -> anyhow::Result<()> {
-    match tessera_store::records::create(db, organization_id, resource, new, now_ms(), None).await?
+    let ops = tessera_ops::Ops::without_cache(db.clone());
+    match tessera_ops::records::create(&ops, organization_id, resource, new, now_ms(), None).await?
     {
         CreateOutcome::Created => Ok(()),
         other => bail!("cannot store the demo {}: {other:?}", resource.name),

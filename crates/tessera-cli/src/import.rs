@@ -5,17 +5,21 @@
 
 use anyhow::{Context, anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::{Map, Value, json};
+#[cfg(test)]
+use serde_json::json;
+use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::PathBuf;
 use std::time::Instant;
-use tessera_core::audit::AuditAction;
+use tessera_core::audit::Actor;
 use tessera_core::id::new_prefixed_id;
 use tessera_core::records::{self, Data, WriteError, WriteMode};
 use tessera_core::resources::{self, Field, FieldKind, RESOURCES, Resource};
+use tessera_ops::Ops;
+use tessera_ops::records::Import;
 use tessera_store::records::{CreateOutcome, NewRecord};
-use tessera_store::{DatabaseUrl, PoolSettings, audit, now_ms, organizations};
+use tessera_store::{DatabaseUrl, PoolSettings, now_ms, organizations};
 
 #[derive(clap::Args)]
 pub struct ImportArgs {
@@ -92,17 +96,21 @@ async fn import(
         })
         .collect();
     let bar = ProgressBar::new(new.len() as u64).with_style(style("writing", "{pos}/{len}"));
-    let outcome = tessera_store::records::create_reporting(
-        db,
-        &organization.id,
+    let ops = Ops::without_cache(db.clone());
+    let import = Import {
         resource,
-        &new,
+        records: &new,
+        file: args.file.display().to_string(),
+    };
+    let outcome = tessera_ops::records::import(
+        &ops,
+        &Actor::command_line(),
+        &organization.id,
+        import,
         now_ms(),
-        None,
         &mut |written| bar.set_position(written as u64),
     )
     .await;
-    bar.finish_and_clear();
     match outcome? {
         CreateOutcome::Created => {}
         CreateOutcome::MissingReferences(ids) => {
@@ -112,18 +120,6 @@ async fn import(
         }
         CreateOutcome::IdempotencyKeyTaken => bail!("the import was refused by the database"),
     }
-    audit::record(
-        db,
-        audit::NewEntry {
-            organization_id: Some(&organization.id),
-            actor: &audit::Actor::command_line(),
-            action: AuditAction::RecordsImported,
-            target: Some(resource.name),
-            ip: None,
-            details: Some(json!({"resource": resource.name, "count": new.len(), "file": args.file.display().to_string()})),
-        },
-    )
-    .await?;
     println!(
         "imported {} {} into {} in {:.1} s",
         new.len(),

@@ -6,12 +6,10 @@
 //! the extractors in this crate hand them verdicts.
 
 mod api;
-mod client_blocks;
 mod config;
 mod console;
 mod docs;
 mod health;
-mod key_issuing;
 mod middleware;
 mod problem;
 mod state;

@@ -85,6 +85,28 @@ impl From<tessera_store::StoreError> for ApiError {
     }
 }
 
+impl From<tessera_ops::Refusal> for ApiError {
+    fn from(refusal: tessera_ops::Refusal) -> Self {
+        let error = ApiError::new(refusal.code, refusal.message);
+        match refusal.details {
+            Some(details) => error.with_details(details),
+            None => error,
+        }
+    }
+}
+
+impl From<tessera_ops::OpError> for ApiError {
+    fn from(err: tessera_ops::OpError) -> Self {
+        match err {
+            tessera_ops::OpError::NotFound => {
+                ApiError::new(ErrorCode::NotFound, "No such resource exists.")
+            }
+            tessera_ops::OpError::Refused(refusal) => refusal.into(),
+            tessera_ops::OpError::Store(err) => err.into(),
+        }
+    }
+}
+
 /// Carried in a response's extensions until [`render_problems`] writes it.
 #[derive(Clone)]
 struct PendingProblem(Arc<ApiError>);

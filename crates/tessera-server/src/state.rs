@@ -7,6 +7,7 @@ use std::time::Duration;
 use tessera_access::keys::{AccessEngine, EngineSettings};
 use tessera_access::rate_limit::{InvalidRedisUrl, RateLimits};
 use tessera_access::throttle::PasswordThrottle;
+use tessera_ops::Ops;
 use tessera_store::Db;
 
 /// Shared, cheaply cloned state of one server process.
@@ -20,6 +21,7 @@ struct Inner {
     leak_reports: DefaultKeyedRateLimiter<IpAddr>,
     applications: DefaultKeyedRateLimiter<IpAddr>,
     access: Arc<AccessEngine>,
+    ops: Ops,
     rate_limits: RateLimits,
     background: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
@@ -51,6 +53,7 @@ impl AppState {
             ),
             leak_reports: RateLimiter::keyed(leak_quota),
             applications: RateLimiter::keyed(application_quota),
+            ops: Ops::new(db.clone(), access.clone()),
             access,
             rate_limits,
             background: Mutex::new(background),
@@ -65,6 +68,11 @@ impl AppState {
 
     pub fn access(&self) -> &AccessEngine {
         &self.0.access
+    }
+
+    /// Every change of state goes through these.
+    pub fn ops(&self) -> &Ops {
+        &self.0.ops
     }
 
     pub(crate) fn password_throttle(&self) -> &PasswordThrottle {

@@ -3,7 +3,7 @@
 //! key cache. On PostgreSQL a trigger also pushes each row to listeners
 //! (`LISTEN tessera_access_changes`).
 
-use crate::{Db, StoreError, now_ms, on_pool};
+use crate::{Db, StoreError, Tx, now_ms, on_pool, on_tx};
 use tessera_core::access_change::AccessChange;
 
 pub const CHANNEL: &str = "tessera_access_changes";
@@ -19,13 +19,12 @@ macro_rules! record_change {
             .execute($executor)
     };
 }
-pub(crate) use record_change;
 
-/// Records a change on its own (for changes made outside a repository
-/// transaction).
-pub async fn record(db: &Db, change: &AccessChange) -> Result<(), StoreError> {
-    on_pool!(db, |pool| {
-        record_change!(pool, change).await?;
+/// Appends `change` in `tx`, so the entry commits with the change it
+/// describes.
+pub async fn record(tx: &mut Tx, change: &AccessChange) -> Result<(), StoreError> {
+    on_tx!(tx, |conn| {
+        record_change!(&mut *conn, change).await?;
     });
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Accounts that sign in with a password: operators and organisation users.
 
-use crate::{Db, StoreError, now_ms, on_pool};
+use crate::error::one_row;
+use crate::{Db, StoreError, Tx, now_ms, on_pool, on_tx};
 use tessera_core::id::{IdKind, new_id};
 use tessera_core::names::Username;
 
@@ -108,22 +109,22 @@ macro_rules! account_select_sql {
 }
 
 pub async fn create_operator(
-    db: &Db,
+    tx: &mut Tx,
     username: &Username,
     password_hash: &str,
 ) -> Result<String, StoreError> {
-    insert(db, username, password_hash, None).await
+    insert(tx, username, password_hash, None).await
 }
 
 pub async fn create_user(
-    db: &Db,
+    tx: &mut Tx,
     organization_id: &str,
     role_id: &str,
     username: &Username,
     password_hash: &str,
 ) -> Result<String, StoreError> {
     insert(
-        db,
+        tx,
         username,
         password_hash,
         Some((organization_id, role_id)),
@@ -132,14 +133,14 @@ pub async fn create_user(
 }
 
 async fn insert(
-    db: &Db,
+    tx: &mut Tx,
     username: &Username,
     password_hash: &str,
     membership: Option<(&str, &str)>,
 ) -> Result<String, StoreError> {
     let id = new_id(IdKind::Account);
     let now = now_ms();
-    on_pool!(db, |pool| {
+    on_tx!(tx, |conn| {
         sqlx::query(
             "INSERT INTO accounts (id, username, password_hash, is_operator, organization_id, role_id, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
@@ -151,7 +152,7 @@ async fn insert(
         .bind(membership.map(|(org, _)| org))
         .bind(membership.map(|(_, role)| role))
         .bind(now)
-        .execute(pool)
+        .execute(&mut *conn)
         .await?;
     });
     Ok(id)
@@ -204,100 +205,38 @@ pub async fn list_for_organization(
     rows.into_iter().map(Account::try_from).collect()
 }
 
-/// Activates or deactivates an account. Deactivation disables the account's
-/// keys at once, so the change is logged for every instance's key cache,
-/// and ends the account's console sessions (they would otherwise return on
-/// reactivation).
-pub async fn set_active(db: &Db, id: &str, active: bool) -> Result<(), StoreError> {
-    let organization_id: Option<Option<String>> = on_pool!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        let organization_id: Option<Option<String>> =
-            sqlx::query_scalar("UPDATE accounts SET active = $1, updated_at = $2 WHERE id = $3 RETURNING organization_id")
-                .bind(active)
-                .bind(now_ms())
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if let Some(Some(org)) = &organization_id {
-            let change = tessera_core::access_change::AccessChange::Organization(org.clone());
-            crate::access_changes::record_change!(&mut *tx, change).await?;
-        }
-        if !active {
-            sqlx::query("DELETE FROM sessions WHERE account_id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        organization_id
+pub(crate) async fn end_sessions(tx: &mut Tx, account_id: &str) -> Result<(), StoreError> {
+    on_tx!(tx, |conn| {
+        sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+            .bind(account_id)
+            .execute(&mut *conn)
+            .await?;
     });
-    organization_id.map(|_| ()).ok_or(StoreError::NotFound)
-}
-
-/// Gives an organisation user another role of the same organisation. Their
-/// keys are bounded by the new role from the next request, so the change
-/// is logged for every key cache. Not found unless both the user and the
-/// role belong to the organisation.
-pub async fn set_role(
-    db: &Db,
-    organization_id: &str,
-    id: &str,
-    role_id: &str,
-) -> Result<(), StoreError> {
-    let updated = on_pool!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        let updated = sqlx::query(
-            "UPDATE accounts SET role_id = $1, updated_at = $2
-             WHERE id = $3 AND organization_id = $4
-               AND EXISTS (SELECT 1 FROM roles WHERE id = $1 AND organization_id = $4)",
-        )
-        .bind(role_id)
-        .bind(now_ms())
-        .bind(id)
-        .bind(organization_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if updated > 0 {
-            let change =
-                tessera_core::access_change::AccessChange::Organization(organization_id.to_owned());
-            crate::access_changes::record_change!(&mut *tx, change).await?;
-        }
-        tx.commit().await?;
-        updated
-    });
-    if updated == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
+    Ok(())
 }
 
 /// Sets a new password chosen by an administrator and ends every console
-/// session of the account, in one transaction.
-pub async fn reset_password(db: &Db, id: &str, password_hash: &str) -> Result<(), StoreError> {
-    let changed = on_pool!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        let changed =
-            sqlx::query("UPDATE accounts SET password_hash = $1, updated_at = $2 WHERE id = $3")
-                .bind(password_hash)
-                .bind(now_ms())
-                .bind(id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        sqlx::query("DELETE FROM sessions WHERE account_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        changed
+/// session of the user.
+pub async fn reset_password(
+    tx: &mut Tx,
+    organization_id: &str,
+    id: &str,
+    password_hash: &str,
+) -> Result<(), StoreError> {
+    let changed = on_tx!(tx, |conn| {
+        sqlx::query(
+            "UPDATE accounts SET password_hash = $1, updated_at = $2 WHERE id = $3 AND organization_id = $4",
+        )
+        .bind(password_hash)
+        .bind(now_ms())
+        .bind(id)
+        .bind(organization_id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
     });
-    if changed == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
+    one_row(changed)?;
+    end_sessions(tx, id).await
 }
 
 /// An organisation user as the console lists them.
@@ -313,46 +252,6 @@ pub struct UserSummary {
     pub live_keys: i64,
 }
 
-macro_rules! user_summary_sql {
-    ($filter:literal) => {
-        concat!(
-            "SELECT a.id, a.username, a.role_id, r.name AS role_name, a.active, a.created_at,
-                    (SELECT COUNT(*) FROM api_keys k WHERE k.owner_account_id = a.id AND k.revoked_at IS NULL
-                        AND (k.expires_at IS NULL OR k.expires_at > $1)) AS live_keys
-             FROM accounts a JOIN roles r ON r.id = a.role_id
-             WHERE a.organization_id = $2",
-            $filter
-        )
-    };
-}
-
-/// An organisation's users with their roles and live key counts, by username.
-pub async fn list_users(db: &Db, organization_id: &str) -> Result<Vec<UserSummary>, StoreError> {
-    Ok(on_pool!(db, |pool| {
-        sqlx::query_as(user_summary_sql!(" ORDER BY a.username"))
-            .bind(now_ms())
-            .bind(organization_id)
-            .fetch_all(pool)
-            .await?
-    }))
-}
-
-/// One user of the organisation, if they belong to it.
-pub async fn find_user(
-    db: &Db,
-    organization_id: &str,
-    id: &str,
-) -> Result<Option<UserSummary>, StoreError> {
-    Ok(on_pool!(db, |pool| {
-        sqlx::query_as(user_summary_sql!(" AND a.id = $3"))
-            .bind(now_ms())
-            .bind(organization_id)
-            .bind(id)
-            .fetch_optional(pool)
-            .await?
-    }))
-}
-
 pub async fn set_password_hash(db: &Db, id: &str, password_hash: &str) -> Result<(), StoreError> {
     let changed = on_pool!(db, |pool| {
         sqlx::query("UPDATE accounts SET password_hash = $1, updated_at = $2 WHERE id = $3")
@@ -363,9 +262,5 @@ pub async fn set_password_hash(db: &Db, id: &str, password_hash: &str) -> Result
             .await?
             .rows_affected()
     });
-    if changed == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
+    one_row(changed)
 }

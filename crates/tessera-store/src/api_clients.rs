@@ -1,6 +1,6 @@
 //! API clients: integrating companies' identities (SPEC §4).
 
-use crate::{Db, StoreError, now_ms, on_pool};
+use crate::{Db, StoreError, Tx, now_ms, on_pool, on_tx};
 use tessera_core::id::{IdKind, new_id};
 use tessera_core::names::DisplayName;
 use tessera_core::secret::{self, GeneratedSecret, SecretHash, SecretKind};
@@ -48,16 +48,16 @@ impl NewClient {
 /// Creates a client with a new credential (`tessera admin create-client`
 /// and the operator's console page). A taken name is
 /// [`StoreError::Conflict`]: client names are unique.
-pub async fn create(db: &Db, name: &DisplayName) -> Result<NewClient, StoreError> {
+pub async fn create(tx: &mut Tx, name: &DisplayName) -> Result<NewClient, StoreError> {
     let new = NewClient::generate(name);
-    on_pool!(db, |pool| {
+    on_tx!(tx, |conn| {
         sqlx::query(INSERT_CLIENT)
             .bind(&new.client.id)
             .bind(&new.client.name)
             .bind(new.credential.hash.as_str())
             .bind(&new.client.credential_hint)
             .bind(new.client.created_at)
-            .execute(pool)
+            .execute(&mut *conn)
             .await?;
     });
     Ok(new)
@@ -113,14 +113,14 @@ pub async fn find_by_credential(
 /// `previous_valid_until` (Unix ms; now or earlier ends it at once), and
 /// any older one stops. `false` when no client has `id`.
 pub async fn rotate_credential(
-    db: &Db,
+    tx: &mut Tx,
     id: &str,
     credential_hash: &SecretHash,
     credential_hint: &str,
     previous_valid_until: i64,
 ) -> Result<bool, StoreError> {
     let now = now_ms();
-    let changed = on_pool!(db, |pool| {
+    let changed = on_tx!(tx, |conn| {
         sqlx::query(
             "UPDATE api_clients
              SET previous_credential_hash = credential_hash,
@@ -133,7 +133,7 @@ pub async fn rotate_credential(
         .bind(credential_hint)
         .bind(now)
         .bind(id)
-        .execute(pool)
+        .execute(&mut *conn)
         .await?
         .rows_affected()
     });
@@ -154,14 +154,14 @@ pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<ApiClient>, StoreErr
 /// Turns a client on or off everywhere; `false` when no client has `id`.
 /// Client credentials are looked up on every request, so the change holds
 /// on every instance from the next request on.
-pub async fn set_active(db: &Db, id: &str, active: bool) -> Result<bool, StoreError> {
+pub async fn set_active(tx: &mut Tx, id: &str, active: bool) -> Result<bool, StoreError> {
     let now = now_ms();
-    let changed = on_pool!(db, |pool| {
+    let changed = on_tx!(tx, |conn| {
         sqlx::query("UPDATE api_clients SET active = $1, updated_at = $2 WHERE id = $3")
             .bind(active)
             .bind(now)
             .bind(id)
-            .execute(pool)
+            .execute(&mut *conn)
             .await?
             .rows_affected()
     });

@@ -1,9 +1,7 @@
-//! API keys (SPEC §3). Only the SHA-256 of a key is stored.
+//! API keys. Only the SHA-256 of a key is stored.
 
-use crate::access_changes::record_change;
 use crate::organizations::RateLimit;
-use crate::{Db, StoreError, now_ms, on_pool};
-use tessera_core::access_change::AccessChange;
+use crate::{Db, StoreError, Tx, now_ms, on_pool, on_tx};
 use tessera_core::id::{IdKind, new_id};
 use tessera_core::permissions::{Access, PermissionSet};
 use tessera_core::secret::SecretHash;
@@ -190,7 +188,8 @@ macro_rules! key_select {
     };
 }
 
-pub async fn create(db: &Db, key: &NewApiKey<'_>) -> Result<ApiKey, StoreError> {
+/// Inserts a key and returns its id.
+pub async fn create(tx: &mut Tx, key: &NewApiKey<'_>) -> Result<String, StoreError> {
     let id = new_id(IdKind::ApiKey);
     let permissions = key
         .permissions
@@ -204,7 +203,7 @@ pub async fn create(db: &Db, key: &NewApiKey<'_>) -> Result<ApiKey, StoreError> 
         Owner::Account(id) => (Some(id.as_str()), None),
         Owner::Bot(id) => (None, Some(id.as_str())),
     };
-    on_pool!(db, |pool| {
+    on_tx!(tx, |conn| {
         sqlx::query(
             "INSERT INTO api_keys (id, organization_id, name, key_hash, hint, owner_account_id, owner_bot_id, created_by,
                                    permissions, role_id, expires_at, ip_allowlist, client_id, created_at,
@@ -227,12 +226,10 @@ pub async fn create(db: &Db, key: &NewApiKey<'_>) -> Result<ApiKey, StoreError> 
         .bind(now_ms())
         .bind(key.rate_limit.map(|l| i64::from(l.per_second)))
         .bind(key.rate_limit.map(|l| i64::from(l.burst)))
-        .execute(pool)
+        .execute(&mut *conn)
         .await?;
     });
-    find(db, key.organization_id, &id)
-        .await?
-        .ok_or(StoreError::NotFound)
+    Ok(id)
 }
 
 pub async fn find(db: &Db, organization_id: &str, id: &str) -> Result<Option<ApiKey>, StoreError> {
@@ -271,46 +268,55 @@ pub async fn list(
     rows.into_iter().map(ApiKey::try_from).collect()
 }
 
-/// Revokes one key. Returns `false` if the organisation has no such key;
-/// revoking a revoked key changes nothing and returns `true`.
+/// What revoking a key found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    Revoked,
+    AlreadyRevoked,
+    NoSuchKey,
+}
+
+/// Revokes one key of the organisation.
 pub async fn revoke(
-    db: &Db,
+    tx: &mut Tx,
     organization_id: &str,
     id: &str,
     reason: RevocationReason,
-) -> Result<bool, StoreError> {
-    on_pool!(db, |pool| {
-        let mut tx = pool.begin().await?;
+) -> Result<Revocation, StoreError> {
+    Ok(on_tx!(tx, |conn| {
         let exists: Option<Option<i64>> = sqlx::query_scalar(
             "SELECT revoked_at FROM api_keys WHERE organization_id = $1 AND id = $2",
         )
         .bind(organization_id)
         .bind(id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *conn)
         .await?;
         match exists {
-            None => return Ok(false),
-            Some(Some(_)) => return Ok(true),
-            Some(None) => {}
+            None => Revocation::NoSuchKey,
+            Some(Some(_)) => Revocation::AlreadyRevoked,
+            Some(None) => {
+                sqlx::query("UPDATE api_keys SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND revoked_at IS NULL")
+                    .bind(now_ms())
+                    .bind(reason.as_str())
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                Revocation::Revoked
+            }
         }
-        sqlx::query("UPDATE api_keys SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND revoked_at IS NULL")
-            .bind(now_ms())
-            .bind(reason.as_str())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        record_change!(&mut *tx, AccessChange::Key(id.to_owned())).await?;
-        tx.commit().await?;
-    });
-    Ok(true)
+    }))
 }
 
 /// Makes a live key stop working at `at` (the end of a roll's overlap),
 /// unless it already ends earlier. Returns `false` if there is no such key.
-pub async fn end_at(db: &Db, organization_id: &str, id: &str, at: i64) -> Result<bool, StoreError> {
-    Ok(on_pool!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        let updated = sqlx::query(
+pub async fn end_at(
+    tx: &mut Tx,
+    organization_id: &str,
+    id: &str,
+    at: i64,
+) -> Result<bool, StoreError> {
+    Ok(on_tx!(tx, |conn| {
+        sqlx::query(
             "UPDATE api_keys SET expires_at = $1
              WHERE organization_id = $2 AND id = $3 AND revoked_at IS NULL
                AND (expires_at IS NULL OR expires_at > $1)",
@@ -318,39 +324,29 @@ pub async fn end_at(db: &Db, organization_id: &str, id: &str, at: i64) -> Result
         .bind(at)
         .bind(organization_id)
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?
-        .rows_affected();
-        record_change!(&mut *tx, AccessChange::Key(id.to_owned())).await?;
-        tx.commit().await?;
-        updated > 0
+        .rows_affected()
+            > 0
     }))
 }
 
 /// Revokes every active key of an organisation; returns how many.
-pub async fn revoke_all(db: &Db, organization_id: &str) -> Result<u64, StoreError> {
-    Ok(on_pool!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        let revoked = sqlx::query(
+pub async fn revoke_all(tx: &mut Tx, organization_id: &str) -> Result<u64, StoreError> {
+    Ok(on_tx!(tx, |conn| {
+        sqlx::query(
             "UPDATE api_keys SET revoked_at = $1, revoked_reason = $2 WHERE organization_id = $3 AND revoked_at IS NULL",
         )
         .bind(now_ms())
         .bind(RevocationReason::RevokedAll.as_str())
         .bind(organization_id)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?
-        .rows_affected();
-        record_change!(
-            &mut *tx,
-            AccessChange::Organization(organization_id.to_owned())
-        )
-        .await?;
-        tx.commit().await?;
-        revoked
+        .rows_affected()
     }))
 }
 
-/// A key reported as leaked, if it exists: its id and organisation.
+/// A key found by its hash (leak reports): its id, organisation and name.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct KeyLocation {
     pub id: String,
@@ -358,22 +354,17 @@ pub struct KeyLocation {
     pub name: String,
 }
 
-/// Revokes the key with this hash, whoever holds it (leak reports).
-pub async fn revoke_by_hash(
+/// The key with this hash, whoever holds it.
+pub async fn locate_by_hash(
     db: &Db,
     key_hash: &SecretHash,
-    reason: RevocationReason,
 ) -> Result<Option<KeyLocation>, StoreError> {
-    let location: Option<KeyLocation> = on_pool!(db, |pool| {
+    Ok(on_pool!(db, |pool| {
         sqlx::query_as("SELECT id, organization_id, name FROM api_keys WHERE key_hash = $1")
             .bind(key_hash.as_str())
             .fetch_optional(pool)
             .await?
-    });
-    if let Some(location) = &location {
-        revoke(db, &location.organization_id, &location.id, reason).await?;
-    }
-    Ok(location)
+    }))
 }
 
 /// Everything verification needs about a key, read in one indexed lookup.

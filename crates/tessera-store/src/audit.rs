@@ -1,54 +1,81 @@
 //! The audit log: who did what, when, from where.
 
-use crate::{Db, StoreError, now_ms, on_pool};
-use tessera_core::audit::{ActorKind, AuditAction};
+use crate::{Db, StoreError, Tx, now_ms, on_pool, on_tx};
+pub use tessera_core::audit::Actor;
+use tessera_core::audit::{AuditEvent, LoggedAction};
 use tessera_core::id::{IdKind, new_id};
 
-/// Who performed an audited action.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub kind: ActorKind,
-    pub id: Option<String>,
-    pub name: String,
-}
-
-impl Actor {
-    pub fn command_line() -> Actor {
-        Actor {
-            kind: ActorKind::CommandLine,
-            id: None,
-            name: "tessera admin".to_owned(),
-        }
-    }
-}
-
+/// One audit entry to write: who did what to which target.
 #[derive(Debug, Clone)]
 pub struct NewEntry<'a> {
+    /// `None` for the deployment's own entries (operators, clients).
     pub organization_id: Option<&'a str>,
     pub actor: &'a Actor,
-    pub action: AuditAction,
     pub target: Option<&'a str>,
-    pub ip: Option<&'a str>,
-    pub details: Option<serde_json::Value>,
+    pub event: &'a AuditEvent,
 }
 
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub id: String,
     pub organization_id: Option<String>,
     pub actor_kind: String,
     pub actor_id: Option<String>,
     pub actor_name: String,
-    pub action: String,
+    pub action: LoggedAction,
     pub target: Option<String>,
     pub ip: Option<String>,
     pub details: Option<String>,
     pub created_at: i64,
 }
 
-pub async fn record(db: &Db, entry: NewEntry<'_>) -> Result<(), StoreError> {
-    let details = entry.details.map(|d| d.to_string());
-    on_pool!(db, |pool| {
+#[derive(sqlx::FromRow)]
+struct EntryRow {
+    id: String,
+    organization_id: Option<String>,
+    actor_kind: String,
+    actor_id: Option<String>,
+    actor_name: String,
+    action: String,
+    target: Option<String>,
+    ip: Option<String>,
+    details: Option<String>,
+    created_at: i64,
+}
+
+impl From<EntryRow> for Entry {
+    fn from(row: EntryRow) -> Entry {
+        Entry {
+            action: LoggedAction::parse(&row.action),
+            id: row.id,
+            organization_id: row.organization_id,
+            actor_kind: row.actor_kind,
+            actor_id: row.actor_id,
+            actor_name: row.actor_name,
+            target: row.target,
+            ip: row.ip,
+            details: row.details,
+            created_at: row.created_at,
+        }
+    }
+}
+
+fn entries(rows: Vec<EntryRow>) -> Vec<Entry> {
+    rows.into_iter().map(Entry::from).collect()
+}
+
+/// Writes one entry in a transaction of its own, for events that change
+/// nothing else (a failed sign-in, a submitted application).
+pub async fn record_alone(db: &Db, entry: NewEntry<'_>) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    record(&mut tx, entry).await?;
+    tx.commit().await
+}
+
+/// Writes an entry in `tx`, so it commits with the change it describes.
+pub async fn record(tx: &mut Tx, entry: NewEntry<'_>) -> Result<(), StoreError> {
+    let details = entry.event.details().map(|d| d.to_string());
+    on_tx!(tx, |conn| {
         sqlx::query(
             "INSERT INTO audit_log (id, organization_id, actor_kind, actor_id, actor_name, action, target, ip, details, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -58,12 +85,12 @@ pub async fn record(db: &Db, entry: NewEntry<'_>) -> Result<(), StoreError> {
         .bind(entry.actor.kind.as_str())
         .bind(entry.actor.id.as_deref())
         .bind(&entry.actor.name)
-        .bind(entry.action.as_str())
+        .bind(entry.event.action().as_str())
         .bind(entry.target)
-        .bind(entry.ip)
+        .bind(entry.actor.ip.as_deref())
         .bind(&details)
         .bind(now_ms())
-        .execute(pool)
+        .execute(&mut *conn)
         .await?;
     });
     Ok(())
@@ -78,10 +105,11 @@ macro_rules! select_sql {
 /// The newest entries first, across the deployment.
 pub async fn recent(db: &Db, limit: i64) -> Result<Vec<Entry>, StoreError> {
     let sql = concat!(select_sql!(), " ORDER BY id DESC LIMIT $1");
-    Ok(on_pool!(db, |pool| sqlx::query_as(sql)
+    let rows = on_pool!(db, |pool| sqlx::query_as(sql)
         .bind(limit)
         .fetch_all(pool)
-        .await?))
+        .await?);
+    Ok(entries(rows))
 }
 
 /// The newest entries of one organisation first.
@@ -94,13 +122,14 @@ pub async fn for_organization(
         select_sql!(),
         " WHERE organization_id = $1 ORDER BY id DESC LIMIT $2"
     );
-    Ok(on_pool!(db, |pool| {
+    let rows = on_pool!(db, |pool| {
         sqlx::query_as(sql)
             .bind(organization_id)
             .bind(limit)
             .fetch_all(pool)
             .await?
-    }))
+    });
+    Ok(entries(rows))
 }
 
 /// What the audit log page asks for. Every `None` means "any".
@@ -164,7 +193,7 @@ pub async fn search(db: &Db, filter: &AuditFilter<'_>) -> Result<Vec<Entry>, Sto
         Some(_) => search_sql!(" AND organization_id = $9"),
         None => search_sql!(""),
     };
-    Ok(on_pool!(db, |pool| {
+    let rows = on_pool!(db, |pool| {
         let query = sqlx::query_as(sql)
             .bind(filter.before_id.unwrap_or(ABOVE_EVERY_ID))
             .bind(filter.actor)
@@ -180,5 +209,6 @@ pub async fn search(db: &Db, filter: &AuditFilter<'_>) -> Result<Vec<Entry>, Sto
         }
         .fetch_all(pool)
         .await?
-    }))
+    });
+    Ok(entries(rows))
 }

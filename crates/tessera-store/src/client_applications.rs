@@ -2,7 +2,7 @@
 //! public form; the operator approves (creating the client) or rejects.
 
 use crate::api_clients::{INSERT_CLIENT, NewClient};
-use crate::{Db, StoreError, now_ms, on_pool};
+use crate::{Db, StoreError, Tx, now_ms, on_pool, on_tx};
 use tessera_core::names::DisplayName;
 use tessera_core::secret::random_base62;
 
@@ -135,7 +135,7 @@ pub struct NewApplication<'a> {
 }
 
 /// Stores a pending application under a new random reference.
-pub async fn submit(db: &Db, new: &NewApplication<'_>) -> Result<Application, StoreError> {
+pub async fn submit(tx: &mut Tx, new: &NewApplication<'_>) -> Result<Application, StoreError> {
     let application = Application {
         reference: format!("apl_{}", random_base62(REFERENCE_RANDOM_LEN)),
         company: new.company.as_str().to_owned(),
@@ -149,7 +149,7 @@ pub async fn submit(db: &Db, new: &NewApplication<'_>) -> Result<Application, St
         decided_at: None,
         decided_by: None,
     };
-    on_pool!(db, |pool| {
+    on_tx!(tx, |conn| {
         sqlx::query(
             "INSERT INTO client_applications
                  (id, company, contact_email, purpose, expected_volume, status, created_at)
@@ -161,7 +161,7 @@ pub async fn submit(db: &Db, new: &NewApplication<'_>) -> Result<Application, St
         .bind(&application.purpose)
         .bind(application.expected_volume.as_str())
         .bind(application.created_at)
-        .execute(pool)
+        .execute(&mut *conn)
         .await?;
     });
     Ok(application)
@@ -229,16 +229,15 @@ pub enum Decided<T> {
 /// and links it, in one transaction. A taken client name is
 /// [`StoreError::Conflict`] and changes nothing.
 pub async fn approve(
-    db: &Db,
+    tx: &mut Tx,
     reference: &str,
     client_name: &DisplayName,
     decided_by: &str,
 ) -> Result<Decided<NewClient>, StoreError> {
     let new = NewClient::generate(client_name);
-    let approved = on_pool!(db, |pool| {
+    let approved = on_tx!(tx, |conn| {
         // Deciding first makes a second approval (a double click, another
         // operator) find nothing pending instead of a taken client name.
-        let mut tx = pool.begin().await?;
         let decided = sqlx::query(
             "UPDATE client_applications
              SET status = 'approved', decided_at = $1, decided_by = $2
@@ -247,7 +246,7 @@ pub async fn approve(
         .bind(new.client.created_at)
         .bind(decided_by)
         .bind(reference)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?
         .rows_affected();
         if decided == 1 {
@@ -257,32 +256,31 @@ pub async fn approve(
                 .bind(new.credential.hash.as_str())
                 .bind(&new.client.credential_hint)
                 .bind(new.client.created_at)
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?;
             sqlx::query("UPDATE client_applications SET client_id = $1 WHERE id = $2")
                 .bind(&new.client.id)
                 .bind(reference)
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?;
-            tx.commit().await?;
         }
         decided == 1
     });
     if approved {
         Ok(Decided::Done(new))
     } else {
-        not_pending(db, reference).await
+        not_pending(tx, reference).await
     }
 }
 
 /// Rejects a pending application with the operator's reason.
 pub async fn reject(
-    db: &Db,
+    tx: &mut Tx,
     reference: &str,
     reason: &str,
     decided_by: &str,
 ) -> Result<Decided<()>, StoreError> {
-    let updated = on_pool!(db, |pool| {
+    let updated = on_tx!(tx, |conn| {
         sqlx::query(
             "UPDATE client_applications
              SET status = 'rejected', rejection_reason = $1, decided_at = $2, decided_by = $3
@@ -292,20 +290,27 @@ pub async fn reject(
         .bind(now_ms())
         .bind(decided_by)
         .bind(reference)
-        .execute(pool)
+        .execute(&mut *conn)
         .await?
         .rows_affected()
     });
     if updated == 1 {
         Ok(Decided::Done(()))
     } else {
-        not_pending(db, reference).await
+        not_pending(tx, reference).await
     }
 }
 
-async fn not_pending<T>(db: &Db, reference: &str) -> Result<Decided<T>, StoreError> {
-    Ok(match find(db, reference).await? {
+/// Why a decision found nothing to decide, read in the deciding transaction.
+async fn not_pending<T>(tx: &mut Tx, reference: &str) -> Result<Decided<T>, StoreError> {
+    let status: Option<String> = on_tx!(tx, |conn| {
+        sqlx::query_scalar("SELECT status FROM client_applications WHERE id = $1")
+            .bind(reference)
+            .fetch_optional(&mut *conn)
+            .await?
+    });
+    Ok(match status {
         None => Decided::NotFound,
-        Some(application) => Decided::AlreadyDecided(application.status),
+        Some(status) => Decided::AlreadyDecided(ApplicationStatus::parse(&status)?),
     })
 }

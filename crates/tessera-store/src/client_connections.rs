@@ -1,7 +1,7 @@
 //! Which API clients have used an organisation's keys, and the
-//! organisation's blocks (SPEC §4).
+//! organisation's blocks.
 
-use crate::{Db, StoreError, on_pool};
+use crate::{Db, StoreError, Tx, on_pool, on_tx};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One request an API client made with one of the organisation's keys.
@@ -109,7 +109,7 @@ pub async fn is_blocked(
 /// instance from the next request on. A client may be blocked before it
 /// has ever connected.
 pub async fn set_blocked(
-    db: &Db,
+    tx: &mut Tx,
     organization_id: &str,
     client_id: &str,
     blocked_at: Option<i64>,
@@ -125,12 +125,12 @@ pub async fn set_blocked(
              WHERE organization_id = $1 AND client_id = $2"
         }
     };
-    on_pool!(db, |pool| {
+    on_tx!(tx, |conn| {
         sqlx::query(sql)
             .bind(organization_id)
             .bind(client_id)
             .bind(blocked_at)
-            .execute(pool)
+            .execute(&mut *conn)
             .await?;
     });
     Ok(())

@@ -138,6 +138,42 @@ macro_rules! on_pool {
     };
 }
 
+/// A write transaction on one of the supported backends. Dropping it
+/// without [`Tx::commit`] rolls everything back.
+#[derive(Debug)]
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// Runs `$body` with `$conn` bound to the transaction's connection, compiled
+/// once per backend like [`on_pool!`]. Write `&mut *$conn` for each query.
+#[macro_export]
+macro_rules! on_tx {
+    ($tx:expr, |$conn:ident| $body:expr) => {
+        match $tx {
+            $crate::Tx::Sqlite(transaction) => {
+                let $conn = &mut **transaction;
+                $body
+            }
+            $crate::Tx::Postgres(transaction) => {
+                let $conn = &mut **transaction;
+                $body
+            }
+        }
+    };
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(transaction) => transaction.commit().await?,
+            Tx::Postgres(transaction) => transaction.commit().await?,
+        }
+        Ok(())
+    }
+}
+
 impl Db {
     /// Opens a pool (creating a SQLite file if needed) and checks that the
     /// database answers.
@@ -193,6 +229,15 @@ impl Db {
                 Ok(Db::Postgres(pool))
             }
         }
+    }
+
+    /// Opens a write transaction: every change, its access-change entry,
+    /// its audit entry and (later) its events commit together or not at all.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(match self {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with(self.begin_write()).await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin_with(self.begin_write()).await?),
+        })
     }
 
     /// The statement that opens a transaction which reads before it writes.

@@ -45,3 +45,12 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
         StoreError::Database(sqlx::Error::Migrate(Box::new(err)))
     }
 }
+
+/// `NotFound` unless an update touched a row.
+pub(crate) fn one_row(rows: u64) -> Result<(), StoreError> {
+    if rows == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}

@@ -17,15 +17,34 @@ pub mod client_applications;
 pub mod client_connections;
 mod db;
 mod error;
+pub mod members;
 pub mod organizations;
 pub mod records;
 pub mod roles;
 pub mod sessions;
 mod sqlite_reads;
 
-pub use db::{Backend, ConnectError, DatabaseUrl, DatabaseUrlError, Db, PoolSettings};
+pub use db::{Backend, ConnectError, DatabaseUrl, DatabaseUrlError, Db, PoolSettings, Tx};
 pub use error::StoreError;
 pub use sqlx::postgres::PgListener;
+
+/// The row a one-parameter statement finds, if any.
+pub(crate) async fn fetch_optional<R>(
+    db: &Db,
+    sql: &'static str,
+    value: &str,
+) -> Result<Option<R>, StoreError>
+where
+    R: Send
+        + Unpin
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
+    Ok(on_pool!(db, |pool| sqlx::query_as(sql)
+        .bind(value)
+        .fetch_optional(pool)
+        .await?))
+}
 
 /// The current time in Unix milliseconds, the unit of every stored time.
 pub fn now_ms() -> i64 {

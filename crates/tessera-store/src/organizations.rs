@@ -1,6 +1,7 @@
 //! Organisations (tenants) and their settings.
 
-use crate::{Db, StoreError, now_ms, on_pool};
+use crate::error::one_row;
+use crate::{Db, StoreError, Tx, now_ms, on_pool, on_tx};
 use tessera_core::id::{IdKind, new_id};
 use tessera_core::names::{DisplayName, Slug, Username};
 
@@ -141,14 +142,6 @@ macro_rules! columns_sql {
     };
 }
 
-/// Creates an organisation with its built-in `Administrator` and `Employee`
-/// roles, atomically.
-pub async fn create(db: &Db, slug: &Slug, name: &DisplayName) -> Result<Organization, StoreError> {
-    create_with_administrator(db, slug, name, None)
-        .await
-        .map(|(organization, _)| organization)
-}
-
 /// A user to create together with a new organisation, with its
 /// `Administrator` role.
 #[derive(Debug, Clone, Copy)]
@@ -157,21 +150,20 @@ pub struct FirstAdministrator<'a> {
     pub password_hash: &'a str,
 }
 
-/// Creates an organisation with its built-in roles and, optionally, its
-/// first administrator, in one transaction: a taken slug or username
-/// (`StoreError::Conflict`) leaves nothing behind. Returns the organisation
-/// and the administrator's account id.
-pub async fn create_with_administrator(
-    db: &Db,
+/// Creates an organisation with its built-in `Administrator` and
+/// `Employee` roles and, optionally, its first administrator: a taken slug
+/// or username (`StoreError::Conflict`) fails the whole transaction.
+/// Returns the organisation's id and the administrator's account id.
+pub async fn create(
+    tx: &mut Tx,
     slug: &Slug,
     name: &DisplayName,
     administrator: Option<FirstAdministrator<'_>>,
-) -> Result<(Organization, Option<String>), StoreError> {
+) -> Result<(String, Option<String>), StoreError> {
     let id = new_id(IdKind::Organization);
     let account_id = administrator.map(|_| new_id(IdKind::Account));
     let now = now_ms();
-    on_pool!(db, |pool| {
-        let mut tx = pool.begin().await?;
+    on_tx!(tx, |conn| {
         sqlx::query(
             "INSERT INTO organizations (id, slug, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)",
         )
@@ -179,7 +171,7 @@ pub async fn create_with_administrator(
         .bind(slug.as_str())
         .bind(name.as_str())
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
         let mut administrator_role = None;
         for (role_name, kind) in crate::roles::BUILT_IN {
@@ -194,7 +186,7 @@ pub async fn create_with_administrator(
             .bind(kind.as_str())
             .bind(kind.initial_permissions())
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
             if kind == crate::roles::RoleKind::Administrator {
                 administrator_role = Some(role_id);
@@ -212,13 +204,11 @@ pub async fn create_with_administrator(
             .bind(&id)
             .bind(&administrator_role)
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
         }
-        tx.commit().await?;
     });
-    let organization = find_by_id(db, &id).await?.ok_or(StoreError::NotFound)?;
-    Ok((organization, account_id))
+    Ok((id, account_id))
 }
 
 pub async fn find_by_slug(db: &Db, slug: &str) -> Result<Option<Organization>, StoreError> {
@@ -227,10 +217,7 @@ pub async fn find_by_slug(db: &Db, slug: &str) -> Result<Option<Organization>, S
         columns_sql!(),
         " FROM organizations WHERE slug = $1"
     );
-    let row: Option<OrganizationRow> = on_pool!(db, |pool| sqlx::query_as(sql)
-        .bind(slug)
-        .fetch_optional(pool)
-        .await?);
+    let row: Option<OrganizationRow> = crate::fetch_optional(db, sql, slug).await?;
     row.map(Organization::try_from).transpose()
 }
 
@@ -240,10 +227,7 @@ pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<Organization>, Store
         columns_sql!(),
         " FROM organizations WHERE id = $1"
     );
-    let row: Option<OrganizationRow> = on_pool!(db, |pool| sqlx::query_as(sql)
-        .bind(id)
-        .fetch_optional(pool)
-        .await?);
+    let row: Option<OrganizationRow> = crate::fetch_optional(db, sql, id).await?;
     row.map(Organization::try_from).transpose()
 }
 
@@ -258,63 +242,32 @@ pub async fn list(db: &Db) -> Result<Vec<Organization>, StoreError> {
     rows.into_iter().map(Organization::try_from).collect()
 }
 
-/// Sets an organisation's rate limit; every instance picks it up through
-/// the access change log.
-pub async fn set_rate_limit(db: &Db, id: &str, limit: RateLimit) -> Result<(), StoreError> {
-    let changed = on_pool!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        let changed = sqlx::query(
+/// Sets an organisation's rate limit.
+pub async fn set_rate_limit(tx: &mut Tx, id: &str, limit: RateLimit) -> Result<(), StoreError> {
+    let changed = on_tx!(tx, |conn| {
+        sqlx::query(
             "UPDATE organizations SET rate_limit_per_second = $1, rate_limit_burst = $2, updated_at = $3 WHERE id = $4",
         )
         .bind(i64::from(limit.per_second))
         .bind(i64::from(limit.burst))
         .bind(now_ms())
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?
-        .rows_affected();
-        let change = tessera_core::access_change::AccessChange::Organization(id.to_owned());
-        crate::access_changes::record_change!(&mut *tx, change).await?;
-        tx.commit().await?;
-        changed
+        .rows_affected()
     });
-    if changed == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
-}
-
-pub async fn set_key_creation(
-    db: &Db,
-    id: &str,
-    policy: KeyCreationPolicy,
-) -> Result<(), StoreError> {
-    let result = on_pool!(db, |pool| {
-        sqlx::query("UPDATE organizations SET key_creation = $1, updated_at = $2 WHERE id = $3")
-            .bind(policy.as_str())
-            .bind(now_ms())
-            .bind(id)
-            .execute(pool)
-            .await?
-            .rows_affected()
-    });
-    if result == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
+    one_row(changed)
 }
 
 /// Replaces the organisation's rules for new API keys. Keys that exist are
 /// not touched, so no key cache needs to hear of it.
-pub async fn set_key_policy(db: &Db, id: &str, policy: &KeyPolicy) -> Result<(), StoreError> {
+pub async fn set_key_policy(tx: &mut Tx, id: &str, policy: &KeyPolicy) -> Result<(), StoreError> {
     let allowlist = policy
         .default_ip_allowlist
         .as_ref()
         .map(|list| serde_json::to_string(list).map_err(|e| StoreError::Corrupt(e.to_string())))
         .transpose()?;
-    let changed = on_pool!(db, |pool| {
+    let changed = on_tx!(tx, |conn| {
         sqlx::query(
             "UPDATE organizations SET key_creation = $1, max_key_lifetime_days = $2,
                     default_ip_allowlist = $3, updated_at = $4
@@ -325,15 +278,11 @@ pub async fn set_key_policy(db: &Db, id: &str, policy: &KeyPolicy) -> Result<(),
         .bind(&allowlist)
         .bind(now_ms())
         .bind(id)
-        .execute(pool)
+        .execute(&mut *conn)
         .await?
         .rows_affected()
     });
-    if changed == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
+    one_row(changed)
 }
 
 /// An organisation with the counts the operator's list shows.

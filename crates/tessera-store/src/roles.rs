@@ -1,8 +1,8 @@
-//! Roles: named permission sets of an organisation (SPEC §2).
+//! Roles: named permission sets of an organisation.
 
-use crate::{Db, StoreError, on_pool};
+use crate::error::one_row;
+use crate::{Db, StoreError, Tx, on_pool, on_tx};
 use std::collections::HashMap;
-use tessera_core::access_change::AccessChange;
 use tessera_core::id::{IdKind, new_id};
 use tessera_core::names::DisplayName;
 use tessera_core::permissions::{Access, PermissionSet};
@@ -125,10 +125,7 @@ pub async fn find_by_name(
 
 pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<Role>, StoreError> {
     let sql = concat!("SELECT ", columns_sql!(), " FROM roles WHERE id = $1");
-    let row: Option<RoleRow> = on_pool!(db, |pool| sqlx::query_as(sql)
-        .bind(id)
-        .fetch_optional(pool)
-        .await?);
+    let row: Option<RoleRow> = crate::fetch_optional(db, sql, id).await?;
     row.map(Role::try_from).transpose()
 }
 
@@ -145,33 +142,6 @@ pub async fn list(db: &Db, organization_id: &str) -> Result<Vec<Role>, StoreErro
     rows.into_iter().map(Role::try_from).collect()
 }
 
-/// Replaces a custom role's permissions. Keys of its holders and keys linked
-/// to it change at once, so the change is logged for every key cache.
-pub async fn set_permissions(db: &Db, role_id: &str, access: &Access) -> Result<(), StoreError> {
-    let json = access
-        .to_stored()
-        .map(|set| serde_json::to_string(set).map_err(|e| StoreError::Corrupt(e.to_string())))
-        .transpose()?;
-    let organization_id: Option<String> = on_pool!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        let organization_id: Option<String> = sqlx::query_scalar(
-            "UPDATE roles SET permissions = $1, updated_at = $2 WHERE id = $3 AND kind <> 'administrator' RETURNING organization_id",
-        )
-        .bind(&json)
-        .bind(crate::now_ms())
-        .bind(role_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(org) = &organization_id {
-            let change = tessera_core::access_change::AccessChange::Organization(org.clone());
-            crate::access_changes::record_change!(&mut *tx, change).await?;
-        }
-        tx.commit().await?;
-        organization_id
-    });
-    organization_id.map(|_| ()).ok_or(StoreError::NotFound)
-}
-
 fn stored_json(access: &Access) -> Result<Option<String>, StoreError> {
     access
         .to_stored()
@@ -182,16 +152,16 @@ fn stored_json(access: &Access) -> Result<Option<String>, StoreError> {
 /// Creates a custom role. A name the organisation already uses is a
 /// [`StoreError::Conflict`].
 pub async fn create(
-    db: &Db,
+    tx: &mut Tx,
     organization_id: &str,
     name: &DisplayName,
     permissions: &PermissionSet,
-) -> Result<Role, StoreError> {
+) -> Result<String, StoreError> {
     let id = new_id(IdKind::Role);
     let json =
         serde_json::to_string(permissions).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let now = crate::now_ms();
-    on_pool!(db, |pool| {
+    on_tx!(tx, |conn| {
         sqlx::query(
             "INSERT INTO roles (id, organization_id, name, kind, permissions, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $6)",
@@ -202,28 +172,26 @@ pub async fn create(
         .bind(RoleKind::Custom.as_str())
         .bind(&json)
         .bind(now)
-        .execute(pool)
+        .execute(&mut *conn)
         .await?;
     });
-    find_by_id(db, &id).await?.ok_or(StoreError::NotFound)
+    Ok(id)
 }
 
 /// Renames a custom role and replaces its permissions in one step (the
-/// built-in `Employee` keeps its name: pass it unchanged). Like
-/// [`set_permissions`], the change is logged for every key cache in the
-/// same transaction. A taken name is a [`StoreError::Conflict`]; the
-/// `Administrator` role, or another organisation's, is not found.
+/// built-in `Employee` keeps its name: pass it unchanged). A taken name is
+/// a [`StoreError::Conflict`]; the `Administrator` role, or another
+/// organisation's, is not found.
 pub async fn update(
-    db: &Db,
+    tx: &mut Tx,
     organization_id: &str,
     role_id: &str,
     name: &DisplayName,
     access: &Access,
 ) -> Result<(), StoreError> {
     let json = stored_json(access)?;
-    let updated = on_pool!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        let updated = sqlx::query(
+    let updated = on_tx!(tx, |conn| {
+        sqlx::query(
             "UPDATE roles SET name = CASE WHEN kind = 'custom' THEN $1 ELSE name END,
                     permissions = $2, updated_at = $3
              WHERE id = $4 AND organization_id = $5 AND kind <> 'administrator'",
@@ -233,21 +201,11 @@ pub async fn update(
         .bind(crate::now_ms())
         .bind(role_id)
         .bind(organization_id)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?
-        .rows_affected();
-        if updated > 0 {
-            let change = AccessChange::Organization(organization_id.to_owned());
-            crate::access_changes::record_change!(&mut *tx, change).await?;
-        }
-        tx.commit().await?;
-        updated
+        .rows_affected()
     });
-    if updated == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
+    one_row(updated)
 }
 
 /// Who depends on a role: people and bot users holding it, and keys linked
@@ -328,15 +286,18 @@ pub enum Deletion {
 /// expired) keep, as their own grant, the permissions the role had, so
 /// their history still shows what they could do. Built-in roles and other
 /// organisations' roles are not found.
-pub async fn delete(db: &Db, organization_id: &str, role_id: &str) -> Result<Deletion, StoreError> {
-    on_pool!(db, |pool| {
-        let mut tx = pool.begin().await?;
+pub async fn delete(
+    tx: &mut Tx,
+    organization_id: &str,
+    role_id: &str,
+) -> Result<Deletion, StoreError> {
+    on_tx!(tx, |conn| {
         let found: Option<String> = sqlx::query_scalar(
             "SELECT id FROM roles WHERE id = $1 AND organization_id = $2 AND kind = 'custom'",
         )
         .bind(role_id)
         .bind(organization_id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *conn)
         .await?;
         if found.is_none() {
             return Err(StoreError::NotFound);
@@ -344,7 +305,7 @@ pub async fn delete(db: &Db, organization_id: &str, role_id: &str) -> Result<Del
         let row: UsageRow = sqlx::query_as(usage_sql!("r.id = $1"))
             .bind(role_id)
             .bind(crate::now_ms())
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut *conn)
             .await?;
         let usage = RoleUsage::from(&row);
         if !usage.is_unused() {
@@ -355,15 +316,12 @@ pub async fn delete(db: &Db, organization_id: &str, role_id: &str) -> Result<Del
              WHERE role_id = $1",
         )
         .bind(role_id)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
         sqlx::query("DELETE FROM roles WHERE id = $1")
             .bind(role_id)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
-        let change = AccessChange::Organization(organization_id.to_owned());
-        crate::access_changes::record_change!(&mut *tx, change).await?;
-        tx.commit().await?;
     });
     Ok(Deletion::Deleted)
 }

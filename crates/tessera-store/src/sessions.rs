@@ -1,7 +1,7 @@
 //! Console sessions, kept server-side so signing out (or deactivating an
 //! account) ends them at once on every instance.
 
-use crate::{Db, StoreError, now_ms, on_pool};
+use crate::{Db, StoreError, Tx, now_ms, on_pool, on_tx};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Session {
@@ -18,8 +18,8 @@ pub struct NewSession<'a> {
     pub expires_at: i64,
 }
 
-pub async fn create(db: &Db, session: &NewSession<'_>) -> Result<(), StoreError> {
-    on_pool!(db, |pool| {
+pub async fn create(tx: &mut Tx, session: &NewSession<'_>) -> Result<(), StoreError> {
+    on_tx!(tx, |conn| {
         sqlx::query(
             "INSERT INTO sessions (token_hash, account_id, csrf_token, ip, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -29,7 +29,7 @@ pub async fn create(db: &Db, session: &NewSession<'_>) -> Result<(), StoreError>
         .bind(session.ip)
         .bind(now_ms())
         .bind(session.expires_at)
-        .execute(pool)
+        .execute(&mut *conn)
         .await?;
     });
     Ok(())
@@ -51,11 +51,11 @@ pub async fn find_live(db: &Db, token_hash: &str) -> Result<Option<Session>, Sto
     }))
 }
 
-pub async fn delete(db: &Db, token_hash: &str) -> Result<(), StoreError> {
-    on_pool!(db, |pool| {
+pub async fn delete(tx: &mut Tx, token_hash: &str) -> Result<(), StoreError> {
+    on_tx!(tx, |conn| {
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(token_hash)
-            .execute(pool)
+            .execute(&mut *conn)
             .await?;
     });
     Ok(())

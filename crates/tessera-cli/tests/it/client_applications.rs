@@ -140,7 +140,7 @@ async fn audit_actions(app: &TestApp) -> Vec<(String, String)> {
         .await
         .unwrap()
         .into_iter()
-        .map(|e| (e.action, e.actor_kind))
+        .map(|e| (e.action.as_str().to_owned(), e.actor_kind))
         .collect()
 }
 

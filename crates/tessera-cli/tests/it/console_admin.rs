@@ -426,9 +426,7 @@ async fn built_in_roles_are_protected_and_roles_in_use_are_not_deleted(backend: 
     );
     // employee-acme's own key follows their role at once.
     let staff_key = {
-        organizations::set_key_creation(&app.db, &org, organizations::KeyCreationPolicy::Everyone)
-            .await
-            .unwrap();
+        let_everyone_create_keys(&app, &org).await;
         create_key(&app, "employee-acme", json!({"name": "mine"})).await["key"]
             .as_str()
             .unwrap()
@@ -577,9 +575,7 @@ async fn users_are_created_deactivated_reactivated_and_reset(backend: Backend) {
     // Ada signs in, and (everyone may create keys here) makes a key.
     let mut ada_console = Console::sign_in(&app, "ada", PASSWORD).await;
     let org = organization_id(&app, "acme").await;
-    organizations::set_key_creation(&app.db, &org, organizations::KeyCreationPolicy::Everyone)
-        .await
-        .unwrap();
+    let_everyone_create_keys(&app, &org).await;
     let key = create_key(&app, "ada", json!({"name": "ada's key"})).await["key"]
         .as_str()
         .unwrap()
@@ -1188,4 +1184,19 @@ async fn a_role_edit_in_a_real_browser_narrows_a_linked_key(backend: Backend) {
         .await;
     browser.save_screenshot("console-people-390").await;
     browser.quit().await;
+}
+
+async fn let_everyone_create_keys(app: &TestApp, organization_id: &str) {
+    let organization = organizations::find_by_id(&app.db, organization_id)
+        .await
+        .unwrap()
+        .unwrap();
+    tessera_ops::organizations::set_key_creation(
+        &app.ops,
+        &tessera_core::audit::Actor::command_line(),
+        &organization,
+        organizations::KeyCreationPolicy::Everyone,
+    )
+    .await
+    .unwrap();
 }

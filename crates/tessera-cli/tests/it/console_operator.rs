@@ -10,7 +10,7 @@ use crate::login::Browser;
 use crate::on_both_backends;
 use serde_json::json;
 use std::time::{Duration, Instant};
-use tessera_core::audit::AuditAction;
+use tessera_core::audit::AuditEvent;
 use tessera_store::audit::{self, Actor, AuditFilter, NewEntry};
 use tessera_store::organizations;
 
@@ -691,19 +691,23 @@ async fn the_audit_log_filters_by_actor_action_and_date_within_one_organisation(
 async fn record_many(app: &TestApp, organization_id: &str, count: usize) {
     let actor = Actor::command_line();
     for n in 0..count {
+        let mut tx = app.db.begin().await.unwrap();
+        let event = AuditEvent::BotCreated {
+            name: format!("bot {n}"),
+            role: "Employee".to_owned(),
+        };
         audit::record(
-            &app.db,
+            &mut tx,
             NewEntry {
                 organization_id: Some(organization_id),
                 actor: &actor,
-                action: AuditAction::BotCreated,
                 target: Some(&format!("bot_{n}")),
-                ip: None,
-                details: Some(json!({"n": n})),
+                event: &event,
             },
         )
         .await
         .unwrap();
+        tx.commit().await.unwrap();
     }
 }
 

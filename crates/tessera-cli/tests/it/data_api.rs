@@ -142,8 +142,8 @@ async fn store_record(
     )
     .unwrap();
     let id = tessera_core::id::new_prefixed_id(resource.id_prefix);
-    let outcome = tessera_store::records::create(
-        &app.db,
+    let outcome = tessera_ops::records::create(
+        &app.ops,
         &organization.id,
         resource,
         &[tessera_store::records::NewRecord {
@@ -309,8 +309,8 @@ async fn every_resource_answers_crud_as_declared(backend: Backend) {
                 .await
                 .unwrap()
                 .unwrap();
-            let outcome = tessera_store::records::delete(
-                &app.db,
+            let outcome = tessera_ops::records::delete(
+                &app.ops,
                 &organization.id,
                 resource,
                 &made[resource.name],

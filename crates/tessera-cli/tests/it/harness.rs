@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Command, Output};
+use tessera_ops::Ops;
 use tessera_server::{AppState, ServerConfig};
 use tessera_store::{DatabaseUrl, Db, PoolSettings};
 
@@ -147,6 +148,9 @@ fn with_database(admin_url: &str, name: &str) -> String {
 pub struct TestApp {
     pub address: SocketAddr,
     pub db: Db,
+    /// The server's own operations: a change made through them reaches its
+    /// key cache at once, as one made through the API would.
+    pub ops: Ops,
     pub test_db: TestDb,
     pub http: reqwest::Client,
     /// Dropping it starts the server's graceful shutdown.
@@ -169,6 +173,7 @@ impl TestApp {
         let address = listener.local_addr().expect("local address");
         let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
         let state = AppState::new(db.clone(), config).expect("valid test configuration");
+        let ops = state.ops().clone();
         let server = tokio::spawn(tessera_server::serve(listener, state, async move {
             let _ = shutdown_rx.await;
         }));
@@ -179,11 +184,50 @@ impl TestApp {
         TestApp {
             address,
             db,
+            ops,
             test_db,
             http,
             _shutdown: shutdown,
             server: Some(server),
         }
+    }
+
+    /// Operations as the command line or another instance makes them: the
+    /// change reaches this server only through the access-change log.
+    pub fn ops_elsewhere(&self) -> Ops {
+        Ops::without_cache(self.db.clone())
+    }
+
+    /// Deactivates an organisation user the way the command line or another
+    /// instance would: the change reaches this server only through the
+    /// access-change log.
+    pub async fn deactivate_elsewhere(&self, organization_id: &str, username: &str) {
+        let account = tessera_store::accounts::find_by_username(&self.db, username)
+            .await
+            .unwrap()
+            .unwrap();
+        let user: tessera_store::accounts::UserSummary =
+            tessera_store::members::find(&self.db, organization_id, &account.id)
+                .await
+                .unwrap()
+                .unwrap();
+        let person = tessera_ops::people::Person {
+            kind: tessera_ops::people::PersonKind::User,
+            id: &user.id,
+            name: &user.username,
+            active: user.active,
+            role_id: &user.role_id,
+            role_name: &user.role_name,
+        };
+        tessera_ops::people::set_active(
+            &self.ops_elsewhere(),
+            &tessera_core::audit::Actor::command_line(),
+            organization_id,
+            person,
+            false,
+        )
+        .await
+        .unwrap();
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -5,7 +5,7 @@ use crate::on_both_backends;
 use std::collections::BTreeMap;
 use tessera_access::client_ip::TrustedProxies;
 use tessera_server::ServerConfig;
-use tessera_store::{accounts, audit};
+use tessera_store::audit;
 
 on_both_backends!(
     an_administrator_signs_in_and_sees_user_organisation_and_role,
@@ -366,13 +366,12 @@ async fn deactivation_ends_sessions_and_blocks_sign_in(backend: Backend) {
     browser.sign_in("employee-acme", PASSWORD).await;
     assert_eq!(browser.get("/").await.status(), 200);
 
-    let account = accounts::find_by_username(&app.db, "employee-acme")
+    let organization = tessera_store::organizations::find_by_slug(&app.db, "acme")
         .await
         .unwrap()
         .unwrap();
-    accounts::set_active(&app.db, &account.id, false)
-        .await
-        .unwrap();
+    app.deactivate_elsewhere(&organization.id, "employee-acme")
+        .await;
     assert_eq!(browser.get("/").await.status(), 303);
     assert_eq!(
         Browser::new(&app)

@@ -10,9 +10,11 @@ use crate::on_both_backends;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use tessera_access::client_ip::TrustedProxies;
+use tessera_core::audit::Actor;
+use tessera_core::names::DisplayName;
 use tessera_core::permissions::{Access, PermissionSet};
 use tessera_server::ServerConfig;
-use tessera_store::{accounts, audit, organizations, roles};
+use tessera_store::{audit, organizations, roles};
 
 on_both_backends!(
     requests_without_a_key_are_refused,
@@ -212,15 +214,14 @@ async fn deactivating_the_owner_disables_the_key(backend: Backend) {
     seed_organization(&app, "acme");
     let key = full_key(&app, "acme").await;
     assert_eq!(me(&app, &key).await.status(), 200);
-    let owner = accounts::find_by_username(&app.db, "admin-acme")
+    let organization = organizations::find_by_slug(&app.db, "acme")
         .await
         .unwrap()
         .unwrap();
-    // Changed directly in the database, as another instance or the command
-    // line would: the change log must reach this instance's cache.
-    accounts::set_active(&app.db, &owner.id, false)
-        .await
-        .unwrap();
+    // Changed as another instance or the command line would: the change
+    // log must reach this instance's cache.
+    app.deactivate_elsewhere(&organization.id, "admin-acme")
+        .await;
     let delay = within(Duration::from_secs(1), || async {
         me(&app, &key).await.status() == 401
     })
@@ -278,13 +279,24 @@ async fn keys_follow_edits_of_their_owners_role_and_linked_role(backend: Backend
         assert_eq!(body["permissions"], json!({}));
     }
 
-    roles::set_permissions(
-        &app.db,
-        &employee_role.id,
-        &employees_read(json!(["id", "first_name"])),
-    )
-    .await
-    .unwrap();
+    // Changed as another instance or the command line would.
+    let change_role = |access: Access| {
+        let (app, org, role) = (&app, &org, &employee_role);
+        async move {
+            let name = DisplayName::parse(&role.name).unwrap();
+            tessera_ops::roles::update(
+                &app.ops_elsewhere(),
+                &Actor::command_line(),
+                &org.id,
+                role,
+                &name,
+                &access,
+            )
+            .await
+            .unwrap();
+        }
+    };
+    change_role(employees_read(json!(["id", "first_name"]))).await;
     for key in [&employee_key, &linked_key] {
         within(Duration::from_secs(1), || async {
             let body: Value = me(&app, key).await.json().await.unwrap();
@@ -293,9 +305,7 @@ async fn keys_follow_edits_of_their_owners_role_and_linked_role(backend: Backend
         })
         .await;
     }
-    roles::set_permissions(&app.db, &employee_role.id, &employees_read(json!(["id"])))
-        .await
-        .unwrap();
+    change_role(employees_read(json!(["id"]))).await;
     within(Duration::from_secs(1), || async {
         let body: Value = me(&app, &linked_key).await.json().await.unwrap();
         body["permissions"]["employees"]["fields"] == json!(["id"])
@@ -514,7 +524,7 @@ async fn a_disabled_client_is_refused_until_enabled_again(backend: Backend) {
         .await
         .unwrap()
         .into_iter()
-        .map(|entry| entry.action)
+        .map(|entry| entry.action.as_str().to_owned())
         .collect();
     assert!(
         actions.contains(&"api_client.disabled".to_owned()),
@@ -693,7 +703,7 @@ async fn an_organisation_blocks_a_client_for_itself_only(backend: Backend) {
         .await
         .unwrap()
         .into_iter()
-        .map(|entry| entry.action)
+        .map(|entry| entry.action.as_str().to_owned())
         .collect();
     assert!(
         actions.contains(&"api_client.blocked".to_owned()),

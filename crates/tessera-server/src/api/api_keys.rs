@@ -4,7 +4,6 @@
 
 use super::extract::{ApiJson, PasswordAuth};
 use super::pagination::{Page, PageQuery};
-use crate::key_issuing::{self, Issuer, KeyRequest, RequestedAccess};
 use crate::{ApiError, AppState};
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -14,10 +13,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tessera_core::ErrorCode;
-use tessera_core::audit::ActorKind;
 use tessera_core::permissions::PermissionSet;
+use tessera_ops::keys::{self, IpAllowlist, Issuer, KeyRequest, RequestedAccess};
 use tessera_store::api_keys::{self, ApiKey, Owner};
-use tessera_store::audit::Actor;
 use tessera_store::organizations::RateLimit;
 use tessera_store::{format_ms, now_ms};
 use time::OffsetDateTime;
@@ -56,14 +54,6 @@ pub fn key_json(key: &ApiKey, raw: Option<&str>) -> Value {
         }
     }
     body
-}
-
-pub(super) fn actor(auth: &PasswordAuth) -> Actor {
-    Actor {
-        kind: ActorKind::User,
-        id: Some(auth.account.id.clone()),
-        name: auth.account.username.clone(),
-    }
 }
 
 fn invalid(detail: impl Into<String>) -> ApiError {
@@ -126,11 +116,10 @@ async fn create(
         username: &auth.account.username,
         organization_id: &auth.organization_id,
         role: &auth.role,
-        actor: actor(&auth),
-        ip: auth.client.ip.to_string(),
+        actor: auth.actor(),
     };
-    let issued = key_issuing::issue(
-        &state,
+    let issued = keys::issue(
+        state.ops(),
         &issuer,
         KeyRequest {
             name: body.name,
@@ -167,13 +156,13 @@ fn parse_expiry(text: &str) -> Result<i64, ApiError> {
 }
 
 /// CIDR ranges (IPv4 and IPv6), or single addresses, normalised to CIDR.
-fn normalise_allowlist(entries: Vec<String>) -> Result<Vec<String>, ApiError> {
+fn normalise_allowlist(entries: Vec<String>) -> Result<IpAllowlist, ApiError> {
     if entries.is_empty() {
         return Err(invalid(
             "ip_allowlist must name at least one range; omit it to allow any address.",
         ));
     }
-    key_issuing::parse_allowlist(entries.iter().map(String::as_str)).map_err(|bad| {
+    IpAllowlist::parse(entries.iter().map(String::as_str)).map_err(|bad| {
         invalid(format!(
             "ip_allowlist has entries that are not CIDR ranges: {}",
             bad.join(", ")
@@ -238,7 +227,7 @@ async fn revoke(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let key = visible_key(&state, &auth, &id).await?;
-    key_issuing::revoke(&state, &key, &actor(&auth), &auth.client.ip.to_string()).await?;
+    keys::revoke(state.ops(), (&key).into(), &auth.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -265,12 +254,6 @@ async fn revoke_all(
             auth.organization_slug
         )));
     }
-    let revoked = key_issuing::revoke_all(
-        &state,
-        &auth.organization_id,
-        &actor(&auth),
-        &auth.client.ip.to_string(),
-    )
-    .await?;
+    let revoked = keys::revoke_all(state.ops(), &auth.organization_id, &auth.actor()).await?;
     Ok(Json(json!({"revoked": revoked})))
 }

@@ -2,7 +2,6 @@
 //! organisation's keys, and blocking them. Administrators only, with a
 //! username and password like key management.
 
-use super::api_keys::actor;
 use super::extract::PasswordAuth;
 use crate::{ApiError, AppState};
 use axum::extract::{Path, State};
@@ -89,13 +88,12 @@ async fn set_blocked(
         })?;
     let db = state.db();
     let organization_id = &auth.organization_id;
-    crate::client_blocks::set_blocked(
-        db,
+    tessera_ops::clients::set_blocked(
+        state.ops(),
         organization_id,
         &client,
         blocked,
-        &actor(auth),
-        &auth.client.ip.to_string(),
+        &auth.actor(),
     )
     .await?;
     let connection = client_connections::list(db, organization_id)

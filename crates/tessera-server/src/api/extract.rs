@@ -16,7 +16,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use tessera_access::keys::{Presentation, Verdict, VerifyError};
 use tessera_access::rate_limit::{Bucket, Decision};
 use tessera_core::ErrorCode;
+use tessera_core::audit::{Actor, ActorKind};
 use tessera_core::credentials;
+use tessera_ops::auth::{self, PasswordCheck};
 use tessera_store::accounts::{Account, Membership};
 use tessera_store::roles::{self, Role};
 
@@ -195,6 +197,16 @@ impl PasswordAuth {
     pub fn is_administrator(&self) -> bool {
         self.role.is_administrator()
     }
+
+    /// Who the audit log names for what this person does through the API.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            kind: ActorKind::User,
+            id: Some(self.account.id.clone()),
+            name: self.account.username.clone(),
+            ip: Some(self.client.ip.to_string()),
+        }
+    }
 }
 
 fn credentials_error(detail: &str) -> ApiError {
@@ -226,40 +238,27 @@ impl FromRequestParts<AppState> for PasswordAuth {
         let (username, password) =
             parse_basic(authorization).ok_or_else(|| credentials_error(BASIC_EXPECTED))?;
 
-        if let Err(throttled) = state.password_throttle().check(&username, client.ip) {
-            let seconds = throttled.retry_after_seconds();
-            return Err(ApiError::new(
-                ErrorCode::RateLimited,
-                format!("Too many failed sign-ins; try again in {seconds} seconds."),
-            )
-            .with_retry_after(seconds));
-        }
-
-        let refused = || {
-            state
-                .password_throttle()
-                .record_failure(&username, client.ip);
-            credentials_error("The username or password is incorrect.")
-        };
-        let credentials =
-            tessera_store::accounts::credentials_by_username(state.db(), &username).await?;
-        let checked = tokio::task::spawn_blocking(move || match credentials {
-            Some(c)
-                if tessera_core::password::verify_password(&password, &c.password_hash)
-                    && c.active =>
-            {
-                Some(c)
+        let refused = || credentials_error("The username or password is incorrect.");
+        let checked = auth::check_password(
+            state.ops(),
+            state.password_throttle(),
+            &username,
+            password,
+            client.ip,
+        )
+        .await?;
+        let credentials = match checked {
+            PasswordCheck::Accepted(credentials) => credentials,
+            PasswordCheck::Refused(_) => return Err(refused()),
+            PasswordCheck::Throttled {
+                retry_after_seconds: seconds,
+            } => {
+                return Err(ApiError::new(
+                    ErrorCode::RateLimited,
+                    format!("Too many failed sign-ins; try again in {seconds} seconds."),
+                )
+                .with_retry_after(seconds));
             }
-            Some(_) => None,
-            None => {
-                tessera_core::password::verify_against_dummy(&password);
-                None
-            }
-        })
-        .await
-        .map_err(ApiError::internal)?;
-        let Some(credentials) = checked else {
-            return Err(refused());
         };
         let account = tessera_store::accounts::find_by_id(state.db(), &credentials.id)
             .await?

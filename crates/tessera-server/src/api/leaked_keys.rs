@@ -14,11 +14,9 @@ use governor::clock::{Clock, DefaultClock};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tessera_core::ErrorCode;
-use tessera_core::access_change::AccessChange;
-use tessera_core::audit::{ActorKind, AuditAction};
+use tessera_core::audit::Actor;
 use tessera_core::credentials;
-use tessera_store::api_keys::{self, RevocationReason};
-use tessera_store::audit::{self, Actor, NewEntry};
+use tessera_ops::keys;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/leaked-keys", post(report))
@@ -60,30 +58,10 @@ async fn report(
     Reporter(ip): Reporter,
     ApiJson(body): ApiJson<LeakReport>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let leaked = match credentials::api_key_hash(body.key.trim()) {
-        Ok(hash) => api_keys::revoke_by_hash(state.db(), &hash, RevocationReason::Leaked).await?,
-        Err(_) => None,
-    };
-    if let Some(key) = leaked {
-        state.access().apply(&AccessChange::Key(key.id.clone()));
-        let source: Option<String> = body.source.map(|s| s.chars().take(500).collect());
-        audit::record(
-            state.db(),
-            NewEntry {
-                organization_id: Some(&key.organization_id),
-                actor: &Actor {
-                    kind: ActorKind::Anonymous,
-                    id: None,
-                    name: "leak report".to_owned(),
-                },
-                action: AuditAction::KeyLeaked,
-                target: Some(&key.id),
-                ip: Some(&ip.to_string()),
-                details: Some(json!({"name": key.name, "source": source})),
-            },
-        )
-        .await?;
-        tracing::warn!(key_id = %key.id, "API key reported as leaked and revoked");
+    if let Ok(hash) = credentials::api_key_hash(body.key.trim()) {
+        let source = body.source.map(|s| s.chars().take(500).collect());
+        let reporter = Actor::anonymous("leak report", ip.to_string());
+        keys::report_leak(state.ops(), &hash, source, &reporter).await?;
     }
     Ok((
         StatusCode::ACCEPTED,

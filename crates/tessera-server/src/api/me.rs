@@ -10,14 +10,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
-use serde_json::json;
 use std::collections::BTreeSet;
-use tessera_core::access_change::AccessChange;
-use tessera_core::audit::{ActorKind, AuditAction};
+use tessera_core::audit::{Actor, ActorKind};
 use tessera_core::permissions::Access;
 use tessera_core::resources::RESOURCES;
-use tessera_store::api_keys::{self, RevocationReason};
-use tessera_store::audit::{self, Actor, NewEntry};
+use tessera_ops::keys::{self, KeyRef};
 use tessera_store::format_ms;
 
 pub fn router(state: AppState) -> Router<AppState> {
@@ -126,29 +123,17 @@ async fn revoke_itself(
     auth: ApiKeyAuth,
 ) -> Result<StatusCode, ApiError> {
     let key = &auth.verdict.key;
-    api_keys::revoke(
-        state.db(),
-        &key.organization_id,
-        &key.id,
-        RevocationReason::RevokedItself,
-    )
-    .await?;
-    state.access().apply(&AccessChange::Key(key.id.clone()));
-    audit::record(
-        state.db(),
-        NewEntry {
-            organization_id: Some(&key.organization_id),
-            actor: &Actor {
-                kind: ActorKind::ApiKey,
-                id: Some(key.id.clone()),
-                name: key.name.clone(),
-            },
-            action: AuditAction::KeyRevoked,
-            target: Some(&key.id),
-            ip: Some(&auth.client.ip.to_string()),
-            details: Some(json!({"name": key.name, "by": "itself"})),
-        },
-    )
-    .await?;
+    let revoking = KeyRef {
+        organization_id: &key.organization_id,
+        id: &key.id,
+        name: &key.name,
+    };
+    let itself = Actor {
+        kind: ActorKind::ApiKey,
+        id: Some(key.id.clone()),
+        name: key.name.clone(),
+        ip: Some(auth.client.ip.to_string()),
+    };
+    keys::revoke_itself(state.ops(), revoking, &itself).await?;
     Ok(StatusCode::NO_CONTENT)
 }

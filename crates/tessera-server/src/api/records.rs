@@ -499,8 +499,8 @@ async fn create_checked(
         data: record.data.clone(),
         content,
     }];
-    match store::create(
-        state.db(),
+    match tessera_ops::records::create(
+        state.ops(),
         organization(auth),
         resource,
         &new,
@@ -618,8 +618,8 @@ async fn update(
             Some(&existing.data),
         )
         .map_err(|e| write_refusal(resource, e))?;
-        let outcome = store::update(
-            state.db(),
+        let outcome = tessera_ops::records::update(
+            state.ops(),
             organization(&auth),
             resource,
             &id,
@@ -669,7 +669,7 @@ async fn remove(
     RecordId(id): RecordId,
 ) -> Result<StatusCode, ApiError> {
     require(&auth, resource, Action::Delete)?;
-    match store::delete(state.db(), organization(&auth), resource, &id).await? {
+    match tessera_ops::records::delete(state.ops(), organization(&auth), resource, &id).await? {
         DeleteOutcome::Deleted => Ok(StatusCode::NO_CONTENT),
         DeleteOutcome::NotFound => Err(not_found(resource, &id)),
         DeleteOutcome::Referenced(by) => {

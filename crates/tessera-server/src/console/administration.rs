@@ -1,42 +1,12 @@
 //! What the administrators' settings pages (roles, people, organisation)
-//! share: audit entries, the role picker, confirmations after a redirect.
+//! share: the role picker, confirmations after a redirect.
 
 use super::form::FormErrors;
-use super::pages::PageError;
-use super::session::SignedIn;
-use crate::AppState;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
-use serde_json::Value;
-use tessera_core::audit::AuditAction;
-use tessera_store::audit::{self, NewEntry};
 use tessera_store::roles::Role;
-
-/// Records what a signed-in administrator did to `target`.
-pub async fn record(
-    state: &AppState,
-    signed_in: &SignedIn,
-    organization_id: &str,
-    action: AuditAction,
-    target: &str,
-    details: Value,
-) -> Result<(), PageError> {
-    audit::record(
-        state.db(),
-        NewEntry {
-            organization_id: Some(organization_id),
-            actor: &signed_in.actor(),
-            action,
-            target: Some(target),
-            ip: Some(&signed_in.ip()),
-            details: Some(details),
-        },
-    )
-    .await?;
-    Ok(())
-}
 
 /// `?done=…` on the page a successful form redirects to. Only known codes
 /// turn into a message, so a link cannot put words on the page.

@@ -7,7 +7,6 @@ use super::pages::{self, PageError, PageResult, Section, error_summary, notice, 
 use super::permission_form::{self, PermissionDraft};
 use super::session::{MemberContext, SignedIn};
 use crate::AppState;
-use crate::key_issuing::{self, Input, IssueError, IssuedKey, Issuer, KeyRequest, RequestedAccess};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -15,13 +14,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use maud::{Markup, html};
 use serde::Deserialize;
-use serde_json::json;
-use tessera_core::access_change::AccessChange;
-use tessera_core::audit::AuditAction;
 use tessera_core::permissions::{Access, Action};
 use tessera_core::resources::RESOURCES;
+use tessera_ops::OpError;
+use tessera_ops::keys::{self, IpAllowlist, IssuedKey, Issuer, KeyRequest, RequestedAccess};
 use tessera_store::api_keys::{self, ApiKey, Owner};
-use tessera_store::audit::{self, NewEntry};
+use tessera_store::audit;
 use tessera_store::bots::{self, Bot};
 use tessera_store::roles::{self, Role};
 use tessera_store::{format_ms, now_ms, organizations};
@@ -121,7 +119,7 @@ async fn list(
     keys.truncate(LIST_LIMIT as usize);
     keys.sort_by_key(|k| std::cmp::Reverse(k.created_at));
     let role = own_role(&state, &member).await?;
-    let may_create = key_issuing::may_create_keys(&state, &role, member.organization_id).await?;
+    let may_create = keys::may_create_keys(state.ops(), &role, member.organization_id).await?;
     let now = now_ms();
     let body = html! {
         div.page-head {
@@ -283,7 +281,7 @@ impl KeyForm {
         let ip_allowlist = if ranges.is_empty() {
             None
         } else {
-            match key_issuing::parse_allowlist(ranges) {
+            match IpAllowlist::parse(ranges) {
                 Ok(list) => Some(list),
                 Err(bad) => {
                     errors.add(
@@ -328,21 +326,19 @@ fn issuer<'a>(signed_in: &SignedIn, member: &'a MemberContext<'_>, role: &'a Rol
         organization_id: member.organization_id,
         role,
         actor: signed_in.actor(),
-        ip: signed_in.ip(),
     }
 }
 
 /// Which form field a refusal from the issuing rules belongs beside.
-fn field_of(input: Input) -> &'static str {
+fn field_of(input: &str) -> &'static str {
     match input {
-        Input::Name => "name",
-        Input::Owner => "owner",
-        Input::Access => "access-custom",
-        Input::ExpiresAt => "expires",
-        Input::IpAllowlist => "ip_ranges",
-        Input::Client => "client_id",
-        Input::CustomKey => "custom_key",
-        Input::Policy => "name",
+        "owner" => "owner",
+        "access" => "access-custom",
+        "expires_at" => "expires",
+        "ip_allowlist" => "ip_ranges",
+        "client_id" => "client_id",
+        "custom_key" => "custom_key",
+        _ => "name",
     }
 }
 
@@ -379,7 +375,7 @@ async fn form_choices(
 
 /// The latest expiry the organisation's lifetime limit allows now.
 fn latest_expiry(days: u32) -> i64 {
-    now_ms() + i64::from(days) * key_issuing::DAY_MS
+    now_ms() + i64::from(days) * keys::DAY_MS
 }
 
 /// A date picked in the form lasts through that day, which can be hours
@@ -501,7 +497,7 @@ async fn refuse_if_not_allowed(
     member: &MemberContext<'_>,
 ) -> Result<Role, PageError> {
     let role = own_role(state, member).await?;
-    if key_issuing::may_create_keys(state, &role, member.organization_id).await? {
+    if keys::may_create_keys(state.ops(), &role, member.organization_id).await? {
         Ok(role)
     } else {
         Err(PageError::forbidden(
@@ -547,14 +543,14 @@ async fn create(
     };
     request.expires_at = within_limit(request.expires_at, choices.lifetime_limit);
     let issuer = issuer(&signed_in, &member, &role);
-    match key_issuing::issue(&state, &issuer, request).await {
+    match keys::issue(state.ops(), &issuer, request).await {
         Ok(issued) => issued_page(&state, &signed_in, &headers, &issued, "Your new API key").await,
-        Err(IssueError::Refused(refusal)) => {
+        Err(OpError::Refused(refusal)) => {
             let mut errors = FormErrors::default();
             errors.add(field_of(refusal.input), refusal.message);
             Ok(rejected(errors, choices))
         }
-        Err(IssueError::Store(err)) => Err(err.into()),
+        Err(err) => Err(err.into()),
     }
 }
 
@@ -811,7 +807,7 @@ async fn revoke(
 ) -> PageResult {
     let member = signed_in.member()?;
     let key = visible_key(&state, &member, &id).await?;
-    key_issuing::revoke(&state, &key, &signed_in.actor(), &signed_in.ip()).await?;
+    keys::revoke(state.ops(), (&key).into(), &signed_in.actor()).await?;
     Ok(Redirect::to("/settings/api?done=revoked").into_response())
 }
 
@@ -863,13 +859,7 @@ async fn revoke_all(
         )
             .into_response());
     }
-    key_issuing::revoke_all(
-        &state,
-        member.organization_id,
-        &signed_in.actor(),
-        &signed_in.ip(),
-    )
-    .await?;
+    keys::revoke_all(state.ops(), member.organization_id, &signed_in.actor()).await?;
     Ok(Redirect::to("/settings/api?done=revoked-all").into_response())
 }
 
@@ -961,51 +951,17 @@ async fn roll(
         return Ok(pages::bad_form());
     };
     let role = own_role(&state, &member).await?;
-    let access = match (&key.role_name, &key.permissions) {
-        (Some(role_name), _) => RequestedAccess::Role(role_name.clone()),
-        (None, Some(set)) => RequestedAccess::Inline(set.clone()),
-        (None, None) => RequestedAccess::Everything,
-    };
     let issuer = issuer(&signed_in, &member, &role);
-    let request = KeyRequest {
-        name: key.name.clone(),
-        bot: matches!(key.owner, Owner::Bot(_)).then(|| key.owner_name.clone()),
-        access,
-        expires_at: key.expires_at,
-        ip_allowlist: key.ip_allowlist.clone(),
-        client_id: key.client_id.clone(),
-        custom_key: None,
-        rate_limit: key.rate_limit,
-    };
-    let issued = match key_issuing::issue(&state, &issuer, request).await {
+    let issued = match keys::roll(state.ops(), &issuer, &key, overlap_hours).await {
         Ok(issued) => issued,
-        Err(IssueError::Refused(refusal)) => {
+        Err(OpError::Refused(refusal)) => {
             return Err(PageError::forbidden(
                 &signed_in,
                 &format!("The key could not be rolled: {}", refusal.message),
             ));
         }
-        Err(IssueError::Store(err)) => return Err(err.into()),
+        Err(err) => return Err(err.into()),
     };
-    if overlap_hours == 0 {
-        key_issuing::revoke(&state, &key, &signed_in.actor(), &signed_in.ip()).await?;
-    } else {
-        let ends_at = now_ms() + i64::from(overlap_hours) * 3_600_000;
-        api_keys::end_at(state.db(), &key.organization_id, &key.id, ends_at).await?;
-        state.access().apply(&AccessChange::Key(key.id.clone()));
-    }
-    audit::record(
-        state.db(),
-        NewEntry {
-            organization_id: Some(&key.organization_id),
-            actor: &signed_in.actor(),
-            action: AuditAction::KeyRolled,
-            target: Some(&key.id),
-            ip: Some(&signed_in.ip()),
-            details: Some(json!({"replaced_by": issued.key.id, "overlap_hours": overlap_hours})),
-        },
-    )
-    .await?;
     issued_page(
         &state,
         &signed_in,

@@ -16,10 +16,8 @@ use axum::routing::get;
 use governor::clock::{Clock, DefaultClock};
 use maud::{Markup, html};
 use serde::Deserialize;
-use serde_json::json;
-use tessera_core::audit::{ActorKind, AuditAction};
+use tessera_core::audit::Actor;
 use tessera_core::names::DisplayName;
-use tessera_store::audit::{self, Actor, NewEntry};
 use tessera_store::client_applications::{
     self, Application, ApplicationStatus, ExpectedVolume, NewApplication,
 };
@@ -125,32 +123,15 @@ async fn submit(
         return Ok(response);
     }
     let contact_email = form.contact_email.trim();
-    let application = client_applications::submit(
-        state.db(),
+    let applicant = Actor::anonymous(contact_email, client.ip.to_string());
+    let application = tessera_ops::clients::submit_application(
+        state.ops(),
+        &applicant,
         &NewApplication {
             company: &company,
             contact_email,
             purpose: form.purpose.trim(),
             expected_volume: volume,
-        },
-    )
-    .await?;
-    audit::record(
-        state.db(),
-        NewEntry {
-            organization_id: None,
-            actor: &Actor {
-                kind: ActorKind::Anonymous,
-                id: None,
-                name: contact_email.to_owned(),
-            },
-            action: AuditAction::ClientApplicationSubmitted,
-            target: Some(&application.reference),
-            ip: Some(&client.ip.to_string()),
-            details: Some(json!({
-                "company": application.company,
-                "expected_volume": volume.as_str(),
-            })),
         },
     )
     .await?;

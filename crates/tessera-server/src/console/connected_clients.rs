@@ -177,13 +177,12 @@ async fn set_blocked(
     let signed_in = form.signed_in;
     let admin = signed_in.administrator()?;
     let client = find_client(state.db(), &client_id).await?;
-    crate::client_blocks::set_blocked(
-        state.db(),
+    tessera_ops::clients::set_blocked(
+        state.ops(),
         admin.organization_id,
         &client,
         blocked,
         &signed_in.actor(),
-        &signed_in.ip(),
     )
     .await?;
     let done = if blocked { "blocked" } else { "unblocked" };

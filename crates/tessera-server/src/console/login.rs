@@ -8,11 +8,11 @@ use axum::extract::{Extension, Form, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use serde_json::json;
-use tessera_core::audit::{ActorKind, AuditAction};
+use tessera_core::audit::{Actor, ActorKind};
 use tessera_core::secret::{SecretHash, random_base62};
+use tessera_ops::auth::{self, PasswordCheck};
 use tessera_store::accounts::Credentials;
-use tessera_store::audit::{self, Actor, NewEntry};
+use tessera_store::sessions::NewSession;
 
 pub async fn home(signed_in: SignedIn) -> Response {
     pages::home(&signed_in).into_response()
@@ -70,170 +70,78 @@ pub async fn sign_in(
     if !anonymous_form::SIGN_IN.accepts(&headers, &form.csrf) {
         return Ok(pages::csrf_refused().into_response());
     }
-    let ip = client.ip.to_string();
     let username = form.username.trim();
-    let attempted_by = Actor {
-        kind: ActorKind::Anonymous,
-        id: None,
-        name: username.chars().take(64).collect(),
-    };
-
-    if let Err(throttled) = state.password_throttle().check(username, client.ip) {
-        audit::record(
-            state.db(),
-            NewEntry {
-                organization_id: None,
-                actor: &attempted_by,
-                action: AuditAction::LoginThrottled,
-                target: None,
-                ip: Some(&ip),
-                details: Some(json!({"retry_after_seconds": throttled.retry_after_seconds()})),
-            },
-        )
-        .await?;
-        let retry = throttled.retry_after_seconds();
-        let message = format!("Too many sign-in attempts. Try again in {retry} seconds.");
-        let mut response = login_form(
-            &state,
-            client,
-            &headers,
-            StatusCode::TOO_MANY_REQUESTS,
-            username,
-            Some(&message),
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(retry));
-        return Ok(response);
-    }
-
-    let credentials =
-        tessera_store::accounts::credentials_by_username(state.db(), username).await?;
-    let verdict = check_password(credentials, form.password).await?;
-    match verdict {
-        SignIn::Accepted(account) => {
-            let token = random_base62(43);
-            let token_hash = SecretHash::of(&token);
-            let csrf_token = random_base62(32);
-            let ttl = state.config().session_ttl;
-            tessera_store::sessions::create(
-                state.db(),
-                &tessera_store::sessions::NewSession {
-                    token_hash: token_hash.as_str(),
-                    account_id: &account.id,
-                    csrf_token: &csrf_token,
-                    ip: Some(&ip),
-                    expires_at: tessera_store::now_ms() + ttl.as_millis() as i64,
-                },
-            )
-            .await?;
-            let actor = actor_of(&account);
-            audit::record(
-                state.db(),
-                NewEntry {
-                    organization_id: account.organization_id.as_deref(),
-                    actor: &actor,
-                    action: AuditAction::LoginSucceeded,
-                    target: None,
-                    ip: Some(&ip),
-                    details: None,
-                },
-            )
-            .await?;
-            let max_age = time::Duration::seconds(ttl.as_secs() as i64);
-            let mut response = Redirect::to("/").into_response();
-            response.headers_mut().append(
-                header::SET_COOKIE,
-                cookies::set(
-                    cookies::SESSION,
-                    &token,
-                    "/",
-                    cookies::secure(&state, client),
-                    max_age,
-                ),
-            );
-            Ok(response)
-        }
-        SignIn::Refused { reason, account } => {
-            state
-                .password_throttle()
-                .record_failure(username, client.ip);
-            audit::record(
-                state.db(),
-                NewEntry {
-                    organization_id: account.as_ref().and_then(|a| a.organization_id.as_deref()),
-                    actor: &account.as_ref().map_or(attempted_by.clone(), actor_of),
-                    action: AuditAction::LoginFailed,
-                    target: None,
-                    ip: Some(&ip),
-                    details: Some(json!({"reason": reason})),
-                },
-            )
-            .await?;
-            Ok(login_form(
+    let checked = auth::check_password(
+        state.ops(),
+        state.password_throttle(),
+        username,
+        form.password,
+        client.ip,
+    )
+    .await?;
+    match checked {
+        PasswordCheck::Throttled {
+            retry_after_seconds: retry,
+        } => {
+            let message = format!("Too many sign-in attempts. Try again in {retry} seconds.");
+            let mut response = login_form(
                 &state,
                 client,
                 &headers,
-                StatusCode::UNAUTHORIZED,
+                StatusCode::TOO_MANY_REQUESTS,
                 username,
-                Some("Incorrect username or password."),
-            ))
+                Some(&message),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry));
+            Ok(response)
         }
+        PasswordCheck::Refused(_) => Ok(login_form(
+            &state,
+            client,
+            &headers,
+            StatusCode::UNAUTHORIZED,
+            username,
+            Some("Incorrect username or password."),
+        )),
+        PasswordCheck::Accepted(account) => start_session(&state, client, &account).await,
     }
 }
 
-enum SignIn {
-    Accepted(Credentials),
-    Refused {
-        reason: &'static str,
-        account: Option<Credentials>,
-    },
-}
-
-/// Verifies the password off the async workers (Argon2 is deliberately
-/// slow). Unknown usernames cost the same as wrong passwords.
-async fn check_password(
-    credentials: Option<Credentials>,
-    password: String,
-) -> Result<SignIn, ApiError> {
-    tokio::task::spawn_blocking(move || match credentials {
-        None => {
-            tessera_core::password::verify_against_dummy(&password);
-            SignIn::Refused {
-                reason: "unknown_username",
-                account: None,
-            }
-        }
-        Some(account) => {
-            let matches =
-                tessera_core::password::verify_password(&password, &account.password_hash);
-            match (matches, account.active) {
-                (true, true) => SignIn::Accepted(account),
-                (true, false) => SignIn::Refused {
-                    reason: "account_deactivated",
-                    account: Some(account),
-                },
-                (false, _) => SignIn::Refused {
-                    reason: "wrong_password",
-                    account: Some(account),
-                },
-            }
-        }
-    })
-    .await
-    .map_err(ApiError::internal)
-}
-
-fn actor_of(account: &Credentials) -> Actor {
-    Actor {
-        kind: if account.is_operator {
-            ActorKind::Operator
-        } else {
-            ActorKind::User
-        },
-        id: Some(account.id.clone()),
-        name: account.username.clone(),
-    }
+/// Creates the session of an account whose password was accepted and sets
+/// its cookie.
+async fn start_session(
+    state: &AppState,
+    client: ClientAddr,
+    account: &Credentials,
+) -> Result<Response, ApiError> {
+    let token = random_base62(43);
+    let token_hash = SecretHash::of(&token);
+    let csrf_token = random_base62(32);
+    let ttl = state.config().session_ttl;
+    let ip = client.ip.to_string();
+    let session = NewSession {
+        token_hash: token_hash.as_str(),
+        account_id: &account.id,
+        csrf_token: &csrf_token,
+        ip: Some(&ip),
+        expires_at: tessera_store::now_ms() + ttl.as_millis() as i64,
+    };
+    auth::start_session(state.ops(), account, &session, client.ip).await?;
+    let max_age = time::Duration::seconds(ttl.as_secs() as i64);
+    let mut response = Redirect::to("/").into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        cookies::set(
+            cookies::SESSION,
+            &token,
+            "/",
+            cookies::secure(state, client),
+            max_age,
+        ),
+    );
+    Ok(response)
 }
 
 #[derive(Deserialize)]
@@ -268,7 +176,6 @@ async fn end_session(
     current: &CurrentSession,
     client: ClientAddr,
 ) -> Result<(), ApiError> {
-    tessera_store::sessions::delete(state.db(), current.token_hash.as_str()).await?;
     let account = &current.account;
     let (kind, organization_id) = match &account.membership {
         tessera_store::accounts::Membership::Operator => (ActorKind::Operator, None),
@@ -276,20 +183,17 @@ async fn end_session(
             organization_id, ..
         } => (ActorKind::User, Some(organization_id.as_str())),
     };
-    audit::record(
-        state.db(),
-        NewEntry {
-            organization_id,
-            actor: &Actor {
-                kind,
-                id: Some(account.id.clone()),
-                name: account.username.clone(),
-            },
-            action: AuditAction::Logout,
-            target: None,
-            ip: Some(&client.ip.to_string()),
-            details: None,
-        },
+    let actor = Actor {
+        kind,
+        id: Some(account.id.clone()),
+        name: account.username.clone(),
+        ip: Some(client.ip.to_string()),
+    };
+    auth::end_session(
+        state.ops(),
+        current.token_hash.as_str(),
+        &actor,
+        organization_id,
     )
     .await?;
     Ok(())

@@ -15,13 +15,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
 use serde::Deserialize;
-use serde_json::json;
-use tessera_core::audit::AuditAction;
 use tessera_core::names::DisplayName;
+use tessera_ops::OpError;
+use tessera_store::Db;
 use tessera_store::api_clients::{self, ClientOverview, NewClient};
-use tessera_store::audit::{self, NewEntry};
 use tessera_store::client_applications::{self, Application, ApplicationStatus, Decided};
-use tessera_store::{Db, StoreError};
 
 /// Longest rejection reason accepted, in characters.
 const REASON_MAX_CHARS: usize = 2000;
@@ -233,8 +231,8 @@ async fn create(State(state): State<AppState>, form: SubmittedForm) -> PageResul
         )
         .await;
     };
-    let new = match api_clients::create(state.db(), &name).await {
-        Err(StoreError::Conflict(_)) => {
+    let new = match tessera_ops::clients::create(state.ops(), &signed_in.actor(), &name).await {
+        Err(OpError::Refused(_)) => {
             errors.add(
                 "name",
                 format!("An API client named “{name}” already exists. Choose another name."),
@@ -251,33 +249,7 @@ async fn create(State(state): State<AppState>, form: SubmittedForm) -> PageResul
         }
         other => other?,
     };
-    record_created(state.db(), &signed_in, &new, None).await?;
     Ok(credential_page(&signed_in, &new, None))
-}
-
-/// Audits a new client like `tessera admin create-client` does.
-async fn record_created(
-    db: &Db,
-    signed_in: &SignedIn,
-    new: &NewClient,
-    application: Option<&str>,
-) -> Result<(), StoreError> {
-    let mut details = json!({"name": new.client.name});
-    if let Some(reference) = application {
-        details["application"] = json!(reference);
-    }
-    audit::record(
-        db,
-        NewEntry {
-            organization_id: None,
-            actor: &signed_in.actor(),
-            action: AuditAction::ClientCreated,
-            target: Some(&new.client.id),
-            ip: Some(&signed_in.ip()),
-            details: Some(details),
-        },
-    )
-    .await
 }
 
 /// The one page that shows a new client's credential; never cached, and
@@ -349,23 +321,8 @@ async fn set_active(
         .await?
         .ok_or_else(PageError::not_found)?;
     if client.active != active {
-        api_clients::set_active(state.db(), &client.id, active).await?;
-        audit::record(
-            state.db(),
-            NewEntry {
-                organization_id: None,
-                actor: &signed_in.actor(),
-                action: if active {
-                    AuditAction::ClientEnabled
-                } else {
-                    AuditAction::ClientDisabled
-                },
-                target: Some(&client.id),
-                ip: Some(&signed_in.ip()),
-                details: Some(json!({"name": client.name})),
-            },
-        )
-        .await?;
+        tessera_ops::clients::set_active(state.ops(), &signed_in.actor(), &client.id, active)
+            .await?;
     }
     let done = if active { "enabled" } else { "disabled" };
     Ok(Redirect::to(&format!("/operator/clients?done={done}")).into_response())
@@ -506,9 +463,15 @@ async fn approve(
             &errors,
         ));
     };
-    let operator = signed_in.account().username.clone();
-    let new = match client_applications::approve(state.db(), &reference, &name, &operator).await {
-        Err(StoreError::Conflict(_)) => {
+    let approved = tessera_ops::clients::approve_application(
+        state.ops(),
+        &signed_in.actor(),
+        &application,
+        &name,
+    )
+    .await;
+    let new = match approved {
+        Err(OpError::Refused(_)) => {
             errors.add(
                 "client_name",
                 format!(
@@ -528,15 +491,6 @@ async fn approve(
         Ok(Decided::AlreadyDecided(_)) => return Ok(already_decided(&reference)),
         Err(other) => return Err(other.into()),
     };
-    record_created(state.db(), &signed_in, &new, Some(&reference)).await?;
-    record_decision(
-        state.db(),
-        &signed_in,
-        AuditAction::ClientApplicationApproved,
-        &reference,
-        json!({"company": application.company, "client_id": new.client.id}),
-    )
-    .await?;
     Ok(credential_page(&signed_in, &new, Some(&application)))
 }
 
@@ -582,40 +536,17 @@ async fn reject(
             &errors,
         ));
     }
-    let operator = signed_in.account().username.clone();
-    match client_applications::reject(state.db(), &reference, reason, &operator).await? {
+    let rejected = tessera_ops::clients::reject_application(
+        state.ops(),
+        &signed_in.actor(),
+        &application,
+        reason,
+    )
+    .await?;
+    match rejected {
         Decided::Done(()) => {}
         Decided::NotFound => return Err(PageError::not_found()),
         Decided::AlreadyDecided(_) => return Ok(already_decided(&reference)),
     }
-    record_decision(
-        state.db(),
-        &signed_in,
-        AuditAction::ClientApplicationRejected,
-        &reference,
-        json!({"company": application.company, "reason": reason}),
-    )
-    .await?;
     Ok(Redirect::to("/operator/clients?done=rejected").into_response())
-}
-
-async fn record_decision(
-    db: &Db,
-    signed_in: &SignedIn,
-    action: AuditAction,
-    reference: &str,
-    details: serde_json::Value,
-) -> Result<(), StoreError> {
-    audit::record(
-        db,
-        NewEntry {
-            organization_id: None,
-            actor: &signed_in.actor(),
-            action,
-            target: Some(reference),
-            ip: Some(&signed_in.ip()),
-            details: Some(details),
-        },
-    )
-    .await
 }

@@ -14,16 +14,13 @@ use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use maud::{Markup, html};
 use serde::Deserialize;
-use serde_json::json;
-use tessera_core::access_change::AccessChange;
-use tessera_core::audit::AuditAction;
 use tessera_core::names::{DisplayName, Slug, Username};
 use tessera_core::password::{self, NewPassword};
-use tessera_store::audit::{self, NewEntry};
+use tessera_ops::OpError;
 use tessera_store::organizations::{
-    self, FirstAdministrator, KeyCreationPolicy, Organization, OrganizationSummary, RateLimit,
+    self, KeyCreationPolicy, Organization, OrganizationSummary, RateLimit,
 };
-use tessera_store::{StoreError, accounts, bots, format_ms, roles};
+use tessera_store::{accounts, bots, format_ms};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -199,22 +196,20 @@ async fn create_organization(
         Some(_) => Some(hash_off_the_workers(password.to_owned()).await?),
         None => None,
     };
-    let first_administrator =
-        administrator
-            .as_ref()
-            .zip(password_hash.as_deref())
-            .map(|(username, password_hash)| FirstAdministrator {
-                username,
-                password_hash,
-            });
-    let created =
-        organizations::create_with_administrator(state.db(), &slug, &name, first_administrator)
-            .await;
-    let (organization, account_id) = match created {
-        Ok(created) => created,
+    let first_administrator = administrator.as_ref().zip(password_hash.as_deref());
+    let created = tessera_ops::organizations::create(
+        state.ops(),
+        &signed_in.actor(),
+        &slug,
+        &name,
+        first_administrator,
+    )
+    .await;
+    match created {
+        Ok(_) => {}
         // Someone else took the slug or the username since the checks.
-        Err(StoreError::Conflict(violation)) => {
-            if violation.0.contains("username") {
+        Err(OpError::Refused(refusal)) => {
+            if refusal.input == "username" {
                 errors.add("admin_username", taken_username(&form.admin_username));
             } else {
                 errors.add("slug", taken_slug(&form.slug));
@@ -230,43 +225,7 @@ async fn create_organization(
         }
         Err(other) => return Err(other.into()),
     };
-    let actor = signed_in.actor();
-    let ip = signed_in.ip();
-    audit::record(
-        state.db(),
-        NewEntry {
-            organization_id: Some(&organization.id),
-            actor: &actor,
-            action: AuditAction::OrganizationCreated,
-            target: Some(&organization.id),
-            ip: Some(&ip),
-            details: Some(json!({
-                "slug": organization.slug,
-                "name": organization.name,
-                "first_administrator": administrator.as_ref().map(Username::as_str),
-            })),
-        },
-    )
-    .await?;
-    if let (Some(username), Some(account_id)) = (&administrator, &account_id) {
-        audit::record(
-            state.db(),
-            NewEntry {
-                organization_id: Some(&organization.id),
-                actor: &actor,
-                action: AuditAction::UserCreated,
-                target: Some(account_id),
-                ip: Some(&ip),
-                details: Some(json!({"username": username.as_str(), "role": roles::ADMINISTRATOR})),
-            },
-        )
-        .await?;
-    }
-    Ok(Redirect::to(&format!(
-        "/operator/organizations/{}?done=created",
-        organization.slug
-    ))
-    .into_response())
+    Ok(Redirect::to(&format!("/operator/organizations/{}?done=created", slug)).into_response())
 }
 
 type CheckedCreation = (Slug, DisplayName, Option<Username>);
@@ -617,27 +576,14 @@ async fn change_rate_limit(
         .await;
     };
     let limit = RateLimit { per_second, burst };
-    // The store logs the change for every other instance; this instance
-    // forgets its cached keys of the organisation now, so the very next
-    // request here is limited by the new values.
-    organizations::set_rate_limit(state.db(), &organization.id, limit).await?;
-    state
-        .access()
-        .apply(&AccessChange::Organization(organization.id.clone()));
-    audit::record(
-        state.db(),
-        NewEntry {
-            organization_id: Some(&organization.id),
-            actor: &signed_in.actor(),
-            action: AuditAction::RateLimitChanged,
-            target: Some(&organization.id),
-            ip: Some(&signed_in.ip()),
-            details: Some(json!({
-                "rate": per_second,
-                "burst": burst,
-                "previous": {"rate": organization.rate_limit.per_second, "burst": organization.rate_limit.burst},
-            })),
-        },
+    // Every other instance hears of the change through the access-change
+    // log; this one forgets its cached keys of the organisation at once, so
+    // the very next request here is limited by the new values.
+    tessera_ops::organizations::set_rate_limit(
+        state.ops(),
+        &signed_in.actor(),
+        &organization,
+        limit,
     )
     .await?;
     Ok(Redirect::to(&format!(

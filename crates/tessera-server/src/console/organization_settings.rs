@@ -1,8 +1,8 @@
 //! Settings ▸ Organisation: the organisation's rules for new API keys (who
 //! may create them, how long they may live, the default IP allow-list).
-//! `key_issuing::issue` enforces them for the console and the API alike.
+//! `tessera_ops::keys::issue` enforces them for the console and the API alike.
 
-use super::administration::{self, Done, unprocessable};
+use super::administration::{Done, unprocessable};
 use super::form::{FormErrors, FormFields, SubmittedForm};
 use super::pages::{PageResult, Section, error_summary, notice, page, text_input};
 use super::session::SignedIn;
@@ -12,8 +12,6 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
 use maud::{Markup, html};
-use serde_json::{Map, Value, json};
-use tessera_core::audit::AuditAction;
 use tessera_store::StoreError;
 use tessera_store::organizations::{
     self, KeyCreationPolicy, KeyPolicy, MAX_KEY_LIFETIME_DAYS, Organization,
@@ -180,8 +178,8 @@ fn read_policy(fields: &FormFields) -> Result<KeyPolicy, FormErrors> {
     let default_ip_allowlist = if entries.is_empty() {
         None
     } else {
-        match crate::key_issuing::parse_allowlist(entries) {
-            Ok(ranges) => Some(ranges),
+        match tessera_ops::keys::IpAllowlist::parse(entries) {
+            Ok(ranges) => Some(ranges.into_ranges()),
             Err(bad) => {
                 errors.add(
                     "default_ip_allowlist",
@@ -204,30 +202,6 @@ fn read_policy(fields: &FormFields) -> Result<KeyPolicy, FormErrors> {
     }
 }
 
-/// What changed, setting by setting, for the audit log.
-fn changes(before: &KeyPolicy, after: &KeyPolicy) -> Map<String, Value> {
-    let mut changed = Map::new();
-    if before.key_creation != after.key_creation {
-        changed.insert(
-            "key_creation".to_owned(),
-            json!({"from": before.key_creation.as_str(), "to": after.key_creation.as_str()}),
-        );
-    }
-    if before.max_key_lifetime_days != after.max_key_lifetime_days {
-        changed.insert(
-            "max_key_lifetime_days".to_owned(),
-            json!({"from": before.max_key_lifetime_days, "to": after.max_key_lifetime_days}),
-        );
-    }
-    if before.default_ip_allowlist != after.default_ip_allowlist {
-        changed.insert(
-            "default_ip_allowlist".to_owned(),
-            json!({"from": before.default_ip_allowlist, "to": after.default_ip_allowlist}),
-        );
-    }
-    changed
-}
-
 async fn save(State(state): State<AppState>, submitted: SubmittedForm) -> PageResult {
     let SubmittedForm { signed_in, fields } = submitted;
     let member = signed_in.administrator()?;
@@ -244,19 +218,13 @@ async fn save(State(state): State<AppState>, submitted: SubmittedForm) -> PageRe
             return Ok(unprocessable(page));
         }
     };
-    let changed = changes(&organization.key_policy(), &policy);
-    if !changed.is_empty() {
-        organizations::set_key_policy(state.db(), &organization.id, &policy).await?;
-        administration::record(
-            &state,
-            &signed_in,
-            &organization.id,
-            AuditAction::OrganizationSettingsChanged,
-            &organization.id,
-            Value::Object(changed),
-        )
-        .await?;
-    }
+    tessera_ops::organizations::set_key_policy(
+        state.ops(),
+        &signed_in.actor(),
+        &organization,
+        &policy,
+    )
+    .await?;
     Ok(Redirect::to("/settings/organization?done=saved").into_response())
 }
 

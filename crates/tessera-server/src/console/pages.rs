@@ -354,6 +354,15 @@ impl From<tessera_store::StoreError> for PageError {
     }
 }
 
+/// For operations whose refusals the handler has already ruled out or
+/// handled; what remains is a failure.
+impl From<tessera_ops::OpError> for PageError {
+    fn from(err: tessera_ops::OpError) -> Self {
+        tracing::error!(error = %err, "console: operation failed");
+        PageError(Box::new(internal_error()))
+    }
+}
+
 impl From<crate::ApiError> for PageError {
     fn from(err: crate::ApiError) -> Self {
         tracing::error!(error = ?err, "console: request failed");

@@ -2,12 +2,12 @@
 //! users, their roles, deactivation, and password resets.
 //!
 //! Changing someone's role or deactivating them changes their keys at once:
-//! the store logs an access change in the same transaction and this instance
-//! applies it before answering. An administrator cannot change their own role
+//! the operation logs an access change in the same transaction and this
+//! instance applies it before answering. An administrator cannot change their own role
 //! or deactivate themselves, so every organisation keeps at least the
 //! administrator who made the last change (no lock-out).
 
-use super::administration::{self, Done, count, day, role_select, unprocessable};
+use super::administration::{Done, count, day, role_select, unprocessable};
 use super::form::{FormErrors, FormFields, SubmittedForm};
 use super::pages::{PageError, PageResult, Section, error_summary, notice, page, text_input};
 use super::session::{MemberContext, SignedIn};
@@ -17,15 +17,36 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use maud::{Markup, html};
-use serde_json::json;
-use tessera_core::access_change::AccessChange;
-use tessera_core::audit::AuditAction;
 use tessera_core::names::{DisplayName, Username};
 use tessera_core::password::{self, NewPassword, PasswordPolicyError};
+use tessera_ops::OpError;
+use tessera_ops::people::{self, Person, PersonKind};
 use tessera_store::accounts::{self, UserSummary};
-use tessera_store::bots::{self, BotSummary};
-use tessera_store::roles::{self, Role};
-use tessera_store::{StoreError, roles::EMPLOYEE};
+use tessera_store::bots::{self, Bot, BotSummary};
+use tessera_store::members;
+use tessera_store::roles::{self, EMPLOYEE, Role};
+
+fn user_person(user: &UserSummary) -> Person<'_> {
+    Person {
+        kind: PersonKind::User,
+        id: &user.id,
+        name: &user.username,
+        active: user.active,
+        role_id: &user.role_id,
+        role_name: &user.role_name,
+    }
+}
+
+fn bot_person(bot: &Bot) -> Person<'_> {
+    Person {
+        kind: PersonKind::Bot,
+        id: &bot.id,
+        name: &bot.name,
+        active: bot.active,
+        role_id: &bot.role_id,
+        role_name: &bot.role_name,
+    }
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -108,8 +129,8 @@ async fn list(
     Query(done): Query<Done>,
 ) -> PageResult {
     let member = signed_in.administrator()?;
-    let users = accounts::list_users(state.db(), member.organization_id).await?;
-    let bots = bots::summaries(state.db(), member.organization_id).await?;
+    let users = members::list::<UserSummary>(state.db(), member.organization_id).await?;
+    let bots = members::list::<BotSummary>(state.db(), member.organization_id).await?;
     let body = html! {
         div.page-head {
             h1 { "Users and bots" }
@@ -299,31 +320,23 @@ async fn create_user(State(state): State<AppState>, submitted: SubmittedForm) ->
             return Ok(unprocessable(page));
         }
     };
-    let created = accounts::create_user(
-        state.db(),
+    let created = people::create_user(
+        state.ops(),
+        &signed_in.actor(),
         member.organization_id,
-        &role.id,
+        role,
         &username,
         &password_hash,
     )
     .await;
-    let id = match created {
-        Err(StoreError::Conflict(_)) => {
+    match created {
+        Err(OpError::Refused(_)) => {
             errors.add("username", taken(username.as_str()));
             let page = new_user_page(&signed_in, &roles, typed, &role.id, &errors);
             return Ok(unprocessable(page));
         }
         other => other?,
     };
-    administration::record(
-        &state,
-        &signed_in,
-        member.organization_id,
-        AuditAction::UserCreated,
-        &id,
-        json!({"username": username.as_str(), "role": role.name}),
-    )
-    .await?;
     Ok(Redirect::to("/settings/people?done=user-created").into_response())
 }
 
@@ -332,7 +345,7 @@ async fn find_user(
     member: &MemberContext<'_>,
     id: &str,
 ) -> Result<UserSummary, PageError> {
-    accounts::find_user(state.db(), member.organization_id, id)
+    members::find::<UserSummary>(state.db(), member.organization_id, id)
         .await?
         .ok_or_else(PageError::not_found)
 }
@@ -469,21 +482,14 @@ async fn change_user_role(
             &signed_in, &user, &roles, None, &errors,
         )));
     };
-    if role.id != user.role_id {
-        accounts::set_role(state.db(), member.organization_id, &user.id, &role.id).await?;
-        state.access().apply(&AccessChange::Organization(
-            member.organization_id.to_owned(),
-        ));
-        administration::record(
-            &state,
-            &signed_in,
-            member.organization_id,
-            AuditAction::UserRoleChanged,
-            &user.id,
-            json!({"username": user.username, "role": role.name, "previous_role": user.role_name}),
-        )
-        .await?;
-    }
+    people::set_role(
+        state.ops(),
+        &signed_in.actor(),
+        member.organization_id,
+        user_person(&user),
+        role,
+    )
+    .await?;
     Ok(back_to_user(&user.id, "role").into_response())
 }
 
@@ -506,14 +512,13 @@ async fn reset_password(
             )));
         }
     };
-    accounts::reset_password(state.db(), &user.id, &password_hash).await?;
-    administration::record(
-        &state,
-        &signed_in,
+    people::reset_password(
+        state.ops(),
+        &signed_in.actor(),
         member.organization_id,
-        AuditAction::UserPasswordReset,
         &user.id,
-        json!({"username": user.username}),
+        &user.username,
+        &password_hash,
     )
     .await?;
     // Resetting one's own password ends one's own session too; the user
@@ -533,26 +538,14 @@ async fn set_user_active(
     if user.id == member.account.id {
         return Err(PageError::forbidden(&signed_in, SELF_DEACTIVATE));
     }
-    if user.active != active {
-        accounts::set_active(state.db(), &user.id, active).await?;
-        state.access().apply(&AccessChange::Organization(
-            member.organization_id.to_owned(),
-        ));
-        let action = if active {
-            AuditAction::UserReactivated
-        } else {
-            AuditAction::UserDeactivated
-        };
-        administration::record(
-            state,
-            &signed_in,
-            member.organization_id,
-            action,
-            &user.id,
-            json!({"username": user.username}),
-        )
-        .await?;
-    }
+    people::set_active(
+        state.ops(),
+        &signed_in.actor(),
+        member.organization_id,
+        user_person(&user),
+        active,
+    )
+    .await?;
     let done = if active { "reactivated" } else { "deactivated" };
     Ok(back_to_user(&user.id, done).into_response())
 }
@@ -639,23 +632,20 @@ async fn create_bot(State(state): State<AppState>, submitted: SubmittedForm) -> 
         let page = new_bot_page(&signed_in, &roles, typed, fields.text("role"), &errors);
         return Ok(unprocessable(page));
     };
-    let bot = match bots::create(state.db(), member.organization_id, &role.id, &name).await {
-        Err(StoreError::Conflict(_)) => {
-            errors.add("name", bot_taken(name.as_str()));
-            let page = new_bot_page(&signed_in, &roles, typed, &role.id, &errors);
-            return Ok(unprocessable(page));
-        }
-        other => other?,
-    };
-    administration::record(
-        &state,
-        &signed_in,
+    let created = people::create_bot(
+        state.ops(),
+        &signed_in.actor(),
         member.organization_id,
-        AuditAction::BotCreated,
-        &bot.id,
-        json!({"name": bot.name, "role": role.name}),
+        role,
+        &name,
     )
-    .await?;
+    .await;
+    if let Err(OpError::Refused(_)) = created {
+        errors.add("name", bot_taken(name.as_str()));
+        let page = new_bot_page(&signed_in, &roles, typed, &role.id, &errors);
+        return Ok(unprocessable(page));
+    }
+    created?;
     Ok(Redirect::to("/settings/people?done=bot-created").into_response())
 }
 
@@ -664,7 +654,7 @@ async fn find_bot(
     member: &MemberContext<'_>,
     id: &str,
 ) -> Result<BotSummary, PageError> {
-    bots::summary(state.db(), member.organization_id, id)
+    members::find::<BotSummary>(state.db(), member.organization_id, id)
         .await?
         .ok_or_else(PageError::not_found)
 }
@@ -752,21 +742,14 @@ async fn change_bot_role(
         )));
     };
     let bot = &summary.bot;
-    if role.id != bot.role_id {
-        bots::set_role(state.db(), member.organization_id, &bot.id, &role.id).await?;
-        state.access().apply(&AccessChange::Organization(
-            member.organization_id.to_owned(),
-        ));
-        administration::record(
-            &state,
-            &signed_in,
-            member.organization_id,
-            AuditAction::BotRoleChanged,
-            &bot.id,
-            json!({"name": bot.name, "role": role.name, "previous_role": bot.role_name}),
-        )
-        .await?;
-    }
+    people::set_role(
+        state.ops(),
+        &signed_in.actor(),
+        member.organization_id,
+        bot_person(bot),
+        role,
+    )
+    .await?;
     Ok(back_to_bot(&bot.id, "role").into_response())
 }
 
@@ -779,26 +762,14 @@ async fn set_bot_active(
     let SubmittedForm { signed_in, .. } = submitted;
     let member = signed_in.administrator()?;
     let bot = find_bot(state, &member, id).await?.bot;
-    if bot.active != active {
-        bots::set_active(state.db(), member.organization_id, &bot.id, active).await?;
-        state.access().apply(&AccessChange::Organization(
-            member.organization_id.to_owned(),
-        ));
-        let action = if active {
-            AuditAction::BotReactivated
-        } else {
-            AuditAction::BotDeactivated
-        };
-        administration::record(
-            state,
-            &signed_in,
-            member.organization_id,
-            action,
-            &bot.id,
-            json!({"name": bot.name}),
-        )
-        .await?;
-    }
+    people::set_active(
+        state.ops(),
+        &signed_in.actor(),
+        member.organization_id,
+        bot_person(&bot),
+        active,
+    )
+    .await?;
     let done = if active { "reactivated" } else { "deactivated" };
     Ok(back_to_bot(&bot.id, done).into_response())
 }

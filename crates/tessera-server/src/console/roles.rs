@@ -2,11 +2,11 @@
 //! with the permission matrix, and deleted once nothing uses them.
 //!
 //! Editing a role changes every key linked to it and every key of the people
-//! and bot users holding it: the store logs the change in the same
+//! and bot users holding it: the operation logs the change in the same
 //! transaction (every instance's key cache hears of it) and this instance
 //! applies it before answering, so the very next request sees the new role.
 
-use super::administration::{self, Done, count, unprocessable};
+use super::administration::{Done, count, unprocessable};
 use super::form::{FormErrors, SubmittedForm};
 use super::pages::{PageError, PageResult, Section, error_summary, notice, page, text_input};
 use super::permission_form::{self, PermissionDraft};
@@ -18,11 +18,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use maud::{Markup, html};
-use serde_json::json;
-use tessera_core::access_change::AccessChange;
-use tessera_core::audit::AuditAction;
 use tessera_core::names::DisplayName;
 use tessera_core::permissions::Access;
+use tessera_ops::OpError;
+use tessera_ops::roles as ops_roles;
 use tessera_store::StoreError;
 use tessera_store::roles::{self, Deletion, Role, RoleKind, RoleUsage};
 
@@ -310,8 +309,16 @@ async fn create(State(state): State<AppState>, submitted: SubmittedForm) -> Page
     } = read_form(&state, &member, &fields, None).await?;
     let created = match name {
         Some(name) if errors.is_empty() => {
-            match roles::create(state.db(), member.organization_id, &name, &draft.to_set()).await {
-                Err(StoreError::Conflict(_)) => {
+            let created = ops_roles::create(
+                state.ops(),
+                &signed_in.actor(),
+                member.organization_id,
+                &name,
+                &draft.to_set(),
+            )
+            .await;
+            match created {
+                Err(OpError::Refused(_)) => {
                     errors.add("name", taken(name.as_str()));
                     None
                 }
@@ -320,7 +327,7 @@ async fn create(State(state): State<AppState>, submitted: SubmittedForm) -> Page
         }
         _ => None,
     };
-    let Some(role) = created else {
+    if created.is_none() {
         let form = RoleForm {
             role: None,
             name: fields.text("name"),
@@ -328,16 +335,7 @@ async fn create(State(state): State<AppState>, submitted: SubmittedForm) -> Page
             usage: RoleUsage::default(),
         };
         return Ok(unprocessable(role_page(&signed_in, &form, &errors)));
-    };
-    administration::record(
-        &state,
-        &signed_in,
-        member.organization_id,
-        AuditAction::RoleCreated,
-        &role.id,
-        json!({"name": role.name, "permissions": role.access.to_stored()}),
-    )
-    .await?;
+    }
     Ok(Redirect::to("/settings/roles?done=created").into_response())
 }
 
@@ -363,13 +361,22 @@ async fn update(
     let access = Access::Limited(draft.to_set());
     let saved = match &name {
         Some(name) if errors.is_empty() => {
-            match roles::update(state.db(), member.organization_id, &role.id, name, &access).await {
-                Err(StoreError::Conflict(_)) => {
+            let updated = ops_roles::update(
+                state.ops(),
+                &signed_in.actor(),
+                member.organization_id,
+                &role,
+                name,
+                &access,
+            )
+            .await;
+            match updated {
+                Err(OpError::Refused(_)) => {
                     errors.add("name", taken(name.as_str()));
                     false
                 }
                 // Deleted by someone else meanwhile.
-                Err(StoreError::NotFound) => return Err(PageError::not_found()),
+                Err(OpError::NotFound) => return Err(PageError::not_found()),
                 other => {
                     other?;
                     true
@@ -391,26 +398,6 @@ async fn update(
         };
         return Ok(unprocessable(role_page(&signed_in, &form, &errors)));
     }
-    state.access().apply(&AccessChange::Organization(
-        member.organization_id.to_owned(),
-    ));
-    let new_name = name
-        .as_ref()
-        .map_or(role.name.as_str(), DisplayName::as_str);
-    administration::record(
-        &state,
-        &signed_in,
-        member.organization_id,
-        AuditAction::RoleUpdated,
-        &role.id,
-        json!({
-            "name": new_name,
-            "previous_name": role.name,
-            "permissions": access.to_stored(),
-            "previous_permissions": role.access.to_stored(),
-        }),
-    )
-    .await?;
     Ok(Redirect::to("/settings/roles?done=updated").into_response())
 }
 
@@ -428,7 +415,14 @@ async fn delete(
             "Built-in roles cannot be deleted.",
         ));
     }
-    let deletion = match roles::delete(state.db(), member.organization_id, &role.id).await {
+    let deletion = ops_roles::delete(
+        state.ops(),
+        &signed_in.actor(),
+        member.organization_id,
+        &role,
+    )
+    .await;
+    let deletion = match deletion {
         Err(StoreError::NotFound) => return Err(PageError::not_found()),
         other => other?,
     };
@@ -451,21 +445,7 @@ async fn delete(
             };
             Ok((StatusCode::CONFLICT, role_page(&signed_in, &form, &errors)).into_response())
         }
-        Deletion::Deleted => {
-            state.access().apply(&AccessChange::Organization(
-                member.organization_id.to_owned(),
-            ));
-            administration::record(
-                &state,
-                &signed_in,
-                member.organization_id,
-                AuditAction::RoleDeleted,
-                &role.id,
-                json!({"name": role.name, "permissions": role.access.to_stored()}),
-            )
-            .await?;
-            Ok(Redirect::to("/settings/roles?done=deleted").into_response())
-        }
+        Deletion::Deleted => Ok(Redirect::to("/settings/roles?done=deleted").into_response()),
     }
 }
 

@@ -100,6 +100,7 @@ impl SignedIn {
             },
             id: Some(account.id.clone()),
             name: account.username.clone(),
+            ip: Some(self.ip()),
         }
     }
 

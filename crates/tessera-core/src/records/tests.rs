@@ -1,0 +1,262 @@
+use super::*;
+use crate::resources::resource;
+use proptest::prelude::*;
+use serde_json::json;
+
+fn employees() -> &'static Resource {
+    resource("employees").unwrap()
+}
+
+#[test]
+fn a_create_fills_absent_fields_with_null_and_needs_required_ones() {
+    let data = check_write(
+        employees(),
+        &json!({"first_name": "Ada", "last_name": "Lovelace"}),
+        WriteMode::Create,
+        None,
+        None,
+    )
+    .unwrap();
+    assert_eq!(data["first_name"], "Ada");
+    assert_eq!(data["iban"], Value::Null);
+    assert!(!data.contains_key("id"));
+
+    let err = check_write(
+        employees(),
+        &json!({"first_name": "Ada"}),
+        WriteMode::Create,
+        None,
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        WriteError::Invalid(vec![FieldProblem::new("last_name", "is required")])
+    );
+}
+
+#[test]
+fn unknown_and_read_only_fields_are_named_before_anything_else() {
+    let err = check_write(
+        employees(),
+        &json!({"shoe_size": 44, "id": "emp_x", "first_name": 3}),
+        WriteMode::Create,
+        None,
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        WriteError::NotWritable {
+            unknown: vec!["shoe_size".into()],
+            read_only: vec!["id".into()]
+        }
+    );
+}
+
+#[test]
+fn fields_outside_the_grant_are_not_permitted() {
+    let writable: BTreeSet<String> = ["first_name", "last_name"].map(String::from).into();
+    let err = check_write(
+        employees(),
+        &json!({"first_name": "Ada", "last_name": "L", "iban": "DE00", "bank_name": "B"}),
+        WriteMode::Create,
+        Some(&writable),
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        WriteError::NotPermitted(vec!["bank_name".into(), "iban".into()])
+    );
+}
+
+#[test]
+fn an_update_keeps_other_fields_and_checks_date_order_on_the_result() {
+    let existing = check_write(
+        employees(),
+        &json!({"first_name": "Ada", "last_name": "L", "start_date": "2024-03-01"}),
+        WriteMode::Create,
+        None,
+        None,
+    )
+    .unwrap();
+    let updated = check_write(
+        employees(),
+        &json!({"end_date": "2025-01-31"}),
+        WriteMode::Update,
+        None,
+        Some(&existing),
+    )
+    .unwrap();
+    assert_eq!(updated["first_name"], "Ada");
+    assert_eq!(updated["end_date"], "2025-01-31");
+    let err = check_write(
+        employees(),
+        &json!({"end_date": "2024-02-29"}),
+        WriteMode::Update,
+        None,
+        Some(&existing),
+    )
+    .unwrap_err();
+    assert!(matches!(err, WriteError::Invalid(p) if p[0].field == "end_date"));
+    let err = check_write(
+        employees(),
+        &json!({"last_name": null}),
+        WriteMode::Update,
+        None,
+        Some(&existing),
+    )
+    .unwrap_err();
+    assert!(matches!(err, WriteError::Invalid(p) if p[0].field == "last_name"));
+}
+
+#[test]
+fn values_are_checked_by_their_kind() {
+    let pay = resource("pay-rates").unwrap();
+    let field = |name| pay.field(name).unwrap();
+    assert!(normalize(field("amount"), &json!("1234.50")).is_ok());
+    assert!(
+        normalize(field("amount"), &json!(1234.5)).is_err(),
+        "money never as a float"
+    );
+    for bad in ["", "1.", ".5", "-1", "1e3", "1.23456", "12345678901234"] {
+        assert!(normalize(field("amount"), &json!(bad)).is_err(), "{bad}");
+    }
+    assert!(normalize(field("currency"), &json!("EUR")).is_ok());
+    assert!(normalize(field("currency"), &json!("eur")).is_err());
+    assert!(normalize(field("currency"), &json!("XYZ")).is_err());
+    assert!(normalize(field("kind"), &json!("weekly")).is_err());
+    assert!(normalize(field("effective_from"), &json!("2024-02-29")).is_ok());
+    for bad in [
+        "2023-02-29",
+        "2024-2-01",
+        "20240201",
+        "2024-13-01",
+        "+024-01-01",
+    ] {
+        assert!(
+            normalize(field("effective_from"), &json!(bad)).is_err(),
+            "{bad}"
+        );
+    }
+    assert!(
+        normalize(
+            field("employee_id"),
+            &json!("emp_01jd3x7yq9v2c8r4t6w0z1a5bn")
+        )
+        .is_ok()
+    );
+    assert!(
+        normalize(
+            field("employee_id"),
+            &json!("sec_01jd3x7yq9v2c8r4t6w0z1a5bn")
+        )
+        .is_err()
+    );
+    assert!(normalize(field("employee_id"), &json!("emp_\u{0}")).is_err());
+
+    let tx = resource("transactions").unwrap();
+    assert_eq!(
+        normalize(
+            tx.field("occurred_at").unwrap(),
+            &json!("2026-01-31T10:30:00+01:00")
+        )
+        .unwrap(),
+        "2026-01-31T09:30:00Z"
+    );
+    let employee_email = employees().field("email").unwrap();
+    assert!(normalize(employee_email, &json!("ada@example.com")).is_ok());
+    assert!(normalize(employee_email, &json!("ada at example.com")).is_err());
+}
+
+#[test]
+fn lists_of_references_are_deduplicated_and_indexed() {
+    let id = "grp_01jd3x7yq9v2c8r4t6w0z1a5bn";
+    let data = check_write(
+        employees(),
+        &json!({"first_name": "A", "last_name": "B", "group_ids": [id, id], "status": "active"}),
+        WriteMode::Create,
+        None,
+        None,
+    )
+    .unwrap();
+    assert_eq!(data["group_ids"], json!([id]));
+    let entries = index_entries(employees(), &data);
+    assert!(entries.contains(&("group_ids", id.to_owned())));
+    assert!(entries.contains(&("status", "active".to_owned())));
+    assert_eq!(references(employees(), &data), vec![("groups", id)]);
+}
+
+#[test]
+fn stored_fields_answer_exactly_as_parsed_data_does() {
+    let data = check_write(
+        employees(),
+        &json!({"first_name": "Zoë \"Z\"", "last_name": "Ngā", "group_ids": ["grp_01jd3x7yq9v2c8r4t6w0z1a5bn"]}),
+        WriteMode::Create,
+        None,
+        None,
+    )
+    .unwrap();
+    let stored = serde_json::to_string(&data).unwrap();
+    let fields = visible_fields(employees(), None, None);
+    let parsed: Data = serde_json::from_str(&stored).unwrap();
+    let in_place = StoredFields::parse(&stored).unwrap();
+    fn answer<D: FieldValues>(fields: &[&'static Field], data: &D) -> String {
+        let view = RecordView {
+            fields,
+            id: "emp_1",
+            created_at: "c",
+            updated_at: "u",
+            data,
+        };
+        serde_json::to_string(&view).unwrap()
+    }
+    let from_stored = answer(&fields, &in_place);
+    assert_eq!(answer(&fields, &parsed), from_stored);
+    let answer: Value = serde_json::from_str(&from_stored).unwrap();
+    assert_eq!(answer["first_name"], "Zoë \"Z\"");
+    assert_eq!(answer["end_date"], Value::Null);
+    assert_eq!(answer["group_ids"][0], "grp_01jd3x7yq9v2c8r4t6w0z1a5bn");
+}
+
+#[test]
+fn visible_fields_keep_declaration_order_and_always_the_id() {
+    let readable: BTreeSet<String> = ["first_name", "last_name"].map(String::from).into();
+    let names: Vec<_> = visible_fields(employees(), Some(&readable), None)
+        .iter()
+        .map(|f| f.name)
+        .collect();
+    assert_eq!(names, ["id", "first_name", "last_name"]);
+    let requested = parse_field_list(employees(), "last_name, iban").unwrap();
+    let names: Vec<_> = visible_fields(employees(), Some(&readable), Some(&requested))
+        .iter()
+        .map(|f| f.name)
+        .collect();
+    assert_eq!(names, ["id", "last_name"]);
+    assert_eq!(
+        parse_field_list(employees(), "first_name,shoe_size"),
+        Err(vec!["shoe_size".to_owned()])
+    );
+}
+
+proptest! {
+    #[test]
+    fn valid_decimals_round_trip_and_others_are_refused(whole in 0u64..10_000_000_000_000, frac in proptest::option::of(0u32..10_000)) {
+        let text = match frac { Some(f) => format!("{whole}.{f}"), None => whole.to_string() };
+        prop_assert!(is_decimal(&text));
+        let float = format!("{text}e1");
+        prop_assert!(!is_decimal(&float));
+    }
+
+    #[test]
+    fn normalization_never_panics_and_is_idempotent(text in ".{0,40}") {
+        for resource in crate::resources::RESOURCES {
+            for field in resource.fields.iter().filter(|f| f.writable && !is_record_field(f)) {
+                if let Ok(stored) = normalize(field, &Value::String(text.clone())) {
+                    prop_assert_eq!(normalize(field, &stored).ok(), Some(stored));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,583 @@
+//! Issuing, rolling and revoking API keys: the rules the key-management API,
+//! the console and the command line share. Callers turn their input (JSON, a
+//! form) into a [`KeyRequest`]; a refusal names the input it is about.
+
+use crate::{Change, OpError, Ops, Refusal};
+use ipnet::IpNet;
+use serde_json::json;
+use std::net::IpAddr;
+use std::str::FromStr;
+use tessera_core::access_change::AccessChange;
+use tessera_core::audit::{Actor, AuditEvent, OwnerName};
+use tessera_core::names::DisplayName;
+use tessera_core::permissions::{Access, PermissionSet};
+use tessera_core::secret::{self, SecretHash, SecretKind};
+use tessera_store::api_keys::{self, ApiKey, NewApiKey, Owner, Revocation, RevocationReason};
+use tessera_store::organizations::{KeyCreationPolicy, Organization, RateLimit};
+use tessera_store::roles::Role;
+use tessera_store::{StoreError, api_clients, bots, format_ms, now_ms, organizations, roles};
+
+pub const DAY_MS: i64 = 86_400_000;
+const HOUR_MS: i64 = 3_600_000;
+
+/// The person creating a key, as far as the rules care.
+pub struct Issuer<'a> {
+    pub account_id: &'a str,
+    pub username: &'a str,
+    pub organization_id: &'a str,
+    pub role: &'a Role,
+    pub actor: Actor,
+}
+
+/// What the key may do.
+pub enum RequestedAccess {
+    /// No grant: everything the owner can do.
+    Everything,
+    /// Follow a role of the organisation, named.
+    Role(String),
+    Inline(PermissionSet),
+}
+
+pub struct KeyRequest {
+    pub name: String,
+    /// The bot user that will own the key; `None` for the issuer.
+    pub bot: Option<String>,
+    pub access: RequestedAccess,
+    pub expires_at: Option<i64>,
+    pub ip_allowlist: Option<IpAllowlist>,
+    pub client_id: Option<String>,
+    /// A caller-chosen key in GUID form instead of a generated one.
+    pub custom_key: Option<String>,
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// CIDR ranges (IPv4 and IPv6), normalised, as keys and organisations store
+/// them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpAllowlist(Vec<String>);
+
+impl IpAllowlist {
+    /// CIDR ranges or single addresses, normalised to CIDR; on failure, the
+    /// entries that are neither.
+    pub fn parse<'a>(
+        entries: impl IntoIterator<Item = &'a str>,
+    ) -> Result<IpAllowlist, Vec<String>> {
+        let mut bad = Vec::new();
+        let mut ranges = Vec::new();
+        for entry in entries {
+            let entry = entry.trim();
+            let parsed =
+                IpNet::from_str(entry).or_else(|_| IpAddr::from_str(entry).map(IpNet::from));
+            match parsed {
+                Ok(net) => ranges.push(net.trunc().to_string()),
+                Err(_) => bad.push(entry.to_owned()),
+            }
+        }
+        if bad.is_empty() {
+            Ok(IpAllowlist(ranges))
+        } else {
+            Err(bad)
+        }
+    }
+
+    /// Ranges already stored, which were normalised when written.
+    pub fn from_stored(ranges: Vec<String>) -> IpAllowlist {
+        IpAllowlist(ranges)
+    }
+
+    pub fn ranges(&self) -> &[String] {
+        &self.0
+    }
+
+    pub fn into_ranges(self) -> Vec<String> {
+        self.0
+    }
+}
+
+pub struct IssuedKey {
+    pub key: ApiKey,
+    /// The raw key, shown once.
+    pub raw: String,
+}
+
+/// Whether this person may create keys at all in their organisation.
+pub async fn may_create_keys(
+    ops: &Ops,
+    issuer_role: &Role,
+    organization_id: &str,
+) -> Result<bool, StoreError> {
+    if issuer_role.is_administrator() {
+        return Ok(true);
+    }
+    let organization = organizations::find_by_id(ops.db(), organization_id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    Ok(allows_key_creation(issuer_role, &organization))
+}
+
+fn allows_key_creation(issuer_role: &Role, organization: &Organization) -> bool {
+    issuer_role.is_administrator() || organization.key_creation == KeyCreationPolicy::Everyone
+}
+
+/// Applies the organisation's rules for new keys: a maximum lifetime refuses
+/// keys without an expiry or expiring later; a default allow-list is given to
+/// keys requested without their own. Returns the allow-list the key gets.
+fn apply_key_policy(
+    organization: &Organization,
+    expires_at: Option<i64>,
+    ip_allowlist: Option<IpAllowlist>,
+    now: i64,
+) -> Result<Option<IpAllowlist>, Refusal> {
+    if let Some(days) = organization.max_key_lifetime_days {
+        let latest = now + i64::from(days) * DAY_MS;
+        let problem = match expires_at {
+            None => Some("set an expiry"),
+            Some(expires_at) if expires_at > latest => Some("choose an expiry"),
+            Some(_) => None,
+        };
+        if let Some(problem) = problem {
+            let unit = if days == 1 { "day" } else { "days" };
+            return Err(Refusal::invalid(
+                "expires_at",
+                format!(
+                    "This organization requires API keys to expire within {days} {unit}: {problem} no later than {}.",
+                    format_ms(latest)
+                ),
+            )
+            .with_details(json!({
+                "max_key_lifetime_days": days,
+                "latest_expires_at": format_ms(latest),
+            })));
+        }
+    }
+    Ok(ip_allowlist.or_else(|| {
+        organization
+            .default_ip_allowlist
+            .clone()
+            .map(IpAllowlist::from_stored)
+    }))
+}
+
+/// A key request checked against every rule, ready to be written.
+struct CheckedKey {
+    name: DisplayName,
+    owner: Owner,
+    owner_name: String,
+    stored_permissions: Option<PermissionSet>,
+    role_id: Option<String>,
+    expires_at: Option<i64>,
+    ip_allowlist: Option<IpAllowlist>,
+    client_id: Option<String>,
+    rate_limit: Option<RateLimit>,
+    raw: String,
+    hash: SecretHash,
+    hint: String,
+}
+
+async fn resolve_owner(
+    ops: &Ops,
+    issuer: &Issuer<'_>,
+    bot: Option<&str>,
+) -> Result<(Owner, String), OpError> {
+    match bot {
+        None => Ok((
+            Owner::Account(issuer.account_id.to_owned()),
+            issuer.username.to_owned(),
+        )),
+        Some(_) if !issuer.role.is_administrator() => Err(Refusal::denied(
+            "owner",
+            "Only administrators may create keys for bot users.",
+        )
+        .into()),
+        Some(bot_name) => {
+            let bot = bots::find_by_name(ops.db(), issuer.organization_id, bot_name)
+                .await?
+                .filter(|b| b.active)
+                .ok_or_else(|| {
+                    Refusal::invalid(
+                        "owner",
+                        format!("There is no active bot user named '{bot_name}'."),
+                    )
+                })?;
+            Ok((Owner::Bot(bot.id), bot.name))
+        }
+    }
+}
+
+/// The grant the key gets and the role it follows, if any; never more than
+/// its creator holds.
+async fn resolve_grant(
+    ops: &Ops,
+    issuer: &Issuer<'_>,
+    access: RequestedAccess,
+) -> Result<(Access, Option<Role>), OpError> {
+    let (grant, role) = match access {
+        RequestedAccess::Everything => (Access::Full, None),
+        RequestedAccess::Inline(set) => (Access::Limited(set), None),
+        RequestedAccess::Role(role_name) => {
+            let role = roles::find_by_name(ops.db(), issuer.organization_id, &role_name)
+                .await?
+                .ok_or_else(|| {
+                    Refusal::invalid("access", format!("There is no role named '{role_name}'."))
+                })?;
+            (role.access.clone(), Some(role))
+        }
+    };
+    // A key with no permissions and no role means "everything my owner can
+    // do"; an explicit grant must not exceed what its creator holds.
+    let explicit = !matches!(grant, Access::Full) || role.is_some();
+    if explicit && !grant.is_within(&issuer.role.access) {
+        return Err(Refusal::denied(
+            "access",
+            "A key cannot be granted more than its creator holds.",
+        )
+        .with_details(json!({"creator_role": issuer.role.name}))
+        .into());
+    }
+    Ok((grant, role))
+}
+
+async fn check_client(ops: &Ops, client_id: Option<&str>) -> Result<(), OpError> {
+    let Some(client_id) = client_id else {
+        return Ok(());
+    };
+    let known = api_clients::find_by_id(ops.db(), client_id)
+        .await?
+        .is_some_and(|c| c.active);
+    if known {
+        Ok(())
+    } else {
+        Err(Refusal::invalid(
+            "client_id",
+            format!("There is no active API client '{client_id}'."),
+        )
+        .into())
+    }
+}
+
+/// A generated key, or the caller's GUID in canonical form.
+fn mint_secret(custom_key: Option<&str>) -> Result<(String, SecretHash, String), Refusal> {
+    match custom_key {
+        None => {
+            let generated = secret::generate(SecretKind::ApiKey);
+            Ok((generated.raw, generated.hash, generated.hint))
+        }
+        Some(custom) => {
+            let guid = secret::canonical_guid(custom)
+                .map_err(|e| Refusal::invalid("custom_key", format!("custom_key: {e}")))?;
+            let hash = SecretHash::of(&guid);
+            let hint = secret::hint(&guid);
+            Ok((guid, hash, hint))
+        }
+    }
+}
+
+async fn check_request(
+    ops: &Ops,
+    issuer: &Issuer<'_>,
+    request: KeyRequest,
+) -> Result<CheckedKey, OpError> {
+    let organization = organizations::find_by_id(ops.db(), issuer.organization_id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    if !allows_key_creation(issuer.role, &organization) {
+        return Err(Refusal::denied(
+            "policy",
+            "Only administrators may create API keys in this organization.",
+        )
+        .into());
+    }
+    let name =
+        DisplayName::parse(&request.name).map_err(|e| Refusal::invalid("name", e.to_string()))?;
+    let (owner, owner_name) = resolve_owner(ops, issuer, request.bot.as_deref()).await?;
+    let (grant, role) = resolve_grant(ops, issuer, request.access).await?;
+    let now = now_ms();
+    if request.expires_at.is_some_and(|at| at <= now) {
+        return Err(Refusal::invalid("expires_at", "The expiry must be in the future.").into());
+    }
+    let ip_allowlist =
+        apply_key_policy(&organization, request.expires_at, request.ip_allowlist, now)?;
+    check_client(ops, request.client_id.as_deref()).await?;
+    let (raw, hash, hint) = mint_secret(request.custom_key.as_deref())?;
+    let stored_permissions = match (grant, &role) {
+        (Access::Limited(set), None) => Some(set),
+        _ => None,
+    };
+    Ok(CheckedKey {
+        name,
+        owner,
+        owner_name,
+        stored_permissions,
+        role_id: role.map(|r| r.id),
+        expires_at: request.expires_at,
+        ip_allowlist,
+        client_id: request.client_id,
+        rate_limit: request.rate_limit,
+        raw,
+        hash,
+        hint,
+    })
+}
+
+/// Writes a checked key in `change`, audited; returns its id.
+async fn insert(
+    change: &mut Change<'_>,
+    issuer: &Issuer<'_>,
+    key: &CheckedKey,
+) -> Result<String, OpError> {
+    let created = api_keys::create(
+        change.tx(),
+        &NewApiKey {
+            organization_id: issuer.organization_id,
+            name: key.name.as_str(),
+            key_hash: &key.hash,
+            hint: &key.hint,
+            owner: &key.owner,
+            created_by: issuer.account_id,
+            permissions: key.stored_permissions.as_ref(),
+            role_id: key.role_id.as_deref(),
+            expires_at: key.expires_at,
+            ip_allowlist: key.ip_allowlist.as_ref().map(IpAllowlist::ranges),
+            client_id: key.client_id.as_deref(),
+            rate_limit: key.rate_limit,
+        },
+    )
+    .await;
+    let id = match created {
+        Err(StoreError::Conflict(_)) => {
+            return Err(Refusal::conflict(
+                "custom_key",
+                "This custom key is already in use; choose another GUID.",
+            )
+            .into());
+        }
+        other => other?,
+    };
+    change
+        .audit(
+            &issuer.actor,
+            Some(issuer.organization_id),
+            Some(&id),
+            AuditEvent::KeyCreated {
+                name: key.name.as_str().to_owned(),
+                owner: OwnerName {
+                    kind: key.owner.kind(),
+                    name: key.owner_name.clone(),
+                },
+            },
+        )
+        .await?;
+    Ok(id)
+}
+
+async fn issued(
+    ops: &Ops,
+    organization_id: &str,
+    id: String,
+    raw: String,
+) -> Result<IssuedKey, OpError> {
+    let key = api_keys::find(ops.db(), organization_id, &id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    Ok(IssuedKey { key, raw })
+}
+
+/// Checks the request against the rules and creates the key, audited.
+pub async fn issue(
+    ops: &Ops,
+    issuer: &Issuer<'_>,
+    request: KeyRequest,
+) -> Result<IssuedKey, OpError> {
+    let checked = check_request(ops, issuer, request).await?;
+    let mut change = ops.change().await?;
+    let id = insert(&mut change, issuer, &checked).await?;
+    change.commit().await?;
+    issued(ops, issuer.organization_id, id, checked.raw).await
+}
+
+/// Replaces `key` with a new one of the same name, owner, grant, expiry,
+/// allow-list, client and rate limit. The old key stops at once
+/// (`overlap_hours` 0) or at the end of the overlap; all in one change.
+pub async fn roll(
+    ops: &Ops,
+    issuer: &Issuer<'_>,
+    key: &ApiKey,
+    overlap_hours: u32,
+) -> Result<IssuedKey, OpError> {
+    let access = match (&key.role_name, &key.permissions) {
+        (Some(role_name), _) => RequestedAccess::Role(role_name.clone()),
+        (None, Some(set)) => RequestedAccess::Inline(set.clone()),
+        (None, None) => RequestedAccess::Everything,
+    };
+    let request = KeyRequest {
+        name: key.name.clone(),
+        bot: matches!(key.owner, Owner::Bot(_)).then(|| key.owner_name.clone()),
+        access,
+        expires_at: key.expires_at,
+        ip_allowlist: key.ip_allowlist.clone().map(IpAllowlist::from_stored),
+        client_id: key.client_id.clone(),
+        custom_key: None,
+        rate_limit: key.rate_limit,
+    };
+    let checked = check_request(ops, issuer, request).await?;
+    let mut change = ops.change().await?;
+    let replacement = insert(&mut change, issuer, &checked).await?;
+    if overlap_hours == 0 {
+        revoke_in(
+            &mut change,
+            key.into(),
+            &issuer.actor,
+            RevocationReason::Revoked,
+            None,
+        )
+        .await?;
+    } else {
+        let ends_at = now_ms() + i64::from(overlap_hours) * HOUR_MS;
+        api_keys::end_at(change.tx(), &key.organization_id, &key.id, ends_at).await?;
+        change
+            .access_changed(AccessChange::Key(key.id.clone()))
+            .await?;
+    }
+    change
+        .commit_audited(
+            &issuer.actor,
+            Some(&key.organization_id),
+            Some(&key.id),
+            AuditEvent::KeyRolled {
+                replaced_by: replacement.clone(),
+                overlap_hours,
+            },
+        )
+        .await?;
+    issued(ops, issuer.organization_id, replacement, checked.raw).await
+}
+
+/// A key as revoking it needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyRef<'a> {
+    pub organization_id: &'a str,
+    pub id: &'a str,
+    pub name: &'a str,
+}
+
+impl<'a> From<&'a ApiKey> for KeyRef<'a> {
+    fn from(key: &'a ApiKey) -> Self {
+        KeyRef {
+            organization_id: &key.organization_id,
+            id: &key.id,
+            name: &key.name,
+        }
+    }
+}
+
+/// Revokes within `change`; audited only when the key was live.
+async fn revoke_in(
+    change: &mut Change<'_>,
+    key: KeyRef<'_>,
+    actor: &Actor,
+    reason: RevocationReason,
+    by: Option<&'static str>,
+) -> Result<Revocation, StoreError> {
+    let revocation = api_keys::revoke(change.tx(), key.organization_id, key.id, reason).await?;
+    if revocation == Revocation::Revoked {
+        change
+            .access_changed(AccessChange::Key(key.id.to_owned()))
+            .await?;
+        change
+            .audit(
+                actor,
+                Some(key.organization_id),
+                Some(key.id),
+                AuditEvent::KeyRevoked {
+                    name: key.name.to_owned(),
+                    by,
+                },
+            )
+            .await?;
+    }
+    Ok(revocation)
+}
+
+/// Revokes one key now, on this instance at once and on the others through
+/// the change log; audited unless it was already revoked.
+pub async fn revoke(ops: &Ops, key: KeyRef<'_>, actor: &Actor) -> Result<(), StoreError> {
+    let mut change = ops.change().await?;
+    revoke_in(&mut change, key, actor, RevocationReason::Revoked, None).await?;
+    change.commit().await
+}
+
+/// A key revoking itself (`DELETE /api/v1/me`); `actor` is the key.
+pub async fn revoke_itself(ops: &Ops, key: KeyRef<'_>, actor: &Actor) -> Result<(), StoreError> {
+    let mut change = ops.change().await?;
+    revoke_in(
+        &mut change,
+        key,
+        actor,
+        RevocationReason::RevokedItself,
+        Some("itself"),
+    )
+    .await?;
+    change.commit().await
+}
+
+/// Revokes every key of an organisation; returns how many were live.
+pub async fn revoke_all(
+    ops: &Ops,
+    organization_id: &str,
+    actor: &Actor,
+) -> Result<u64, StoreError> {
+    let mut change = ops.change().await?;
+    let revoked = api_keys::revoke_all(change.tx(), organization_id).await?;
+    change
+        .access_changed(AccessChange::Organization(organization_id.to_owned()))
+        .await?;
+    change
+        .commit_audited(
+            actor,
+            Some(organization_id),
+            Some(organization_id),
+            AuditEvent::KeysRevokedAll { revoked },
+        )
+        .await?;
+    Ok(revoked)
+}
+
+/// Revokes the key with this hash, whoever holds it, when someone reports it
+/// leaked; `source` is where it was seen. `false` when no key has this hash
+/// (the reporter is told the same either way).
+pub async fn report_leak(
+    ops: &Ops,
+    hash: &SecretHash,
+    source: Option<String>,
+    reporter: &Actor,
+) -> Result<bool, StoreError> {
+    let Some(key) = api_keys::locate_by_hash(ops.db(), hash).await? else {
+        return Ok(false);
+    };
+    let mut change = ops.change().await?;
+    let revocation = api_keys::revoke(
+        change.tx(),
+        &key.organization_id,
+        &key.id,
+        RevocationReason::Leaked,
+    )
+    .await?;
+    if revocation == Revocation::Revoked {
+        change
+            .access_changed(AccessChange::Key(key.id.clone()))
+            .await?;
+    }
+    change
+        .commit_audited(
+            reporter,
+            Some(&key.organization_id),
+            Some(&key.id),
+            AuditEvent::KeyLeaked {
+                name: key.name.clone(),
+                source,
+            },
+        )
+        .await?;
+    tracing::warn!(key_id = %key.id, "API key reported as leaked and revoked");
+    Ok(true)
+}

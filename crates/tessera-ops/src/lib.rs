@@ -1,0 +1,202 @@
+//! Every change of Tessera's state, in one place.
+//!
+//! An operation validates its input, then writes in one transaction the
+//! change itself, the access-change entry that tells every instance's key
+//! cache to forget what it held, and the typed audit entry; after the commit
+//! it invalidates this instance's cache at once. The console, the API and
+//! the command line call the same operation, so a rule or an audit detail
+//! cannot differ between them. [`Change`] is the one path every write takes:
+//! what must commit with every change (webhook events) is added there.
+
+pub mod auth;
+pub mod clients;
+pub mod keys;
+pub mod organizations;
+pub mod people;
+pub mod records;
+pub mod roles;
+
+use std::sync::Arc;
+use tessera_access::keys::AccessEngine;
+use tessera_core::ErrorCode;
+use tessera_core::access_change::AccessChange;
+use tessera_core::audit::{Actor, AuditEvent};
+use tessera_store::audit::{self, NewEntry};
+use tessera_store::{Db, StoreError, Tx, access_changes};
+
+/// The operations of one process: its database and, in a server, the key
+/// cache to invalidate at once. At the command line there is no cache; the
+/// access-change log reaches the servers.
+#[derive(Clone)]
+pub struct Ops {
+    db: Db,
+    cache: Option<Arc<AccessEngine>>,
+}
+
+impl Ops {
+    pub fn new(db: Db, cache: Arc<AccessEngine>) -> Ops {
+        Ops {
+            db,
+            cache: Some(cache),
+        }
+    }
+
+    /// Operations for a process that verifies no keys (the command line).
+    pub fn without_cache(db: Db) -> Ops {
+        Ops { db, cache: None }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Opens the transaction of one change.
+    pub(crate) async fn change(&self) -> Result<Change<'_>, StoreError> {
+        Ok(Change {
+            ops: self,
+            tx: self.db.begin().await?,
+            invalidations: Vec::new(),
+        })
+    }
+
+    /// Records an event that changes nothing else (a failed sign-in).
+    pub async fn audit_only(
+        &self,
+        actor: &Actor,
+        organization_id: Option<&str>,
+        target: Option<&str>,
+        event: AuditEvent,
+    ) -> Result<(), StoreError> {
+        let mut change = self.change().await?;
+        change.audit(actor, organization_id, target, event).await?;
+        change.commit().await
+    }
+}
+
+/// One change in the making: everything written through it commits together
+/// or not at all (dropping it rolls back).
+pub(crate) struct Change<'o> {
+    ops: &'o Ops,
+    tx: Tx,
+    invalidations: Vec<AccessChange>,
+}
+
+impl Change<'_> {
+    pub(crate) fn tx(&mut self) -> &mut Tx {
+        &mut self.tx
+    }
+
+    /// Logs that what keys may do has changed, for every instance; this
+    /// instance's cache forgets it as soon as the change commits.
+    pub(crate) async fn access_changed(&mut self, change: AccessChange) -> Result<(), StoreError> {
+        access_changes::record(&mut self.tx, &change).await?;
+        self.invalidations.push(change);
+        Ok(())
+    }
+
+    pub(crate) async fn audit(
+        &mut self,
+        actor: &Actor,
+        organization_id: Option<&str>,
+        target: Option<&str>,
+        event: AuditEvent,
+    ) -> Result<(), StoreError> {
+        audit::record(
+            &mut self.tx,
+            NewEntry {
+                organization_id,
+                actor,
+                target,
+                event: &event,
+            },
+        )
+        .await
+    }
+
+    /// Writes the change's audit entry and commits.
+    pub(crate) async fn commit_audited(
+        mut self,
+        actor: &Actor,
+        organization_id: Option<&str>,
+        target: Option<&str>,
+        event: AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.audit(actor, organization_id, target, event).await?;
+        self.commit().await
+    }
+
+    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        if let Some(cache) = &self.ops.cache {
+            for change in &self.invalidations {
+                cache.apply(change);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why an operation did not happen, in terms every front end can show: a
+/// refusal names the input it is about, so the API answers with a problem
+/// and the console shows the message beside the field.
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    #[error("not found")]
+    NotFound,
+    #[error("{}", .0.message)]
+    Refused(Refusal),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<Refusal> for OpError {
+    fn from(refusal: Refusal) -> Self {
+        OpError::Refused(refusal)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    /// The input the refusal is about, named as the API names it
+    /// (`name`, `expires_at`, …).
+    pub input: &'static str,
+    pub code: ErrorCode,
+    pub message: String,
+    pub details: Option<serde_json::Value>,
+}
+
+impl Refusal {
+    pub fn invalid(input: &'static str, message: impl Into<String>) -> Refusal {
+        Refusal {
+            input,
+            code: ErrorCode::InvalidRequest,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    pub fn denied(input: &'static str, message: impl Into<String>) -> Refusal {
+        Refusal {
+            input,
+            code: ErrorCode::PermissionDenied,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    pub fn conflict(input: &'static str, message: impl Into<String>) -> Refusal {
+        Refusal {
+            input,
+            code: ErrorCode::Conflict,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    pub fn with_details(self, details: serde_json::Value) -> Refusal {
+        Refusal {
+            details: Some(details),
+            ..self
+        }
+    }
+}
