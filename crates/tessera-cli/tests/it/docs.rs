@@ -4,7 +4,7 @@
 //! The Python tools come from `harness::python_tools`.
 
 use crate::harness::{
-    Backend, Browser, TestApp, full_key, python_tool, run_tool, seed_organization, tool_report,
+    Backend, Browser, TestApp, create_key, python_tool, run_tool, seed_organization, tool_report,
 };
 use crate::on_both_backends;
 use serde_json::{Value, json};
@@ -34,7 +34,10 @@ async fn fuzzable_app(backend: Backend) -> (TestApp, String) {
         "--burst",
         "1000000",
     ]);
-    let key = full_key(&app, "acme").await;
+    let key = create_key(&app, "admin-acme", json!({"name": "fuzzing"})).await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     (app, key)
 }
 

@@ -190,7 +190,7 @@ impl<'a> ConsoleSession<'a> {
 }
 
 /// The value of the page's hidden `csrf` field.
-pub fn hidden_csrf(page: &str) -> Option<String> {
+fn hidden_csrf(page: &str) -> Option<String> {
     let marker = "name=\"csrf\" value=\"";
     let start = page.find(marker)? + marker.len();
     let end = page[start..].find('"')? + start;
