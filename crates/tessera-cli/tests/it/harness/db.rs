@@ -125,3 +125,86 @@ fn database_names_are_swapped_in_postgres_urls() {
     );
     assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
 }
+
+/// One column of a migrated table, as the database describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    pub table: String,
+    pub name: String,
+    /// The declared type, as the database spells it.
+    pub declared_type: String,
+    pub not_null: bool,
+    /// The default expression, as the database spells it.
+    pub default: Option<String>,
+    pub primary_key: bool,
+}
+
+impl TestDb {
+    /// Every column of every table the migrations made (not sqlx's own
+    /// bookkeeping), by table name and then in declaration order.
+    pub async fn columns(&self) -> Vec<Column> {
+        use sqlx::{Connection, Row};
+        if self.postgres.is_some() {
+            let mut connection = sqlx::PgConnection::connect(&self.url).await.unwrap();
+            let primary_keys: Vec<(String, String)> = sqlx::query_as(
+                "SELECT k.table_name::text, k.column_name::text
+                 FROM information_schema.table_constraints t
+                 JOIN information_schema.key_column_usage k
+                   ON k.constraint_name = t.constraint_name AND k.table_schema = t.table_schema
+                 WHERE t.constraint_type = 'PRIMARY KEY' AND t.table_schema = 'public'",
+            )
+            .fetch_all(&mut connection)
+            .await
+            .unwrap();
+            sqlx::query(
+                "SELECT c.table_name::text, c.column_name::text, c.data_type::text,
+                        c.is_nullable::text, c.column_default::text
+                 FROM information_schema.columns c
+                 JOIN information_schema.tables t
+                   ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+                 WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE'
+                   AND c.table_name <> '_sqlx_migrations'
+                 ORDER BY c.table_name, c.ordinal_position",
+            )
+            .fetch_all(&mut connection)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|row| {
+                let table: String = row.get(0);
+                let name: String = row.get(1);
+                Column {
+                    primary_key: primary_keys.contains(&(table.clone(), name.clone())),
+                    table,
+                    name,
+                    declared_type: row.get(2),
+                    not_null: row.get::<String, _>(3) == "NO",
+                    default: row.get(4),
+                }
+            })
+            .collect()
+        } else {
+            let mut connection = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+            sqlx::query(
+                "SELECT m.name, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk
+                 FROM sqlite_master m JOIN pragma_table_info(m.name) p
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'
+                   AND m.name <> '_sqlx_migrations'
+                 ORDER BY m.name, p.cid",
+            )
+            .fetch_all(&mut connection)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|row| Column {
+                table: row.get(0),
+                name: row.get(1),
+                declared_type: row.get(2),
+                not_null: row.get::<i64, _>(3) != 0,
+                default: row.get(4),
+                primary_key: row.get::<i64, _>(5) != 0,
+            })
+            .collect()
+        }
+    }
+}

@@ -20,7 +20,7 @@ pub use browser::Browser;
 pub use console::{
     ConsoleSession, all_between, element_text, is_checked, older_entries_link, rows,
 };
-pub use db::TestDb;
+pub use db::{Column, TestDb};
 pub use process::{
     RedisProcess, ServerProcess, assert_fails_with, assert_succeeds, stderr, stdout, tessera,
 };
