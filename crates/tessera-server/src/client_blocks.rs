@@ -1,4 +1,4 @@
-//! An organisation blocking or unblocking an API client (SPEC §4): the rule
+//! An organisation blocking or unblocking an API client: the rule
 //! the connected-clients API and the console page share. Requests read the
 //! block from the database (like the client credential itself), so a change
 //! holds on every instance from the next request, with no cache to

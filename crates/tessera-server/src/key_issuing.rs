@@ -1,5 +1,5 @@
 //! Issuing and revoking API keys: the rules the key-management API and the
-//! console share (SPEC §3). Callers turn their input (JSON, a form) into a [`KeyRequest`];
+//! console share. Callers turn their input (JSON, a form) into a [`KeyRequest`];
 //! a refusal names the input it is about, so the API can answer with a
 //! problem and the console can show the message beside the field.
 

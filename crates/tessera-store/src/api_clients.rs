@@ -1,4 +1,4 @@
-//! API clients: integrating companies' identities (SPEC §4).
+//! API clients: integrating companies' identities.
 
 use crate::{Db, StoreError, now_ms, on_pool};
 use tessera_core::id::{IdKind, new_id};

@@ -1,4 +1,4 @@
-//! API keys (SPEC §3). Only the SHA-256 of a key is stored.
+//! API keys. Only the SHA-256 of a key is stored.
 
 use crate::access_changes::record_change;
 use crate::organizations::RateLimit;

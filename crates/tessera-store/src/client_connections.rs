@@ -1,5 +1,5 @@
 //! Which API clients have used an organisation's keys, and the
-//! organisation's blocks (SPEC §4).
+//! organisation's blocks.
 
 use crate::{Db, StoreError, on_pool};
 use std::collections::{BTreeMap, BTreeSet};

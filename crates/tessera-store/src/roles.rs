@@ -1,4 +1,4 @@
-//! Roles: named permission sets of an organisation (SPEC §2).
+//! Roles: named permission sets of an organisation.
 
 use crate::{Db, StoreError, on_pool};
 use std::collections::HashMap;

@@ -1,5 +1,5 @@
 //! Applying for an API client, the operator's approval, and the clients
-//! pages of the console (SPEC §4, §8): over HTTP, and the approval flow once
+//! pages of the console: over HTTP, and the approval flow once
 //! in a real browser.
 
 use crate::harness::{

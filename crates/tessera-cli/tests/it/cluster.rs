@@ -1,5 +1,5 @@
 //! Two real `tessera serve` processes on one PostgreSQL database: what one
-//! instance changes, the other enforces within a second (SPEC §3).
+//! instance changes, the other enforces within a second.
 
 use crate::harness::{Backend, ServerProcess, TestDb, basic, create_client, seed_organization_at};
 

@@ -1,5 +1,5 @@
 //! The administrators' console pages: roles, users and bot users, and the
-//! organisation's key policy (SPEC §2, §3, §8), driven over HTTP like a
+//! organisation's key policy, driven over HTTP like a
 //! browser (cookies, CSRF fields, posted forms), with their effect on keys
 //! checked through the API on the very next request.
 
@@ -1052,8 +1052,9 @@ async fn only_administrators_with_the_form_token_get_these_pages(backend: Backen
         .await;
 }
 
-/// SPEC §3 end to end in Chromium: untick one field of a role linked to a
-/// key, save, and the key's next call no longer returns that field.
+/// Linked keys follow their role, end to end in Chromium: untick one field
+/// of a role linked to a key, save, and the key's next call no longer
+/// returns that field.
 async fn a_role_edit_in_a_real_browser_narrows_a_linked_key(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");

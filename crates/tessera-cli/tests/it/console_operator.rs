@@ -1,6 +1,5 @@
 //! The console's operator pages (organisations, rate limits) and the audit
-//! log page, over plain HTTP with a cookie-holding client (SPEC §1, §7, §8,
-//! §10).
+//! log page, over plain HTTP with a cookie-holding client.
 
 use crate::harness::{
     Backend, ConsoleSession, PASSWORD, ServerProcess, TestApp, all_between, create_key,

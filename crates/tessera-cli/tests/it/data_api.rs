@@ -1,6 +1,6 @@
-//! The data API (SPEC §5) over HTTP: CRUD for every declared resource,
+//! The data API over HTTP: CRUD for every declared resource,
 //! pagination, filters, sparse fields, field-level permissions, tenancy,
-//! ETags, idempotency and documents, with the errors of SPEC §6.
+//! ETags, idempotency and documents, with their problem codes.
 
 use crate::harness::{
     Backend, TestApp, assert_problem, call_with_key, create_key, field_names, full_key, get_json,
@@ -472,7 +472,7 @@ async fn field_permissions_bound_reads_and_writes(backend: Backend) {
     .await;
     let id = employee["id"].as_str().unwrap();
 
-    // SPEC §2's calendar-integration key: five employee fields, read only.
+    // A calendar integration's key: five employee fields, read only.
     let calendar = create_key(
         &app,
         "admin-acme",

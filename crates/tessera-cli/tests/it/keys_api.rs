@@ -1,4 +1,4 @@
-//! The key-management API (SPEC §3, §5): HTTP Basic only, every create
+//! The key-management API: HTTP Basic only, every create
 //! option, visibility, revocation and revoke-all.
 
 use crate::harness::{

@@ -1,4 +1,4 @@
-//! Rate limits (SPEC §7): one bucket per organisation shared by its keys,
+//! Rate limits: one bucket per organisation shared by its keys,
 //! optional per-key limits, IETF headers, 429 with Retry-After, failed
 //! authentication throttled per address; exact across instances with Redis.
 

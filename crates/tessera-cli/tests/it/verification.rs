@@ -1,4 +1,4 @@
-//! Verification of presented keys on every API request (SPEC §3, §6):
+//! Verification of presented keys on every API request:
 //! each rule with its exact status and code.
 
 use crate::harness::{
