@@ -825,11 +825,14 @@ async fn administrators_see_block_and_unblock_connected_clients(backend: Backend
         .await
         .unwrap()
         .unwrap();
+    // The use and the keys it used are written one after the other; wait
+    // for both.
     within(Duration::from_secs(5), || async {
-        !client_connections::list(&app.db, &acme.id)
+        client_connections::list(&app.db, &acme.id)
             .await
             .unwrap()
-            .is_empty()
+            .iter()
+            .any(|connection| !connection.key_ids.is_empty())
     })
     .await;
     let page = admin
