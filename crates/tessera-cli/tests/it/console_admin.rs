@@ -25,31 +25,6 @@ on_both_backends!(
     a_role_edit_in_a_real_browser_narrows_a_linked_key,
 );
 
-async fn organization_id(app: &TestApp, slug: &str) -> String {
-    organizations::find_by_slug(&app.db, slug)
-        .await
-        .unwrap()
-        .unwrap()
-        .id
-}
-
-async fn role_id(app: &TestApp, slug: &str, name: &str) -> String {
-    let org = organization_id(app, slug).await;
-    roles::find_by_name(&app.db, &org, name)
-        .await
-        .unwrap()
-        .unwrap_or_else(|| panic!("no role {name}"))
-        .id
-}
-
-async fn account_id(app: &TestApp, username: &str) -> String {
-    tessera_store::accounts::find_by_username(&app.db, username)
-        .await
-        .unwrap()
-        .unwrap_or_else(|| panic!("no account {username}"))
-        .id
-}
-
 /// The field names of the first employee the key can list.
 async fn employee_fields(app: &TestApp, key: &str) -> BTreeSet<String> {
     let response = get_with_key(app, "/api/v1/employees", key).await;
@@ -130,7 +105,7 @@ async fn a_role_edit_narrows_linked_keys_on_the_next_request(backend: Backend) {
     );
 
     // The edit page shows the role as stored; the list counts the key.
-    let role = role_id(&app, "acme", "Payroll export").await;
+    let role = app.role_id("acme", "Payroll export").await;
     let (_, list) = admin.page("/settings/roles").await;
     assert!(list.contains("1 linked key"), "{list}");
     let (status, edit) = admin.page(&format!("/settings/roles/{role}")).await;
@@ -258,7 +233,7 @@ async fn role_forms_validate_and_keep_what_was_typed(backend: Backend) {
     assert!(is_checked(&page, "perm-sectors-read"));
 
     // Nothing was created by any of that.
-    let org = organization_id(&app, "acme").await;
+    let org = app.organization_id("acme").await;
     let names: Vec<String> = roles::list(&app.db, &org)
         .await
         .unwrap()
@@ -274,7 +249,7 @@ async fn role_forms_validate_and_keep_what_was_typed(backend: Backend) {
     admin
         .submit("/settings/roles", &[("name", "Support")])
         .await;
-    let support = role_id(&app, "acme", "Support").await;
+    let support = app.role_id("acme", "Support").await;
     let page = admin
         .refused(
             &format!("/settings/roles/{support}"),
@@ -293,8 +268,8 @@ async fn built_in_roles_are_protected_and_roles_in_use_are_not_deleted(backend: 
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");
     let mut admin = ConsoleSession::signed_in(&app, "admin-acme", PASSWORD).await;
-    let administrator = role_id(&app, "acme", "Administrator").await;
-    let employee = role_id(&app, "acme", "Employee").await;
+    let administrator = app.role_id("acme", "Administrator").await;
+    let employee = app.role_id("acme", "Employee").await;
 
     let (status, page) = admin
         .page(&format!("/settings/roles/{administrator}"))
@@ -324,7 +299,7 @@ async fn built_in_roles_are_protected_and_roles_in_use_are_not_deleted(backend: 
             &[("name", "Staff"), ("action.time-off", "read")],
         )
         .await;
-    let org = organization_id(&app, "acme").await;
+    let org = app.organization_id("acme").await;
     let stored = roles::find_by_id(&app.db, &employee)
         .await
         .unwrap()
@@ -375,7 +350,7 @@ async fn built_in_roles_are_protected_and_roles_in_use_are_not_deleted(backend: 
             &[("name", "Temporary"), ("action.sectors", "read")],
         )
         .await;
-    let temporary = role_id(&app, "acme", "Temporary").await;
+    let temporary = app.role_id("acme", "Temporary").await;
     let linked = create_key(
         &app,
         "admin-acme",
@@ -425,8 +400,8 @@ async fn built_in_roles_are_protected_and_roles_in_use_are_not_deleted(backend: 
 
     // A role a user holds is not deleted either.
     admin.submit("/settings/roles", &[("name", "Held")]).await;
-    let held = role_id(&app, "acme", "Held").await;
-    let user = account_id(&app, "employee-acme").await;
+    let held = app.role_id("acme", "Held").await;
+    let user = app.account_id("employee-acme").await;
     admin
         .submit(
             &format!("/settings/people/users/{user}/role"),
@@ -443,8 +418,8 @@ async fn users_are_created_deactivated_reactivated_and_reset(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");
     let mut admin = ConsoleSession::signed_in(&app, "admin-acme", PASSWORD).await;
-    let employee = role_id(&app, "acme", "Employee").await;
-    let administrator = role_id(&app, "acme", "Administrator").await;
+    let employee = app.role_id("acme", "Employee").await;
+    let administrator = app.role_id("acme", "Administrator").await;
 
     let (status, form) = admin.page("/settings/people/users/new").await;
     assert_eq!(status, 200);
@@ -493,7 +468,7 @@ async fn users_are_created_deactivated_reactivated_and_reset(backend: Backend) {
     assert_eq!(location, "/settings/people?done=user-created");
     let (_, list) = admin.page(&location).await;
     assert!(list.contains(r#"data-username="ada""#));
-    let ada = account_id(&app, "ada").await;
+    let ada = app.account_id("ada").await;
     assert_audited!(
         app.audit_log().await,
         "user.created",
@@ -502,7 +477,7 @@ async fn users_are_created_deactivated_reactivated_and_reset(backend: Backend) {
 
     // Ada signs in, and (everyone may create keys here) makes a key.
     let mut ada_console = ConsoleSession::signed_in(&app, "ada", PASSWORD).await;
-    let org = organization_id(&app, "acme").await;
+    let org = app.organization_id("acme").await;
     organizations::set_key_creation(&app.db, &org, organizations::KeyCreationPolicy::Everyone)
         .await
         .unwrap();
@@ -618,8 +593,8 @@ async fn administrators_cannot_lock_themselves_out(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");
     let mut admin = ConsoleSession::signed_in(&app, "admin-acme", PASSWORD).await;
-    let me_id = account_id(&app, "admin-acme").await;
-    let employee = role_id(&app, "acme", "Employee").await;
+    let me_id = app.account_id("admin-acme").await;
+    let employee = app.role_id("acme", "Employee").await;
 
     let (status, page) = admin.page(&format!("/settings/people/users/{me_id}")).await;
     assert_eq!(status, 200);
@@ -661,8 +636,8 @@ async fn bot_users_are_created_and_deactivated(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");
     let mut admin = ConsoleSession::signed_in(&app, "admin-acme", PASSWORD).await;
-    let employee = role_id(&app, "acme", "Employee").await;
-    let administrator = role_id(&app, "acme", "Administrator").await;
+    let employee = app.role_id("acme", "Employee").await;
+    let administrator = app.role_id("acme", "Administrator").await;
 
     let (_, list) = admin.page("/settings/people").await;
     assert!(list.contains("No bot users yet."));
@@ -710,7 +685,7 @@ async fn bot_users_are_created_and_deactivated(backend: Backend) {
     let (_, list) = admin.page("/settings/people").await;
     assert!(list.contains(r#"data-bot="calendar-sync""#));
 
-    let org = organization_id(&app, "acme").await;
+    let org = app.organization_id("acme").await;
     let bot = tessera_store::bots::find_by_name(&app.db, &org, "calendar-sync")
         .await
         .unwrap()
@@ -971,7 +946,7 @@ async fn only_administrators_with_the_form_token_get_these_pages(backend: Backen
         assert_eq!(status, 403, "{path}");
         assert!(page.contains("Only administrators of your organisation"));
     }
-    let admin_id = account_id(&app, "admin-acme").await;
+    let admin_id = app.account_id("admin-acme").await;
     employee
         .refused("/settings/roles", &[("name", "Sneaky")], 403)
         .await;
@@ -1011,13 +986,13 @@ async fn only_administrators_with_the_form_token_get_these_pages(backend: Backen
         .post(
             &format!(
                 "/settings/people/users/{}/deactivate",
-                account_id(&app, "employee-acme").await
+                app.account_id("employee-acme").await
             ),
             &[],
         )
         .await;
     assert_eq!(response.status(), 403);
-    let org = organization_id(&app, "acme").await;
+    let org = app.organization_id("acme").await;
     let names: Vec<String> = roles::list(&app.db, &org)
         .await
         .unwrap()
@@ -1028,10 +1003,10 @@ async fn only_administrators_with_the_form_token_get_these_pages(backend: Backen
     assert!(employee.is_signed_in().await, "nothing was deactivated");
 
     // Another organisation's roles and people are not found.
-    let theirs = role_id(&app, "globex", "Employee").await;
+    let theirs = app.role_id("globex", "Employee").await;
     let (status, _) = admin.page(&format!("/settings/roles/{theirs}")).await;
     assert_eq!(status, 404);
-    let their_admin = account_id(&app, "admin-globex").await;
+    let their_admin = app.account_id("admin-globex").await;
     let (status, _) = admin
         .page(&format!("/settings/people/users/{their_admin}"))
         .await;
@@ -1084,7 +1059,7 @@ async fn a_role_edit_in_a_real_browser_narrows_a_linked_key(backend: Backend) {
         .unwrap()
         .to_owned();
     assert!(employee_fields(&app, &key).await.contains("email"));
-    let role = role_id(&app, "acme", "Directory").await;
+    let role = app.role_id("acme", "Directory").await;
 
     let browser = Browser::launch().await;
     browser.sign_in(&app, "admin-acme").await;
@@ -1117,7 +1092,7 @@ async fn a_role_edit_in_a_real_browser_narrows_a_linked_key(backend: Backend) {
         employee_fields(&app, &key).await,
         set(&["id", "first_name", "last_name"])
     );
-    let employee = account_id(&app, "employee-acme").await;
+    let employee = app.account_id("employee-acme").await;
     for (path, heading, name) in [
         (
             "/settings/people".to_owned(),

@@ -3,8 +3,8 @@
 //! roll, a non-administrator's view, and a forged form refused.
 
 use crate::harness::{
-    Backend, Browser, TestApp, create_key, field_names, full_key, get_json, get_with_key, post,
-    seed_organization,
+    Backend, Browser, TestApp, create_key, field_names, full_key, get_json, post,
+    seed_organization, status_with_key,
 };
 use crate::on_both_backends;
 use serde_json::{Value, json};
@@ -17,10 +17,6 @@ on_both_backends!(
     a_non_administrator_sees_only_their_own_keys,
     a_form_with_a_forged_csrf_token_is_refused,
 );
-
-async fn status_with_key(app: &TestApp, path: &str, key: &str) -> u16 {
-    get_with_key(app, path, key).await.status().as_u16()
-}
 
 async fn an_administrator_generates_a_restricted_key_uses_and_revokes_it(backend: Backend) {
     let app = TestApp::spawn(backend).await;

@@ -45,6 +45,11 @@ pub async fn get_with_key(app: &TestApp, path: &str, key: &str) -> reqwest::Resp
     app.get_with(path, &[("x-api-key", key)]).await
 }
 
+/// The status of `GET path` with `key`.
+pub async fn status_with_key(app: &TestApp, path: &str, key: &str) -> u16 {
+    get_with_key(app, path, key).await.status().as_u16()
+}
+
 /// `GET /api/v1/me` with `key`.
 pub async fn me(app: &TestApp, key: &str) -> reqwest::Response {
     get_with_key(app, "/api/v1/me", key).await

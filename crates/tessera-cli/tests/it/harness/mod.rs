@@ -13,7 +13,7 @@ mod seed;
 
 pub use api::{
     assert_problem, basic, call_with_key, create_key, full_key, get_json, get_with_key, me,
-    me_with_client, post, within,
+    me_with_client, post, status_with_key, within,
 };
 pub use audit::audit_log;
 pub use browser::Browser;
@@ -30,7 +30,7 @@ pub use seed::{create_client, create_operator, seed_organization, seed_organizat
 use std::net::SocketAddr;
 use std::process::Output;
 use tessera_server::{AppState, ServerConfig};
-use tessera_store::Db;
+use tessera_store::{Db, accounts, organizations, roles};
 
 /// The password of every account the tests create.
 pub const PASSWORD: &str = "correct horse";
@@ -148,6 +148,34 @@ impl TestApp {
             request = request.header(*name, *value);
         }
         request.send().await.expect("request to the test server")
+    }
+
+    /// The id of the organisation `slug`.
+    pub async fn organization_id(&self, slug: &str) -> String {
+        organizations::find_by_slug(&self.db, slug)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no organisation {slug}"))
+            .id
+    }
+
+    /// The id of the role `name` of the organisation `slug`.
+    pub async fn role_id(&self, slug: &str, name: &str) -> String {
+        let organization = self.organization_id(slug).await;
+        roles::find_by_name(&self.db, &organization, name)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no role {name}"))
+            .id
+    }
+
+    /// The id of the account `username`.
+    pub async fn account_id(&self, username: &str) -> String {
+        accounts::find_by_username(&self.db, username)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no account {username}"))
+            .id
     }
 
     /// Runs the real binary against this app's database.
