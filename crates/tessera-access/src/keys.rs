@@ -149,7 +149,7 @@ pub struct Verdict {
     pub client_id: Option<String>,
 }
 
-/// A refusal, with the SPEC §6 code and a sentence for the caller.
+/// A refusal, with its stable error code and a sentence for the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Denial {
     pub code: ErrorCode,

@@ -1,4 +1,4 @@
-//! Request rate limits (SPEC §7): one GCRA bucket per organisation, shared
+//! Request rate limits: one GCRA bucket per organisation, shared
 //! by all its keys, and optionally one per key on top.
 //!
 //! Single instance: buckets live in memory (governor). Several instances:

@@ -1,4 +1,4 @@
-//! Reading the credentials a request presents (SPEC §3 "Presenting a key"),
+//! Reading the credentials a request presents (`X-API-KEY`, or a bearer token),
 //! from plain header values, before anything is looked up.
 
 use crate::secret::{self, SecretFormatError, SecretHash, SecretKind};

@@ -1,4 +1,4 @@
-//! The stable error codes of the API (SPEC §6), each with its HTTP status and
+//! The stable error codes of the API, each with its HTTP status and
 //! problem title. The HTTP layer renders them; the rules that choose them live
 //! here and in the access engine.
 

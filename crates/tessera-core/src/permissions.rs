@@ -1,4 +1,4 @@
-//! Permission sets and their algebra (SPEC §2).
+//! Permission sets and their algebra.
 //!
 //! A permission set maps resource names to grants: a set of actions and either
 //! `fields: null` (every field, including fields added to the resource later)
@@ -138,7 +138,7 @@ impl PermissionSet {
             .all(|(name, grant)| outer.0.get(name).is_some_and(|o| grant.is_within(o)))
     }
 
-    /// Parses and validates a permission set from JSON (SPEC §2), naming
+    /// Parses and validates a permission set from JSON, naming
     /// every unknown resource, unsupported action and unknown field at once.
     pub fn from_json(value: &Value) -> Result<PermissionSet, PermissionError> {
         let Value::Object(map) = value else {

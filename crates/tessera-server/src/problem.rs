@@ -1,5 +1,5 @@
 //! The one error type of the API and its rendering as RFC 9457 problem
-//! details (SPEC §6).
+//! details.
 //!
 //! Handlers return [`ApiError`]; it travels in the response's extensions to
 //! [`render_problems`], the middleware that knows the request id and writes

@@ -1,4 +1,4 @@
-//! API clients: integrating companies' identities (SPEC §4).
+//! API clients: integrating companies' identities.
 
 use crate::{Db, StoreError, Tx, now_ms, on_pool, on_tx};
 use tessera_core::id::{IdKind, new_id};

@@ -1,4 +1,4 @@
-//! Applications for an API client (SPEC §4): a company applies on the
+//! Applications for an API client: a company applies on the
 //! public form; the operator approves (creating the client) or rejects.
 
 use crate::api_clients::{INSERT_CLIENT, NewClient};

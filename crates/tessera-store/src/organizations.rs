@@ -5,7 +5,7 @@ use crate::{Db, StoreError, Tx, now_ms, on_pool, on_tx};
 use tessera_core::id::{IdKind, new_id};
 use tessera_core::names::{DisplayName, Slug, Username};
 
-/// Who may create API keys in an organisation (SPEC §3).
+/// Who may create API keys in an organisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyCreationPolicy {
     AdministratorsOnly,
@@ -53,8 +53,8 @@ pub struct Organization {
     pub name: String,
     pub key_creation: KeyCreationPolicy,
     pub rate_limit: RateLimit,
-    /// New keys must expire within this many days (SPEC §3's expiry, made
-    /// mandatory by the organisation); `None`: no limit.
+    /// New keys must expire within this many days (a key's optional expiry,
+    /// made mandatory by the organisation); `None`: no limit.
     pub max_key_lifetime_days: Option<u32>,
     /// CIDR ranges a new key gets when it is created without its own list.
     pub default_ip_allowlist: Option<Vec<String>>,

@@ -1,4 +1,4 @@
-//! Records of the data API (SPEC §5), for every declared resource.
+//! Records of the data API, for every declared resource.
 //!
 //! A record's declared fields are stored as one JSON object, already
 //! validated by `tessera_core::records`; filterable values and references

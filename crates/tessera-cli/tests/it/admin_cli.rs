@@ -1,10 +1,12 @@
 //! Every `tessera admin` subcommand: success, idempotent repetition, and
 //! each error, through the real binary.
 
-use crate::harness::{Backend, PASSWORD, TestDb, assert_fails_with, assert_succeeds, tessera};
-use crate::on_both_backends;
+use crate::harness::{
+    Backend, PASSWORD, TestDb, assert_fails_with, assert_succeeds, audit_log, tessera,
+};
+use crate::{assert_audited, on_both_backends};
 use tessera_core::secret::{SecretKind, check_generated};
-use tessera_store::{accounts, audit, bots, organizations, roles};
+use tessera_store::{accounts, bots, organizations, roles};
 
 on_both_backends!(
     create_operator_is_idempotent_and_refuses_taken_usernames,
@@ -64,11 +66,10 @@ async fn set_key_creation_stores_the_policy(backend: Backend) {
         .unwrap()
         .unwrap();
     assert_eq!(org.key_creation, organizations::KeyCreationPolicy::Everyone);
-    let entries = audit::for_organization(&store, &org.id, 10).await.unwrap();
-    assert!(
-        entries
-            .iter()
-            .any(|e| e.action == "organization.key_creation_changed")
+    assert_audited!(
+        audit_log(&store).await,
+        "organization.key_creation_changed",
+        organization_id == Some(org.id.clone())
     );
 }
 
@@ -144,7 +145,7 @@ async fn create_operator_is_idempotent_and_refuses_taken_usernames(backend: Back
             .starts_with("$argon2id$v=19$m=19456,t=2,p=1$")
     );
     assert!(!credentials.password_hash.contains(PASSWORD));
-    let entries = audit::recent(&store, 10).await.unwrap();
+    let entries = audit_log(&store).await;
     assert_eq!(
         entries
             .iter()
@@ -517,11 +518,10 @@ async fn set_rate_limit_stores_the_limit(backend: Backend) {
             burst: 50
         }
     );
-    let entries = audit::for_organization(&store, &org.id, 10).await.unwrap();
-    assert!(
-        entries
-            .iter()
-            .any(|e| e.action == "organization.rate_limit_changed")
+    assert_audited!(
+        audit_log(&store).await,
+        "organization.rate_limit_changed",
+        organization_id == Some(org.id.clone())
     );
 }
 

@@ -1,8 +1,8 @@
 //! Two real `tessera serve` processes on one PostgreSQL database: what one
-//! instance changes, the other enforces within a second (SPEC §3).
+//! instance changes, the other enforces within a second.
 
-use crate::harness::{Backend, ServerProcess, TestDb, create_client, seed_organization_at};
-use crate::keys_api::basic;
+use crate::harness::{Backend, ServerProcess, TestDb, basic, create_client, seed_organization_at};
+
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 

@@ -2,10 +2,10 @@
 //! docs (generate a restricted key, copy it, use it, revoke it), revoke all,
 //! roll, a non-administrator's view, and a forged form refused.
 
-use crate::browser::Browser;
-use crate::data_api::{get_json, post};
-use crate::harness::{Backend, TestApp, field_names, seed_organization};
-use crate::keys_api::create_key;
+use crate::harness::{
+    Backend, Browser, TestApp, create_key, field_names, full_key, get_json, post,
+    seed_organization, status_with_key,
+};
 use crate::on_both_backends;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -18,26 +18,10 @@ on_both_backends!(
     a_form_with_a_forged_csrf_token_is_refused,
 );
 
-/// A key made over the key-management API as `username`: (id, raw key).
-async fn api_key(app: &TestApp, username: &str, body: Value) -> (String, String) {
-    let key = create_key(app, username, body).await;
-    (
-        key["id"].as_str().unwrap().to_owned(),
-        key["key"].as_str().unwrap().to_owned(),
-    )
-}
-
-async fn status_with_key(app: &TestApp, path: &str, key: &str) -> u16 {
-    app.get_with(path, &[("x-api-key", key)])
-        .await
-        .status()
-        .as_u16()
-}
-
 async fn an_administrator_generates_a_restricted_key_uses_and_revokes_it(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");
-    let (_, setup) = api_key(&app, "admin-acme", json!({"name": "setup"})).await;
+    let setup = full_key(&app, "acme").await;
     let created = post(
         &app,
         "/api/v1/employees",
@@ -161,9 +145,9 @@ async fn revoke_all_needs_the_typed_slug_and_stops_every_key(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");
     seed_organization(&app, "other");
-    let (_, first) = api_key(&app, "admin-acme", json!({"name": "one"})).await;
-    let (_, second) = api_key(&app, "admin-acme", json!({"name": "two"})).await;
-    let (_, elsewhere) = api_key(&app, "admin-other", json!({"name": "theirs"})).await;
+    let first = full_key(&app, "acme").await;
+    let second = full_key(&app, "acme").await;
+    let elsewhere = full_key(&app, "other").await;
 
     let browser = Browser::launch().await;
     browser.sign_in(&app, "admin-acme").await;
@@ -198,12 +182,16 @@ async fn rolling_a_key_keeps_the_old_one_for_the_overlap_or_not_at_all(backend: 
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");
     let grant = json!({"employees": {"actions": ["read"], "fields": ["id", "first_name"]}});
-    let (old_id, old) = api_key(
+    let old = create_key(
         &app,
         "admin-acme",
         json!({"name": "payroll", "permissions": grant}),
     )
     .await;
+    let (old_id, old) = (
+        old["id"].as_str().unwrap().to_owned(),
+        old["key"].as_str().unwrap().to_owned(),
+    );
 
     let browser = Browser::launch().await;
     browser.sign_in(&app, "admin-acme").await;
@@ -265,7 +253,7 @@ async fn rolling_a_key_keeps_the_old_one_for_the_overlap_or_not_at_all(backend: 
 async fn a_non_administrator_sees_only_their_own_keys(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");
-    api_key(&app, "admin-acme", json!({"name": "administrators key"})).await;
+    create_key(&app, "admin-acme", json!({"name": "administrators key"})).await;
 
     let browser = Browser::launch().await;
     browser.sign_in(&app, "employee-acme").await;
@@ -335,7 +323,11 @@ async fn a_non_administrator_sees_only_their_own_keys(backend: Backend) {
 async fn a_form_with_a_forged_csrf_token_is_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");
-    let (id, raw) = api_key(&app, "admin-acme", json!({"name": "target"})).await;
+    let target = create_key(&app, "admin-acme", json!({"name": "target"})).await;
+    let (id, raw) = (
+        target["id"].as_str().unwrap().to_owned(),
+        target["key"].as_str().unwrap().to_owned(),
+    );
 
     let browser = Browser::launch().await;
     browser.sign_in(&app, "admin-acme").await;

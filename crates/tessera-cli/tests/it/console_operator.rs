@@ -1,12 +1,10 @@
 //! The console's operator pages (organisations, rate limits) and the audit
-//! log page, over plain HTTP with a cookie-holding client (SPEC §1, §7, §8,
-//! §10).
+//! log page, over plain HTTP with a cookie-holding client.
 
 use crate::harness::{
-    Backend, PASSWORD, ServerProcess, TestApp, assert_succeeds, seed_organization,
+    Backend, ConsoleSession, PASSWORD, ServerProcess, TestApp, all_between, create_key,
+    create_operator, me, older_entries_link, rows, seed_organization,
 };
-use crate::keys_api::{create_key, me};
-use crate::login::Browser;
 use crate::on_both_backends;
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -25,98 +23,35 @@ on_both_backends!(
     operators_see_the_whole_deployment_log_or_one_organisation,
 );
 
-fn create_operator(app: &TestApp) {
-    assert_succeeds(&app.tessera(&[
-        "admin",
-        "create-operator",
-        "--username",
-        "ops",
-        "--password",
-        PASSWORD,
-    ]));
-}
-
-async fn signed_in<'a>(app: &'a TestApp, username: &str) -> Browser<'a> {
-    let mut browser = Browser::new(app);
-    let response = browser.sign_in(username, PASSWORD).await;
-    assert_eq!(response.status(), 303, "{username} could not sign in");
-    browser
-}
-
-/// Loads `path`, takes its CSRF token and posts `form` with it.
-async fn submit(
-    browser: &mut Browser<'_>,
-    path: &str,
-    action: &str,
-    form: &[(&str, &str)],
-) -> reqwest::Response {
-    let (_, token) = browser.form_token(path).await;
-    let mut fields = form.to_vec();
-    fields.push(("csrf", &token));
-    browser.post(action, &fields).await
-}
-
-async fn page(browser: &mut Browser<'_>, path: &str) -> (u16, String) {
-    let response = browser.get(path).await;
-    let status = response.status().as_u16();
-    (status, response.text().await.unwrap())
-}
-
-/// The text between `start` and the next `end`, for every occurrence.
-fn all_between<'p>(page: &'p str, start: &str, end: &str) -> Vec<&'p str> {
-    page.split(start)
-        .skip(1)
-        .filter_map(|rest| rest.split(end).next())
-        .collect()
-}
-
-/// The audit table's rows: entry ids, actors and actions, top to bottom.
-fn rows(page: &str) -> Vec<(String, String, String)> {
-    let ids = all_between(page, "<tr id=\"aud_", "\"");
-    let actors = all_between(page, "<span class=\"actor\">", "<");
-    let actions = all_between(page, "<code class=\"action\">", "<");
-    assert_eq!(ids.len(), actors.len(), "{page}");
-    assert_eq!(ids.len(), actions.len(), "{page}");
-    ids.into_iter()
-        .zip(actors)
-        .zip(actions)
-        .map(|((id, actor), action)| (format!("aud_{id}"), actor.to_owned(), action.to_owned()))
-        .collect()
-}
-
-fn older_link(page: &str) -> Option<String> {
-    all_between(page, "id=\"older-entries\" href=\"", "\"")
-        .first()
-        .map(|href| href.replace("&amp;", "&"))
-}
-
 async fn an_operator_creates_an_organisation_whose_administrator_signs_in(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     create_operator(&app);
-    let mut ops = signed_in(&app, "ops").await;
+    let mut ops = ConsoleSession::signed_in(&app, "ops", PASSWORD).await;
 
-    let (status, list) = page(&mut ops, "/operator/organizations").await;
+    let (status, list) = ops.page("/operator/organizations").await;
     assert_eq!(status, 200);
     assert!(list.contains("No organisations yet"), "{list}");
 
-    let created = submit(
-        &mut ops,
-        "/operator/organizations",
-        "/operator/organizations",
-        &[
-            ("slug", "initech"),
-            ("name", "Initech Corp"),
-            ("admin_username", "boss-initech"),
-            ("admin_password", PASSWORD),
-        ],
-    )
-    .await;
+    let created = ops
+        .post_from_page(
+            "/operator/organizations",
+            "/operator/organizations",
+            &[
+                ("slug", "initech"),
+                ("name", "Initech Corp"),
+                ("admin_username", "boss-initech"),
+                ("admin_password", PASSWORD),
+            ],
+        )
+        .await;
     assert_eq!(created.status(), 303);
     assert_eq!(
         created.headers()["location"],
         "/operator/organizations/initech?done=created"
     );
-    let (status, detail) = page(&mut ops, "/operator/organizations/initech?done=created").await;
+    let (status, detail) = ops
+        .page("/operator/organizations/initech?done=created")
+        .await;
     assert_eq!(status, 200);
     assert!(detail.contains("The organisation was created."), "{detail}");
     assert!(detail.contains("<h1>Initech Corp</h1>"), "{detail}");
@@ -132,26 +67,26 @@ async fn an_operator_creates_an_organisation_whose_administrator_signs_in(backen
     );
 
     // Without a first administrator, an organisation is created alone.
-    let alone = submit(
-        &mut ops,
-        "/operator/organizations",
-        "/operator/organizations",
-        &[
-            ("slug", "hooli"),
-            ("name", "Hooli"),
-            ("admin_username", ""),
-            ("admin_password", ""),
-        ],
-    )
-    .await;
+    let alone = ops
+        .post_from_page(
+            "/operator/organizations",
+            "/operator/organizations",
+            &[
+                ("slug", "hooli"),
+                ("name", "Hooli"),
+                ("admin_username", ""),
+                ("admin_password", ""),
+            ],
+        )
+        .await;
     assert_eq!(alone.status(), 303);
-    let (_, hooli) = page(&mut ops, "/operator/organizations/hooli").await;
+    let (_, hooli) = ops.page("/operator/organizations/hooli").await;
     assert!(hooli.contains("No users yet."), "{hooli}");
 
     // The first administrator signs in, sees their organisation and role,
     // and can create keys at once.
-    let mut boss = signed_in(&app, "boss-initech").await;
-    let (_, home) = page(&mut boss, "/").await;
+    let mut boss = ConsoleSession::signed_in(&app, "boss-initech", PASSWORD).await;
+    let (_, home) = boss.page("/").await;
     assert!(
         home.contains(r#"<dd id="organization">Initech Corp (<code>initech</code>)</dd>"#),
         "{home}"
@@ -163,7 +98,7 @@ async fn an_operator_creates_an_organisation_whose_administrator_signs_in(backen
     create_key(&app, "boss-initech", json!({"name": "first"})).await;
 
     // The list counts users and active keys.
-    let (_, list) = page(&mut ops, "/operator/organizations").await;
+    let (_, list) = ops.page("/operator/organizations").await;
     let row = all_between(&list, "<tr id=\"org-initech\">", "</tr>")[0];
     assert!(row.contains(r#"<td data-label="Users">1</td>"#), "{row}");
     assert!(
@@ -201,7 +136,9 @@ async fn an_operator_creates_an_organisation_whose_administrator_signs_in(backen
             .unwrap()
             .contains("boss-initech")
     );
-    let (_, log) = page(&mut boss, "/settings/audit?action=organization.created").await;
+    let (_, log) = boss
+        .page("/settings/audit?action=organization.created")
+        .await;
     assert_eq!(rows(&log).len(), 1, "{log}");
 }
 
@@ -209,20 +146,20 @@ async fn bad_creation_input_is_shown_beside_its_field_and_kept(backend: Backend)
     let app = TestApp::spawn(backend).await;
     create_operator(&app);
     seed_organization(&app, "acme");
-    let mut ops = signed_in(&app, "ops").await;
+    let mut ops = ConsoleSession::signed_in(&app, "ops", PASSWORD).await;
 
-    let duplicate = submit(
-        &mut ops,
-        "/operator/organizations",
-        "/operator/organizations",
-        &[
-            ("slug", "acme"),
-            ("name", "Another Acme"),
-            ("admin_username", "new-boss"),
-            ("admin_password", "a secret password"),
-        ],
-    )
-    .await;
+    let duplicate = ops
+        .post_from_page(
+            "/operator/organizations",
+            "/operator/organizations",
+            &[
+                ("slug", "acme"),
+                ("name", "Another Acme"),
+                ("admin_username", "new-boss"),
+                ("admin_password", "a secret password"),
+            ],
+        )
+        .await;
     assert_eq!(duplicate.status(), 422);
     let page_text = duplicate.text().await.unwrap();
     assert!(
@@ -241,18 +178,18 @@ async fn bad_creation_input_is_shown_beside_its_field_and_kept(backend: Backend)
         "the password came back"
     );
 
-    let everything_wrong = submit(
-        &mut ops,
-        "/operator/organizations",
-        "/operator/organizations",
-        &[
-            ("slug", "Bad Slug"),
-            ("name", ""),
-            ("admin_username", "admin-acme"),
-            ("admin_password", "short"),
-        ],
-    )
-    .await;
+    let everything_wrong = ops
+        .post_from_page(
+            "/operator/organizations",
+            "/operator/organizations",
+            &[
+                ("slug", "Bad Slug"),
+                ("name", ""),
+                ("admin_username", "admin-acme"),
+                ("admin_password", "short"),
+            ],
+        )
+        .await;
     assert_eq!(everything_wrong.status(), 422);
     let page_text = everything_wrong.text().await.unwrap();
     for (field, message) in [
@@ -277,17 +214,17 @@ async fn bad_creation_input_is_shown_beside_its_field_and_kept(backend: Backend)
     assert!(page_text.contains(r#"value="Bad Slug""#));
 
     // A username without a password is refused too.
-    let half = submit(
-        &mut ops,
-        "/operator/organizations",
-        "/operator/organizations",
-        &[
-            ("slug", "initech"),
-            ("name", "Initech"),
-            ("admin_username", "boss"),
-        ],
-    )
-    .await;
+    let half = ops
+        .post_from_page(
+            "/operator/organizations",
+            "/operator/organizations",
+            &[
+                ("slug", "initech"),
+                ("name", "Initech"),
+                ("admin_username", "boss"),
+            ],
+        )
+        .await;
     assert_eq!(half.status(), 422);
     assert!(
         half.text()
@@ -318,14 +255,14 @@ async fn a_rate_limit_set_in_the_console_applies_to_the_next_request(backend: Ba
     let before = me(&app, &key).await;
     assert_eq!(before.headers()["ratelimit-policy"], "\"org\";q=200;w=2");
 
-    let mut ops = signed_in(&app, "ops").await;
-    let changed = submit(
-        &mut ops,
-        "/operator/organizations/acme",
-        "/operator/organizations/acme/rate-limit",
-        &[("per_second", "3"), ("burst", "7")],
-    )
-    .await;
+    let mut ops = ConsoleSession::signed_in(&app, "ops", PASSWORD).await;
+    let changed = ops
+        .post_from_page(
+            "/operator/organizations/acme",
+            "/operator/organizations/acme/rate-limit",
+            &[("per_second", "3"), ("burst", "7")],
+        )
+        .await;
     assert_eq!(changed.status(), 303);
     assert_eq!(
         changed.headers()["location"],
@@ -337,7 +274,9 @@ async fn a_rate_limit_set_in_the_console_applies_to_the_next_request(backend: Ba
     assert_eq!(after.headers()["ratelimit-policy"], "\"org\";q=7;w=3");
     let body: serde_json::Value = after.json().await.unwrap();
     assert_eq!(body["rate_limit"], json!({"per_second": 3, "burst": 7}));
-    let (_, detail) = page(&mut ops, "/operator/organizations/acme?done=rate-limit").await;
+    let (_, detail) = ops
+        .page("/operator/organizations/acme?done=rate-limit")
+        .await;
     assert!(detail.contains(r#"<dd id="rate-limit">3/s, burst 7</dd>"#));
     assert!(detail.contains("It applies from the next request."));
 
@@ -359,13 +298,13 @@ async fn a_rate_limit_set_in_the_console_applies_to_the_next_request(backend: Ba
         ("3", "1000001", "burst", "from 1 to 1000000"),
         ("", "7", "per_second", "Enter the requests per second."),
     ] {
-        let refused = submit(
-            &mut ops,
-            "/operator/organizations/acme",
-            "/operator/organizations/acme/rate-limit",
-            &[("per_second", per_second), ("burst", burst)],
-        )
-        .await;
+        let refused = ops
+            .post_from_page(
+                "/operator/organizations/acme",
+                "/operator/organizations/acme/rate-limit",
+                &[("per_second", per_second), ("burst", burst)],
+            )
+            .await;
         assert_eq!(refused.status(), 422);
         let page_text = refused.text().await.unwrap();
         assert!(
@@ -435,14 +374,14 @@ async fn a_rate_limit_set_in_the_console_reaches_another_instance(backend: Backe
     // The other instance has the key cached with the old limit.
     assert_eq!(policy_on_other().await, "\"org\";q=200;w=2");
 
-    let mut ops = signed_in(&app, "ops").await;
-    let changed = submit(
-        &mut ops,
-        "/operator/organizations/acme",
-        "/operator/organizations/acme/rate-limit",
-        &[("per_second", "5"), ("burst", "20")],
-    )
-    .await;
+    let mut ops = ConsoleSession::signed_in(&app, "ops", PASSWORD).await;
+    let changed = ops
+        .post_from_page(
+            "/operator/organizations/acme",
+            "/operator/organizations/acme/rate-limit",
+            &[("per_second", "5"), ("burst", "20")],
+        )
+        .await;
     assert_eq!(changed.status(), 303);
     let changed_at = Instant::now();
     loop {
@@ -466,19 +405,19 @@ async fn operator_pages_are_for_operators_and_their_forms_need_the_csrf_token(ba
     create_operator(&app);
     seed_organization(&app, "acme");
 
-    let mut nobody = Browser::new(&app);
+    let mut nobody = ConsoleSession::new(&app);
     let redirected = nobody.get("/operator/organizations").await;
     assert_eq!(redirected.status(), 303);
     assert_eq!(redirected.headers()["location"], "/login");
 
     for member in ["admin-acme", "employee-acme"] {
-        let mut browser = signed_in(&app, member).await;
+        let mut browser = ConsoleSession::signed_in(&app, member, PASSWORD).await;
         for path in [
             "/operator/organizations",
             "/operator/organizations/acme",
             "/operator/audit",
         ] {
-            let (status, text) = page(&mut browser, path).await;
+            let (status, text) = browser.page(path).await;
             assert_eq!(status, 403, "{member} reached {path}");
             assert!(
                 text.contains("Only the deployment&#39;s operators can use this page.")
@@ -497,20 +436,17 @@ async fn operator_pages_are_for_operators_and_their_forms_need_the_csrf_token(ba
                 vec![("per_second", "1000000"), ("burst", "1000000")],
             ),
         ] {
-            let refused = submit(&mut browser, "/", action, &form).await;
+            let refused = browser.post_from_page("/", action, &form).await;
             assert_eq!(refused.status(), 403, "{member} posted to {action}");
         }
     }
     // The audit log page is for administrators of an organisation.
-    let mut employee = signed_in(&app, "employee-acme").await;
-    assert_eq!(page(&mut employee, "/settings/audit").await.0, 403);
+    let mut employee = ConsoleSession::signed_in(&app, "employee-acme", PASSWORD).await;
+    assert_eq!(employee.page("/settings/audit").await.0, 403);
 
-    let mut ops = signed_in(&app, "ops").await;
-    assert_eq!(page(&mut ops, "/settings/audit").await.0, 403);
-    assert_eq!(
-        page(&mut ops, "/operator/organizations/nowhere").await.0,
-        404
-    );
+    let mut ops = ConsoleSession::signed_in(&app, "ops", PASSWORD).await;
+    assert_eq!(ops.page("/settings/audit").await.0, 403);
+    assert_eq!(ops.page("/operator/organizations/nowhere").await.0, 404);
     for token in [None, Some("forged-token")] {
         let mut form = vec![("slug", "evil"), ("name", "Evil")];
         if let Some(token) = token {
@@ -547,7 +483,7 @@ async fn the_audit_log_filters_by_actor_action_and_date_within_one_organisation(
     seed_organization(&app, "globex");
 
     // Activity in both organisations: sign-ins, a sign-out, keys.
-    let mut employee = signed_in(&app, "employee-acme").await;
+    let mut employee = ConsoleSession::signed_in(&app, "employee-acme", PASSWORD).await;
     let (_, token) = employee.form_token("/").await;
     assert_eq!(
         employee.post("/logout", &[("csrf", &token)]).await.status(),
@@ -558,12 +494,12 @@ async fn the_audit_log_filters_by_actor_action_and_date_within_one_organisation(
         create_key(&app, "admin-acme", json!({"name": "two"})).await,
     ];
     let globex_key = create_key(&app, "admin-globex", json!({"name": "globex"})).await;
-    let mut globex = signed_in(&app, "admin-globex").await;
-    assert_eq!(page(&mut globex, "/settings/audit").await.0, 200);
-    let mut admin = signed_in(&app, "admin-acme").await;
+    let mut globex = ConsoleSession::signed_in(&app, "admin-globex", PASSWORD).await;
+    assert_eq!(globex.page("/settings/audit").await.0, 200);
+    let mut admin = ConsoleSession::signed_in(&app, "admin-acme", PASSWORD).await;
     let last_day = time::OffsetDateTime::now_utc().date();
 
-    let (status, everything) = page(&mut admin, "/settings/audit").await;
+    let (status, everything) = admin.page("/settings/audit").await;
     assert_eq!(status, 200);
     let all = rows(&everything);
     let actions: Vec<&str> = all.iter().map(|(_, _, action)| action.as_str()).collect();
@@ -590,7 +526,7 @@ async fn the_audit_log_filters_by_actor_action_and_date_within_one_organisation(
     assert!(everything.contains(r#"<span class="status">user</span>"#));
 
     // By actor, ignoring case.
-    let (_, by_actor) = page(&mut admin, "/settings/audit?actor=EMPLOYEE-acme").await;
+    let (_, by_actor) = admin.page("/settings/audit?actor=EMPLOYEE-acme").await;
     let by_actor = rows(&by_actor);
     assert_eq!(by_actor.len(), 2);
     assert!(
@@ -599,12 +535,12 @@ async fn the_audit_log_filters_by_actor_action_and_date_within_one_organisation(
             .all(|(_, actor, _)| actor == "employee-acme")
     );
     // Another organisation's actor finds nothing.
-    let (_, foreign) = page(&mut admin, "/settings/audit?actor=admin-globex").await;
+    let (_, foreign) = admin.page("/settings/audit?actor=admin-globex").await;
     assert!(rows(&foreign).is_empty());
     assert!(foreign.contains("No entries match these filters."));
 
     // By action, exactly or by family.
-    let (_, created) = page(&mut admin, "/settings/audit?action=api_key.created").await;
+    let (_, created) = admin.page("/settings/audit?action=api_key.created").await;
     let created = rows(&created);
     assert_eq!(created.len(), 2);
     assert!(
@@ -612,7 +548,7 @@ async fn the_audit_log_filters_by_actor_action_and_date_within_one_organisation(
             .iter()
             .all(|(_, actor, action)| actor == "admin-acme" && action == "api_key.created")
     );
-    let (_, family) = page(&mut admin, "/settings/audit?action=login.%2A").await;
+    let (_, family) = admin.page("/settings/audit?action=login.%2A").await;
     assert_eq!(rows(&family).len(), 2);
     assert!(
         family.contains(r#"<option value="login.*" selected>"#),
@@ -621,44 +557,39 @@ async fn the_audit_log_filters_by_actor_action_and_date_within_one_organisation(
 
     // By date: the days of the activity hold it all, the days around none.
     let day = |d: time::Date| d.to_string();
-    let (_, within) = page(
-        &mut admin,
-        &format!(
+    let (_, within) = admin
+        .page(&format!(
             "/settings/audit?from={}&to={}",
             day(first_day),
             day(last_day)
-        ),
-    )
-    .await;
+        ))
+        .await;
     assert_eq!(rows(&within).len(), all.len());
-    let (_, later) = page(
-        &mut admin,
-        &format!("/settings/audit?from={}", day(last_day.next_day().unwrap())),
-    )
-    .await;
+    let (_, later) = admin
+        .page(&format!(
+            "/settings/audit?from={}",
+            day(last_day.next_day().unwrap())
+        ))
+        .await;
     assert!(rows(&later).is_empty());
-    let (_, earlier) = page(
-        &mut admin,
-        &format!(
+    let (_, earlier) = admin
+        .page(&format!(
             "/settings/audit?to={}",
             day(first_day.previous_day().unwrap())
-        ),
-    )
-    .await;
+        ))
+        .await;
     assert!(rows(&earlier).is_empty());
     // Filters combine.
-    let (_, combined) = page(
-        &mut admin,
-        &format!(
+    let (_, combined) = admin
+        .page(&format!(
             "/settings/audit?actor=admin-acme&action=login.succeeded&from={}",
             day(first_day)
-        ),
-    )
-    .await;
+        ))
+        .await;
     assert_eq!(rows(&combined).len(), 1);
 
     // Bad filters: a message beside the field, what was typed kept.
-    let (status, impossible) = page(&mut admin, "/settings/audit?from=2025-02-30&actor=x").await;
+    let (status, impossible) = admin.page("/settings/audit?from=2025-02-30&actor=x").await;
     assert_eq!(status, 422);
     assert!(
         impossible.contains(r#"<p class="field-error" id="from-error">"#),
@@ -667,8 +598,9 @@ async fn the_audit_log_filters_by_actor_action_and_date_within_one_organisation(
     assert!(impossible.contains("is not a date. Enter the start date as YYYY-MM-DD"));
     assert!(impossible.contains(r#"value="2025-02-30""#));
     assert!(impossible.contains(r#"value="x""#));
-    let (status, reversed) =
-        page(&mut admin, "/settings/audit?from=2025-03-02&to=2025-03-01").await;
+    let (status, reversed) = admin
+        .page("/settings/audit?from=2025-03-02&to=2025-03-01")
+        .await;
     assert_eq!(status, 422);
     assert!(
         reversed.contains(
@@ -679,11 +611,11 @@ async fn the_audit_log_filters_by_actor_action_and_date_within_one_organisation(
     assert!(
         reversed.contains(r#"value="2025-03-02""#) && reversed.contains(r#"value="2025-03-01""#)
     );
-    let (status, unknown) = page(&mut admin, "/settings/audit?action=made.up").await;
+    let (status, unknown) = admin.page("/settings/audit?action=made.up").await;
     assert_eq!(status, 422);
     assert!(unknown.contains("Choose an action from the list."));
     assert!(unknown.contains(r#"<option value="made.up" selected>"#));
-    let (status, damaged) = page(&mut admin, "/settings/audit?before=not-an-id").await;
+    let (status, damaged) = admin.page("/settings/audit?before=not-an-id").await;
     assert_eq!(status, 422);
     assert!(damaged.contains("This page link is damaged."));
 }
@@ -725,13 +657,13 @@ async fn the_audit_log_pages_through_older_entries(backend: Backend) {
         .unwrap();
     record_many(&app, &acme.id, 120).await;
     record_many(&app, &globex.id, 60).await;
-    let mut admin = signed_in(&app, "admin-acme").await;
+    let mut admin = ConsoleSession::signed_in(&app, "admin-acme", PASSWORD).await;
 
     let mut seen = Vec::new();
     let mut next = Some("/settings/audit?action=bot.created".to_owned());
     let mut pages = 0;
     while let Some(path) = next {
-        let (status, text) = page(&mut admin, &path).await;
+        let (status, text) = admin.page(&path).await;
         assert_eq!(status, 200);
         let rows = rows(&text);
         assert!(rows.len() <= 50);
@@ -739,7 +671,7 @@ async fn the_audit_log_pages_through_older_entries(backend: Backend) {
             assert_eq!(action, "bot.created");
             id
         }));
-        next = older_link(&text);
+        next = older_entries_link(&text);
         if let Some(link) = &next {
             // The link keeps the filter.
             assert!(link.contains("action=bot.created"), "{link}");
@@ -779,29 +711,31 @@ async fn operators_see_the_whole_deployment_log_or_one_organisation(backend: Bac
     create_operator(&app);
     seed_organization(&app, "acme");
     seed_organization(&app, "globex");
-    let mut ops = signed_in(&app, "ops").await;
+    let mut ops = ConsoleSession::signed_in(&app, "ops", PASSWORD).await;
 
-    let (status, everything) = page(&mut ops, "/operator/audit?action=organization.created").await;
+    let (status, everything) = ops
+        .page("/operator/audit?action=organization.created")
+        .await;
     assert_eq!(status, 200);
     let created = rows(&everything);
     assert_eq!(created.len(), 2, "{everything}");
     assert!(everything.contains(r#"<td data-label="Organisation"><code>globex</code></td>"#));
     assert!(everything.contains(r#"<td data-label="Organisation"><code>acme</code></td>"#));
     // The operator's own sign-in belongs to no organisation.
-    let (_, signins) = page(&mut ops, "/operator/audit?actor=ops").await;
+    let (_, signins) = ops.page("/operator/audit?actor=ops").await;
     assert_eq!(rows(&signins).len(), 1);
     assert!(
         signins.contains(r#"<span class="hint">deployment</span>"#),
         "{signins}"
     );
 
-    let (_, one) = page(&mut ops, "/operator/audit?organization=globex").await;
+    let (_, one) = ops.page("/operator/audit?organization=globex").await;
     let one_rows = rows(&one);
     assert!(!one_rows.is_empty());
     assert!(!one.contains("<code>acme</code></td>"), "{one}");
     assert!(one.contains(r#"<option value="globex" selected>"#), "{one}");
 
-    let (status, unknown) = page(&mut ops, "/operator/audit?organization=nowhere").await;
+    let (status, unknown) = ops.page("/operator/audit?organization=nowhere").await;
     assert_eq!(status, 422);
     assert!(
         unknown.contains("There is no organisation with the slug &#39;nowhere&#39;")

@@ -3,8 +3,7 @@
 //! tables scrolls sideways, and every form control has a label. The
 //! screenshots in docs/screenshots come from here (`scripts/screenshots.sh`).
 
-use crate::browser::Browser;
-use crate::harness::{Backend, PASSWORD, TestApp, assert_succeeds, seed_organization};
+use crate::harness::{Backend, Browser, PASSWORD, TestApp, assert_succeeds, seed_organization};
 use crate::on_both_backends;
 use serde_json::json;
 
@@ -72,7 +71,7 @@ async fn every_main_page_fits_a_desktop_and_a_phone_and_labels_its_controls(back
         "--name",
         "payroll-sync",
     ]));
-    crate::keys_api::create_key(
+    crate::harness::create_key(
         &app,
         "admin-acme",
         json!({"name": "Calendar integration",

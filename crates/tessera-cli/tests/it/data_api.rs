@@ -1,10 +1,11 @@
-//! The data API (SPEC §5) over HTTP: CRUD for every declared resource,
+//! The data API over HTTP: CRUD for every declared resource,
 //! pagination, filters, sparse fields, field-level permissions, tenancy,
-//! ETags, idempotency and documents, with the errors of SPEC §6.
+//! ETags, idempotency and documents, with their problem codes.
 
-use crate::harness::{Backend, TestApp, field_names, seed_organization};
-use crate::http_basics::assert_problem;
-use crate::keys_api::create_key;
+use crate::harness::{
+    Backend, TestApp, assert_problem, call_with_key, create_key, field_names, full_key, get_json,
+    post, seed_organization,
+};
 use crate::on_both_backends;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
@@ -25,54 +26,6 @@ on_both_backends!(
     documents_upload_and_download,
     referenced_records_cannot_be_deleted,
 );
-
-/// A key for `org`'s administrator with `permissions` (`None`: full access).
-async fn key_with(app: &TestApp, org: &str, permissions: Option<Value>) -> String {
-    let mut body = json!({"name": "data api test"});
-    if let Some(permissions) = permissions {
-        body["permissions"] = permissions;
-    }
-    create_key(app, &format!("admin-{org}"), body).await["key"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-async fn call(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    key: &str,
-    body: Option<&Value>,
-) -> reqwest::Response {
-    let mut request = app
-        .http
-        .request(method, app.url(path))
-        .header("x-api-key", key);
-    if let Some(body) = body {
-        request = request.json(body);
-    }
-    request.send().await.unwrap()
-}
-
-/// Creates a record with `key`; the 201 body.
-pub async fn post(app: &TestApp, path: &str, key: &str, body: &Value) -> Value {
-    let response = call(app, Method::POST, path, key, Some(body)).await;
-    assert_eq!(
-        response.status(),
-        201,
-        "POST {path} {body}: {}",
-        response.text().await.unwrap()
-    );
-    response.json().await.unwrap()
-}
-
-/// A 200 answer's body, read with `key`.
-pub async fn get_json(app: &TestApp, path: &str, key: &str) -> Value {
-    let response = call(app, Method::GET, path, key, None).await;
-    assert_eq!(response.status(), 200, "GET {path}");
-    response.json().await.unwrap()
-}
 
 /// A valid value for `kind`, referring to records made earlier.
 fn example_value(kind: FieldKind, made: &BTreeMap<&str, String>) -> Value {
@@ -192,7 +145,7 @@ async fn every_resource_answers_crud_as_declared(backend: Backend) {
     use tessera_core::permissions::Action;
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");
-    let key = key_with(&app, "acme", None).await;
+    let key = full_key(&app, "acme").await;
     let mut made: BTreeMap<&str, String> = BTreeMap::new();
     for resource in in_reference_order() {
         let collection = format!("/api/v1/{}", resource.name);
@@ -211,7 +164,7 @@ async fn every_resource_answers_crud_as_declared(backend: Backend) {
             let created: Value = response.json().await.unwrap();
             created["id"].as_str().unwrap().to_owned()
         } else if resource.supports(Action::Create) {
-            let response = call(
+            let response = call_with_key(
                 &app,
                 Method::POST,
                 &collection,
@@ -235,7 +188,7 @@ async fn every_resource_answers_crud_as_declared(backend: Backend) {
             }
             id
         } else {
-            let refused = call(
+            let refused = call_with_key(
                 &app,
                 Method::POST,
                 &collection,
@@ -249,7 +202,7 @@ async fn every_resource_answers_crud_as_declared(backend: Backend) {
         assert!(records::is_record_id(resource.id_prefix, &id), "{id}");
 
         let item = format!("{collection}/{id}");
-        let shown = call(&app, Method::GET, &item, &key, None).await;
+        let shown = call_with_key(&app, Method::GET, &item, &key, None).await;
         assert_eq!(shown.status(), 200);
         assert!(shown.headers().contains_key("etag"));
         let shown: Value = shown.json().await.unwrap();
@@ -283,13 +236,13 @@ async fn every_resource_answers_crud_as_declared(backend: Backend) {
             let (field, value) =
                 changed.expect("an updatable resource has a text or decimal field");
             let patch = json!({field: value});
-            let updated = call(&app, Method::PATCH, &item, &key, Some(&patch)).await;
+            let updated = call_with_key(&app, Method::PATCH, &item, &key, Some(&patch)).await;
             assert_eq!(updated.status(), 200, "{}", resource.name);
             let updated: Value = updated.json().await.unwrap();
             assert_eq!(updated[field], value);
             assert_eq!(updated["created_at"], shown["created_at"]);
         } else {
-            let refused = call(&app, Method::PATCH, &item, &key, Some(&json!({}))).await;
+            let refused = call_with_key(&app, Method::PATCH, &item, &key, Some(&json!({}))).await;
             assert_problem(refused, 405, "method_not_allowed").await;
         }
         made.insert(resource.name, id);
@@ -297,10 +250,10 @@ async fn every_resource_answers_crud_as_declared(backend: Backend) {
     // Delete in the reverse order, so nothing is still referred to.
     for resource in in_reference_order().into_iter().rev() {
         let item = format!("/api/v1/{}/{}", resource.name, made[resource.name]);
-        let deleted = call(&app, Method::DELETE, &item, &key, None).await;
+        let deleted = call_with_key(&app, Method::DELETE, &item, &key, None).await;
         if resource.supports(Action::Delete) {
             assert_eq!(deleted.status(), 204, "{}", resource.name);
-            let gone = call(&app, Method::GET, &item, &key, None).await;
+            let gone = call_with_key(&app, Method::GET, &item, &key, None).await;
             assert_problem(gone, 404, "not_found").await;
         } else {
             assert_problem(deleted, 405, "method_not_allowed").await;
@@ -325,7 +278,7 @@ async fn every_resource_answers_crud_as_declared(backend: Backend) {
 async fn pages_are_complete_and_stable_under_inserts(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");
-    let key = key_with(&app, "acme", None).await;
+    let key = full_key(&app, "acme").await;
     let mut created = Vec::new();
     for n in 0..7 {
         created.push(
@@ -381,7 +334,7 @@ async fn pages_are_complete_and_stable_under_inserts(backend: Backend) {
         "cursor=not-a-cursor",
         "limit=1&limit=2",
     ] {
-        let refused = call(
+        let refused = call_with_key(
             &app,
             Method::GET,
             &format!("/api/v1/groups?{bad}"),
@@ -391,14 +344,14 @@ async fn pages_are_complete_and_stable_under_inserts(backend: Backend) {
         .await;
         assert_problem(refused, 400, "invalid_request").await;
     }
-    let max = call(&app, Method::GET, "/api/v1/groups?limit=200", &key, None).await;
+    let max = call_with_key(&app, Method::GET, "/api/v1/groups?limit=200", &key, None).await;
     assert_eq!(max.status(), 200);
 }
 
 async fn filters_sparse_fields_and_updated_since(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");
-    let key = key_with(&app, "acme", None).await;
+    let key = full_key(&app, "acme").await;
     let sales = post(
         &app,
         "/api/v1/sectors",
@@ -471,7 +424,7 @@ async fn filters_sparse_fields_and_updated_since(backend: Backend) {
         ("fields=first_name,shoe_size", "invalid_request"),
         ("updated_since=yesterday", "invalid_request"),
     ] {
-        let refused = call(
+        let refused = call_with_key(
             &app,
             Method::GET,
             &format!("/api/v1/employees?{query}"),
@@ -509,7 +462,7 @@ async fn filters_sparse_fields_and_updated_since(backend: Backend) {
 async fn field_permissions_bound_reads_and_writes(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");
-    let full = key_with(&app, "acme", None).await;
+    let full = full_key(&app, "acme").await;
     let employee = post(
         &app,
         "/api/v1/employees",
@@ -519,13 +472,14 @@ async fn field_permissions_bound_reads_and_writes(backend: Backend) {
     .await;
     let id = employee["id"].as_str().unwrap();
 
-    // SPEC §2's calendar-integration key: five employee fields, read only.
-    let calendar = key_with(
+    // A calendar integration's key: five employee fields, read only.
+    let calendar = create_key(
         &app,
-        "acme",
-        Some(json!({"employees": {"actions": ["read"], "fields": ["id", "first_name", "last_name", "start_date", "end_date"]}})),
+        "admin-acme",
+        json!({"name": "calendar", "permissions": {"employees": {"actions": ["read"], "fields": ["id", "first_name", "last_name", "start_date", "end_date"]}}}),
     )
     .await;
+    let calendar = calendar["key"].as_str().unwrap().to_owned();
     let expected = BTreeSet::from(["id", "first_name", "last_name", "start_date", "end_date"]);
     let one = get_json(&app, &format!("/api/v1/employees/{id}"), &calendar).await;
     let keys = field_names(&one);
@@ -544,7 +498,7 @@ async fn field_permissions_bound_reads_and_writes(backend: Backend) {
         json!({"id": id, "first_name": "Ada"}),
         "fields= never widens a grant"
     );
-    let filter = call(
+    let filter = call_with_key(
         &app,
         Method::GET,
         "/api/v1/employees?status=active",
@@ -555,7 +509,7 @@ async fn field_permissions_bound_reads_and_writes(backend: Backend) {
     let body = assert_problem(filter, 403, "field_not_permitted").await;
     assert_eq!(body["details"]["fields"], json!(["status"]));
 
-    let write = call(
+    let write = call_with_key(
         &app,
         Method::POST,
         "/api/v1/employees",
@@ -568,20 +522,21 @@ async fn field_permissions_bound_reads_and_writes(backend: Backend) {
         body["details"],
         json!({"resource": "employees", "action": "create"})
     );
-    let other = call(&app, Method::GET, "/api/v1/pay-rates", &calendar, None).await;
+    let other = call_with_key(&app, Method::GET, "/api/v1/pay-rates", &calendar, None).await;
     let body = assert_problem(other, 403, "permission_denied").await;
     assert_eq!(
         body["details"],
         json!({"resource": "pay-rates", "action": "read"})
     );
 
-    let editor = key_with(
+    let editor = create_key(
         &app,
-        "acme",
-        Some(json!({"employees": {"actions": ["create", "read", "update"], "fields": ["id", "first_name", "last_name"]}})),
+        "admin-acme",
+        json!({"name": "editor", "permissions": {"employees": {"actions": ["create", "read", "update"], "fields": ["id", "first_name", "last_name"]}}}),
     )
     .await;
-    let write = call(
+    let editor = editor["key"].as_str().unwrap().to_owned();
+    let write = call_with_key(
         &app,
         Method::POST,
         "/api/v1/employees",
@@ -591,7 +546,7 @@ async fn field_permissions_bound_reads_and_writes(backend: Backend) {
     .await;
     let body = assert_problem(write, 403, "field_not_permitted").await;
     assert_eq!(body["details"]["fields"], json!(["bank_name", "iban"]));
-    let patch = call(
+    let patch = call_with_key(
         &app,
         Method::PATCH,
         &format!("/api/v1/employees/{id}"),
@@ -620,7 +575,7 @@ async fn field_permissions_bound_reads_and_writes(backend: Backend) {
 async fn invalid_writes_name_their_fields(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");
-    let key = key_with(&app, "acme", None).await;
+    let key = full_key(&app, "acme").await;
     let cases = [
         (
             "/api/v1/employees",
@@ -672,14 +627,14 @@ async fn invalid_writes_name_their_fields(backend: Backend) {
         ("/api/v1/groups", json!(["not", "an", "object"]), "object"),
     ];
     for (path, body, named) in cases {
-        let response = call(&app, Method::POST, path, &key, Some(&body)).await;
+        let response = call_with_key(&app, Method::POST, path, &key, Some(&body)).await;
         let problem = assert_problem(response, 400, "invalid_request").await;
         assert!(
             problem["detail"].as_str().unwrap().contains(named),
             "{problem} should name {named}"
         );
     }
-    let pay_rate = call(
+    let pay_rate = call_with_key(
         &app,
         Method::POST,
         "/api/v1/pay-rates",
@@ -728,8 +683,8 @@ async fn other_organizations_records_do_not_exist(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");
     seed_organization(&app, "globex");
-    let acme = key_with(&app, "acme", None).await;
-    let globex = key_with(&app, "globex", None).await;
+    let acme = full_key(&app, "acme").await;
+    let globex = full_key(&app, "globex").await;
     let sector = post(&app, "/api/v1/sectors", &acme, &json!({"name": "Sales"})).await;
     let path = format!("/api/v1/sectors/{}", sector["id"].as_str().unwrap());
     let missing = format!(
@@ -742,13 +697,14 @@ async fn other_organizations_records_do_not_exist(backend: Backend) {
             (Method::PATCH, Some(json!({"name": "Mine"}))),
             (Method::DELETE, None),
         ] {
-            let response = call(&app, method.clone(), target, &globex, body.as_ref()).await;
+            let response =
+                call_with_key(&app, method.clone(), target, &globex, body.as_ref()).await;
             let problem = assert_problem(response, 404, "not_found").await;
             assert!(!problem["detail"].as_str().unwrap().contains("globex"));
         }
     }
     for malformed in ["not-an-id", "sec_%00", "emp_01jd3x7yq9v2c8r4t6w0z1a5bn"] {
-        let response = call(
+        let response = call_with_key(
             &app,
             Method::GET,
             &format!("/api/v1/sectors/{malformed}"),
@@ -760,7 +716,7 @@ async fn other_organizations_records_do_not_exist(backend: Backend) {
     }
     let listed = get_json(&app, "/api/v1/sectors", &globex).await;
     assert_eq!(listed["data"], json!([]));
-    let borrowing = call(
+    let borrowing = call_with_key(
         &app,
         Method::POST,
         "/api/v1/employees",
@@ -776,7 +732,7 @@ async fn other_organizations_records_do_not_exist(backend: Backend) {
 async fn if_match_guards_updates(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");
-    let key = key_with(&app, "acme", None).await;
+    let key = full_key(&app, "acme").await;
     let group = post(
         &app,
         "/api/v1/groups",
@@ -785,7 +741,7 @@ async fn if_match_guards_updates(backend: Backend) {
     )
     .await;
     let path = format!("/api/v1/groups/{}", group["id"].as_str().unwrap());
-    let shown = call(&app, Method::GET, &path, &key, None).await;
+    let shown = call_with_key(&app, Method::GET, &path, &key, None).await;
     let etag = shown.headers()["etag"].to_str().unwrap().to_owned();
     let patch = |tag: String, name: &'static str| {
         let request = app
@@ -812,8 +768,8 @@ async fn if_match_guards_updates(backend: Backend) {
 async fn idempotency_keys_replay_the_first_answer(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");
-    let key = key_with(&app, "acme", None).await;
-    let other_key = key_with(&app, "acme", None).await;
+    let key = full_key(&app, "acme").await;
+    let other_key = full_key(&app, "acme").await;
     let send = |key: &str, idempotency: &str, body: Value| {
         let request = app
             .http
@@ -869,7 +825,7 @@ async fn documents_upload_and_download(backend: Backend) {
     };
     let app = TestApp::spawn_with(backend, config).await;
     seed_organization(&app, "acme");
-    let key = key_with(&app, "acme", None).await;
+    let key = full_key(&app, "acme").await;
     let employee = post(
         &app,
         "/api/v1/employees",
@@ -919,7 +875,7 @@ async fn documents_upload_and_download(backend: Backend) {
         "/api/v1/documents/{}/content",
         document["id"].as_str().unwrap()
     );
-    let download = call(&app, Method::GET, &content_path, &key, None).await;
+    let download = call_with_key(&app, Method::GET, &content_path, &key, None).await;
     assert_eq!(download.status(), 200);
     assert_eq!(download.headers()["content-type"], "application/pdf");
     assert!(
@@ -930,19 +886,20 @@ async fn documents_upload_and_download(backend: Backend) {
     );
     assert_eq!(download.bytes().await.unwrap().as_ref(), pdf.as_slice());
 
-    let reader = key_with(
+    let reader = create_key(
         &app,
-        "acme",
-        Some(json!({"documents": {"actions": ["read"], "fields": null}})),
+        "admin-acme",
+        json!({"name": "reader", "permissions": {"documents": {"actions": ["read"], "fields": null}}}),
     )
     .await;
+    let reader = reader["key"].as_str().unwrap().to_owned();
     assert_eq!(
-        call(&app, Method::GET, "/api/v1/documents", &reader, None)
+        call_with_key(&app, Method::GET, "/api/v1/documents", &reader, None)
             .await
             .status(),
         200
     );
-    let refused = call(&app, Method::GET, &content_path, &reader, None).await;
+    let refused = call_with_key(&app, Method::GET, &content_path, &reader, None).await;
     let body = assert_problem(refused, 403, "permission_denied").await;
     assert_eq!(body["details"]["action"], "download");
 
@@ -962,7 +919,7 @@ async fn documents_upload_and_download(backend: Backend) {
         .unwrap();
     let body = assert_problem(no_file, 400, "invalid_request").await;
     assert!(body["detail"].as_str().unwrap().contains("file"));
-    let json_upload = call(
+    let json_upload = call_with_key(
         &app,
         Method::POST,
         "/api/v1/documents",
@@ -982,7 +939,7 @@ async fn documents_upload_and_download(backend: Backend) {
     .await;
     assert_problem(stranger, 400, "invalid_request").await;
 
-    let deleted = call(
+    let deleted = call_with_key(
         &app,
         Method::DELETE,
         &format!("/api/v1/documents/{}", document["id"].as_str().unwrap()),
@@ -992,7 +949,7 @@ async fn documents_upload_and_download(backend: Backend) {
     .await;
     assert_eq!(deleted.status(), 204);
     assert_problem(
-        call(&app, Method::GET, &content_path, &key, None).await,
+        call_with_key(&app, Method::GET, &content_path, &key, None).await,
         404,
         "not_found",
     )
@@ -1002,7 +959,7 @@ async fn documents_upload_and_download(backend: Backend) {
 async fn referenced_records_cannot_be_deleted(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");
-    let key = key_with(&app, "acme", None).await;
+    let key = full_key(&app, "acme").await;
     let group = post(&app, "/api/v1/groups", &key, &json!({"name": "Warehouse"})).await;
     let employee = post(
         &app,
@@ -1019,16 +976,16 @@ async fn referenced_records_cannot_be_deleted(backend: Backend) {
     )
     .await;
     let group_path = format!("/api/v1/groups/{}", group["id"].as_str().unwrap());
-    let refused = call(&app, Method::DELETE, &group_path, &key, None).await;
+    let refused = call_with_key(&app, Method::DELETE, &group_path, &key, None).await;
     let body = assert_problem(refused, 409, "conflict").await;
     assert_eq!(
         body["details"]["referenced_by"],
         json!([{"resource": "employees", "field": "group_ids", "count": 1}])
     );
     let employee_path = format!("/api/v1/employees/{}", employee["id"].as_str().unwrap());
-    let refused = call(&app, Method::DELETE, &employee_path, &key, None).await;
+    let refused = call_with_key(&app, Method::DELETE, &employee_path, &key, None).await;
     assert_problem(refused, 409, "conflict").await;
-    let unlinked = call(
+    let unlinked = call_with_key(
         &app,
         Method::PATCH,
         &employee_path,
@@ -1038,7 +995,7 @@ async fn referenced_records_cannot_be_deleted(backend: Backend) {
     .await;
     assert_eq!(unlinked.status(), 200);
     assert_eq!(
-        call(&app, Method::DELETE, &group_path, &key, None)
+        call_with_key(&app, Method::DELETE, &group_path, &key, None)
             .await
             .status(),
         204

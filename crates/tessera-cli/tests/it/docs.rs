@@ -1,94 +1,17 @@
 //! The API's own description, checked from outside: `/openapi.json` by an
 //! independent validator (`openapi-spec-validator`), the running server
 //! fuzzed against it by Schemathesis, and `/docs` used in a real browser.
-//!
-//! The two Python tools live in a virtualenv (`$TESSERA_TOOLS_VENV`, by
-//! default `~/.cache/tessera/venv`), created from PyPI on first use when it
-//! is missing; a test that cannot get them fails.
+//! The Python tools come from `harness::python_tools`.
 
-use crate::browser::Browser;
-use crate::harness::{Backend, TestApp, seed_organization};
-use crate::keys_api::create_key;
+use crate::harness::{
+    Backend, Browser, TestApp, create_key, python_tool, run_tool, seed_organization, tool_report,
+};
 use crate::on_both_backends;
 use serde_json::{Value, json};
-use std::path::PathBuf;
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::process::Command;
 use tessera_server::ServerConfig;
 
 on_both_backends!(schemathesis_finds_no_server_errors_or_schema_mismatches);
-
-/// The versions CI installs; `.ci/run` installs the same list.
-const PYTHON_TOOLS: &[&str] = &["schemathesis==4.32.5", "openapi-spec-validator==0.7.2"];
-
-fn tools_venv() -> PathBuf {
-    std::env::var_os("TESSERA_TOOLS_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME").expect("HOME is set");
-            PathBuf::from(home).join(".cache/tessera/venv")
-        })
-}
-
-/// The path of a tool from the virtualenv, installing the pinned tools
-/// once per test run when the virtualenv does not hold exactly them.
-fn python_tool(name: &str) -> PathBuf {
-    static INSTALLED: OnceLock<()> = OnceLock::new();
-    let venv = tools_venv();
-    INSTALLED.get_or_init(|| {
-        let marker = venv.join("tessera-tools.txt");
-        let wanted = PYTHON_TOOLS.join("\n");
-        if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
-            run_ok(Command::new("python3").arg("-m").arg("venv").arg(&venv));
-            run_ok(
-                Command::new(venv.join("bin/pip"))
-                    .args(["install", "--quiet", "--disable-pip-version-check"])
-                    .args(PYTHON_TOOLS),
-            );
-            std::fs::write(&marker, wanted).expect("write the tools marker");
-        }
-    });
-    let tool = venv.join("bin").join(name);
-    assert!(
-        tool.exists(),
-        "{} is missing after installing the test tools",
-        tool.display()
-    );
-    tool
-}
-
-fn run_ok(command: &mut Command) -> Output {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
-    assert!(
-        output.status.success(),
-        "{command:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-/// Runs a blocking tool off the async runtime, so the in-process server
-/// keeps answering it.
-async fn run_tool(mut command: Command) -> Output {
-    tokio::task::spawn_blocking(move || {
-        command
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"))
-    })
-    .await
-    .unwrap()
-}
-
-fn report(output: &Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
 
 /// A server whose organisation `acme` has a full-access key and room for a
 /// fuzzer's request rate.
@@ -130,8 +53,12 @@ async fn openapi_json_passes_an_independent_validator() {
     let mut validator = Command::new(python_tool("openapi-spec-validator"));
     validator.arg(file.path());
     let output = run_tool(validator).await;
-    assert!(output.status.success(), "{}", report(&output));
-    assert!(report(&output).contains(": OK"), "{}", report(&output));
+    assert!(output.status.success(), "{}", tool_report(&output));
+    assert!(
+        tool_report(&output).contains(": OK"),
+        "{}",
+        tool_report(&output)
+    );
 }
 
 #[tokio::test]
@@ -206,7 +133,7 @@ async fn schemathesis_finds_no_server_errors_or_schema_mismatches(backend: Backe
         "Connected clients",
     ]))
     .await;
-    let data_report = report(&data_run);
+    let data_report = tool_report(&data_run);
     assert!(data_run.status.success(), "{data_report}");
     assert!(data_report.contains("passed"), "{data_report}");
 
@@ -220,7 +147,7 @@ async fn schemathesis_finds_no_server_errors_or_schema_mismatches(backend: Backe
         "Connected clients",
     ]))
     .await;
-    let keys_report = report(&keys_run);
+    let keys_report = tool_report(&keys_run);
     assert!(keys_run.status.success(), "{keys_report}");
 }
 

@@ -1,7 +1,7 @@
 //! The server's skeleton: health, readiness, metrics, request ids, the
 //! problem format on every API error, body limits, and no CORS.
 
-use crate::harness::{Backend, TestApp};
+use crate::harness::{Backend, TestApp, assert_problem};
 use crate::on_both_backends;
 use serde_json::Value;
 use tessera_server::ServerConfig;
@@ -15,37 +15,6 @@ on_both_backends!(
     metrics_count_requests_by_route_and_status,
     no_cors_headers_are_ever_sent,
 );
-
-/// Asserts the full RFC 9457 shape of SPEC §6 and returns the body.
-pub async fn assert_problem(response: reqwest::Response, status: u16, code: &str) -> Value {
-    assert_eq!(response.status().as_u16(), status);
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json"
-    );
-    let request_id = response.headers()["x-request-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let body: Value = response.json().await.expect("problem body is JSON");
-    assert_eq!(body["status"], status, "{body}");
-    assert_eq!(body["code"], code, "{body}");
-    assert_eq!(body["request_id"], request_id.as_str(), "{body}");
-    assert!(
-        body["type"].as_str().is_some_and(|t| !t.is_empty()),
-        "{body}"
-    );
-    assert!(
-        body["title"].as_str().is_some_and(|t| !t.is_empty()),
-        "{body}"
-    );
-    let detail = body["detail"].as_str().expect("detail");
-    assert!(!detail.is_empty());
-    if code != "rate_limited" {
-        assert_eq!(body["message"], detail, "{body}");
-    }
-    body
-}
 
 async fn health_and_readiness_answer(backend: Backend) {
     let app = TestApp::spawn(backend).await;

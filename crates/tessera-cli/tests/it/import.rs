@@ -1,8 +1,7 @@
 //! `tessera import`: whole files or nothing, problems by line, and records
 //! that the API then serves, on both backends.
 
-use crate::harness::{Backend, TestApp, seed_organization, stderr, stdout};
-use crate::keys_api::create_key;
+use crate::harness::{Backend, TestApp, full_key, get_with_key, seed_organization, stderr, stdout};
 use crate::on_both_backends;
 use serde_json::{Value, json};
 
@@ -11,15 +10,8 @@ on_both_backends!(
     transactions_import_with_their_references_checked,
 );
 
-async fn full_key(app: &TestApp) -> String {
-    create_key(app, "admin-acme", json!({"name": "import test"})).await["key"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 async fn list(app: &TestApp, key: &str, path: &str) -> Vec<Value> {
-    let response = app.get_with(path, &[("x-api-key", key)]).await;
+    let response = get_with_key(app, path, key).await;
     assert_eq!(response.status(), 200, "{path}");
     let page: Value = response.json().await.unwrap();
     page["data"].as_array().unwrap().clone()
@@ -44,7 +36,7 @@ fn import(app: &TestApp, resource: &str, file: &tempfile::NamedTempFile) -> std:
 async fn a_file_with_a_bad_row_imports_nothing_and_names_the_line(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");
-    let key = full_key(&app).await;
+    let key = full_key(&app, "acme").await;
     let header = "employee_number,first_name,last_name,email,start_date,status\n";
     let good = "E-1,Ada,Lovelace,ada@example.com,2024-01-02,active\nE-2,Alan,Turing,,2023-05-06,on_leave\n";
 
@@ -119,7 +111,7 @@ async fn a_file_with_a_bad_row_imports_nothing_and_names_the_line(backend: Backe
 async fn transactions_import_with_their_references_checked(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");
-    let key = full_key(&app).await;
+    let key = full_key(&app, "acme").await;
     let post = |path: &'static str, body: Value| {
         let request = app
             .http

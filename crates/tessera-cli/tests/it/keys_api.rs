@@ -1,12 +1,13 @@
-//! The key-management API (SPEC §3, §5): HTTP Basic only, every create
+//! The key-management API: HTTP Basic only, every create
 //! option, visibility, revocation and revoke-all.
 
-use crate::harness::{Backend, PASSWORD, TestApp, assert_succeeds, seed_organization};
-use crate::http_basics::assert_problem;
+use crate::harness::{
+    Backend, PASSWORD, TestApp, assert_problem, assert_succeeds, basic, create_key, me,
+    seed_organization,
+};
 use crate::on_both_backends;
 use serde_json::{Value, json};
 use tessera_core::secret::{SecretKind, check_generated};
-use tessera_store::audit;
 
 on_both_backends!(
     an_administrator_creates_a_key_that_works_at_once,
@@ -19,31 +20,6 @@ on_both_backends!(
     lists_are_paginated_with_a_cursor,
     revoke_all_needs_the_typed_slug,
 );
-
-pub use crate::harness::basic;
-
-/// Creates a key as `username`; returns the 201 body.
-pub async fn create_key(app: &TestApp, username: &str, body: Value) -> Value {
-    let response = app
-        .as_user(
-            reqwest::Method::POST,
-            "/api/v1/api-keys",
-            username,
-            Some(&body),
-        )
-        .await;
-    assert_eq!(
-        response.status(),
-        201,
-        "creating {body} failed: {}",
-        response.text().await.unwrap()
-    );
-    response.json().await.unwrap()
-}
-
-pub async fn me(app: &TestApp, key: &str) -> reqwest::Response {
-    app.get_with("/api/v1/me", &[("x-api-key", key)]).await
-}
 
 async fn an_administrator_creates_a_key_that_works_at_once(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -100,7 +76,7 @@ async fn an_administrator_creates_a_key_that_works_at_once(backend: Backend) {
     assert!(shown.get("key").is_none());
     assert_eq!(shown["status"], "active");
     assert!(!shown.to_string().contains(raw));
-    let entries = audit::recent(&app.db, 5).await.unwrap();
+    let entries = app.audit_log().await;
     assert!(
         entries
             .iter()
@@ -426,7 +402,7 @@ async fn people_see_and_revoke_only_their_own_keys_unless_administrators(backend
     let shown: Value = app.get_json_as(&path(&employees), "employee-acme").await;
     assert_eq!(shown["status"], "revoked");
     assert!(shown["revoked_at"].is_string());
-    let entries = audit::recent(&app.db, 20).await.unwrap();
+    let entries = app.audit_log().await;
     assert_eq!(
         entries
             .iter()
@@ -588,9 +564,8 @@ async fn revoke_all_needs_the_typed_slug(backend: Backend) {
     }
     assert_eq!(me(&app, &survivor).await.status(), 200);
     assert!(
-        audit::recent(&app.db, 10)
+        app.audit_log()
             .await
-            .unwrap()
             .iter()
             .any(|e| e.action == "api_key.revoked_all")
     );

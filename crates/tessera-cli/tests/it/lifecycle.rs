@@ -293,7 +293,7 @@ async fn json_logs_are_structured_and_never_contain_secrets(backend: Backend) {
     let http = reqwest::Client::new();
     let created: serde_json::Value = http
         .post(format!("{base}/api/v1/api-keys"))
-        .header("authorization", crate::keys_api::basic("admin-acme"))
+        .header("authorization", crate::harness::basic("admin-acme"))
         .json(&serde_json::json!({"name": "logged?"}))
         .send()
         .await

@@ -1,11 +1,9 @@
 //! Console sign-in: sessions, CSRF, throttling, audit.
 
-use crate::harness::{Backend, PASSWORD, TestApp, seed_organization};
+use crate::harness::{Backend, ConsoleSession, PASSWORD, TestApp, seed_organization};
 use crate::on_both_backends;
-use std::collections::BTreeMap;
 use tessera_access::client_ip::TrustedProxies;
 use tessera_server::ServerConfig;
-use tessera_store::audit;
 
 on_both_backends!(
     an_administrator_signs_in_and_sees_user_organisation_and_role,
@@ -19,101 +17,6 @@ on_both_backends!(
     cookies_are_http_only_strict_and_secure_behind_https,
 );
 
-/// A minimal browser: keeps cookies, follows nothing, reads forms.
-pub struct Browser<'a> {
-    app: &'a TestApp,
-    cookies: BTreeMap<String, String>,
-    extra_headers: Vec<(&'static str, &'static str)>,
-}
-
-impl<'a> Browser<'a> {
-    pub fn new(app: &'a TestApp) -> Self {
-        Browser {
-            app,
-            cookies: BTreeMap::new(),
-            extra_headers: Vec::new(),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    fn remember(&mut self, response: &reqwest::Response) {
-        for set_cookie in response.headers().get_all("set-cookie") {
-            let text = set_cookie.to_str().unwrap();
-            let (pair, attributes) = text.split_once(';').unwrap_or((text, ""));
-            let (name, value) = pair.split_once('=').unwrap();
-            if value.is_empty() || attributes.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_owned(), value.to_owned());
-            }
-        }
-    }
-
-    pub async fn get(&mut self, path: &str) -> reqwest::Response {
-        let mut request = self
-            .app
-            .http
-            .get(self.app.url(path))
-            .header("cookie", self.cookie_header());
-        for (name, value) in &self.extra_headers {
-            request = request.header(*name, *value);
-        }
-        let response = request.send().await.unwrap();
-        self.remember(&response);
-        response
-    }
-
-    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        let mut request = self
-            .app
-            .http
-            .post(self.app.url(path))
-            .header("cookie", self.cookie_header())
-            .form(form);
-        for (name, value) in &self.extra_headers {
-            request = request.header(*name, *value);
-        }
-        let response = request.send().await.unwrap();
-        self.remember(&response);
-        response
-    }
-
-    /// Loads a page and returns its body and the value of its CSRF field.
-    pub async fn form_token(&mut self, path: &str) -> (String, String) {
-        let page = self.get(path).await.text().await.unwrap();
-        let token =
-            hidden_csrf(&page).unwrap_or_else(|| panic!("no csrf field on {path}:\n{page}"));
-        (page, token)
-    }
-
-    pub async fn sign_in(&mut self, username: &str, password: &str) -> reqwest::Response {
-        let (_, token) = self.form_token("/login").await;
-        self.post(
-            "/login",
-            &[
-                ("username", username),
-                ("password", password),
-                ("csrf", &token),
-            ],
-        )
-        .await
-    }
-}
-
-fn hidden_csrf(page: &str) -> Option<String> {
-    let marker = "name=\"csrf\" value=\"";
-    let start = page.find(marker)? + marker.len();
-    let end = page[start..].find('"')? + start;
-    Some(page[start..end].to_owned())
-}
-
 fn small_throttle(per_account: u32, per_ip: u32) -> ServerConfig {
     ServerConfig {
         password_failures_per_account: per_account,
@@ -125,7 +28,7 @@ fn small_throttle(per_account: u32, per_ip: u32) -> ServerConfig {
 async fn an_administrator_signs_in_and_sees_user_organisation_and_role(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");
-    let mut browser = Browser::new(&app);
+    let mut browser = ConsoleSession::new(&app);
 
     let before = browser.get("/").await;
     assert_eq!(before.status(), 303);
@@ -153,7 +56,7 @@ async fn an_administrator_signs_in_and_sees_user_organisation_and_role(backend: 
     // Signed in, the sign-in page sends people home.
     assert_eq!(browser.get("/login").await.headers()["location"], "/");
 
-    let entries = audit::recent(&app.db, 5).await.unwrap();
+    let entries = app.audit_log().await;
     let success = entries
         .iter()
         .find(|e| e.action == "login.succeeded")
@@ -174,7 +77,7 @@ async fn an_operator_signs_in_the_same_way(backend: Backend) {
         "--password",
         PASSWORD,
     ]));
-    let mut browser = Browser::new(&app);
+    let mut browser = ConsoleSession::new(&app);
     assert_eq!(browser.sign_in("ops", PASSWORD).await.status(), 303);
     let page = browser.get("/").await.text().await.unwrap();
     assert!(page.contains(r#"<dd id="role">Operator</dd>"#), "{page}");
@@ -183,7 +86,7 @@ async fn an_operator_signs_in_the_same_way(backend: Backend) {
 async fn wrong_passwords_and_unknown_users_are_refused_alike_and_audited(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");
-    let mut browser = Browser::new(&app);
+    let mut browser = ConsoleSession::new(&app);
 
     let wrong = browser.sign_in("admin-acme", "not the password").await;
     assert_eq!(wrong.status(), 401);
@@ -199,7 +102,7 @@ async fn wrong_passwords_and_unknown_users_are_refused_alike_and_audited(backend
     assert!(wrong_page.contains(r#"value="admin-acme""#));
     assert!(!wrong_page.contains("not the password"));
 
-    let entries = audit::recent(&app.db, 10).await.unwrap();
+    let entries = app.audit_log().await;
     let failures: Vec<_> = entries
         .iter()
         .filter(|e| e.action == "login.failed")
@@ -223,7 +126,7 @@ async fn forms_without_the_csrf_token_are_refused(backend: Backend) {
     seed_organization(&app, "acme");
 
     // No cookie and no field: a cross-site post.
-    let mut stranger = Browser::new(&app);
+    let mut stranger = ConsoleSession::new(&app);
     let forged = stranger
         .post(
             "/login",
@@ -234,7 +137,7 @@ async fn forms_without_the_csrf_token_are_refused(backend: Backend) {
     assert!(!stranger.cookies.contains_key("tessera_session"));
 
     // A cookie from a real form, but a field that does not match it.
-    let mut browser = Browser::new(&app);
+    let mut browser = ConsoleSession::new(&app);
     browser.form_token("/login").await;
     let mismatched = browser
         .post(
@@ -249,9 +152,8 @@ async fn forms_without_the_csrf_token_are_refused(backend: Backend) {
     assert_eq!(mismatched.status(), 403);
     assert!(!browser.cookies.contains_key("tessera_session"));
     assert!(
-        audit::recent(&app.db, 10)
+        app.audit_log()
             .await
-            .unwrap()
             .iter()
             .all(|e| e.action != "login.succeeded")
     );
@@ -260,7 +162,7 @@ async fn forms_without_the_csrf_token_are_refused(backend: Backend) {
 async fn an_account_is_throttled_after_repeated_attempts(backend: Backend) {
     let app = TestApp::spawn_with(backend, small_throttle(3, 100)).await;
     seed_organization(&app, "acme");
-    let mut browser = Browser::new(&app);
+    let mut browser = ConsoleSession::new(&app);
     for _ in 0..3 {
         assert_eq!(
             browser
@@ -292,7 +194,7 @@ async fn an_account_is_throttled_after_repeated_attempts(backend: Backend) {
         303
     );
 
-    let entries = audit::recent(&app.db, 20).await.unwrap();
+    let entries = app.audit_log().await;
     assert_eq!(
         entries
             .iter()
@@ -305,7 +207,7 @@ async fn an_account_is_throttled_after_repeated_attempts(backend: Backend) {
 async fn an_address_is_throttled_across_accounts(backend: Backend) {
     let app = TestApp::spawn_with(backend, small_throttle(100, 4)).await;
     seed_organization(&app, "acme");
-    let mut browser = Browser::new(&app);
+    let mut browser = ConsoleSession::new(&app);
     for n in 0..4 {
         assert_eq!(
             browser
@@ -323,7 +225,7 @@ async fn an_address_is_throttled_across_accounts(backend: Backend) {
 async fn signing_out_needs_the_csrf_token_and_ends_the_session(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");
-    let mut browser = Browser::new(&app);
+    let mut browser = ConsoleSession::new(&app);
     browser.sign_in("employee-acme", PASSWORD).await;
     let (_, token) = browser.form_token("/").await;
     let stolen_cookie = browser.cookies["tessera_session"].clone();
@@ -350,19 +252,13 @@ async fn signing_out_needs_the_csrf_token_and_ends_the_session(backend: Backend)
         .await
         .unwrap();
     assert_eq!(replay.status(), 303);
-    assert!(
-        audit::recent(&app.db, 10)
-            .await
-            .unwrap()
-            .iter()
-            .any(|e| e.action == "logout")
-    );
+    assert!(app.audit_log().await.iter().any(|e| e.action == "logout"));
 }
 
 async fn deactivation_ends_sessions_and_blocks_sign_in(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");
-    let mut browser = Browser::new(&app);
+    let mut browser = ConsoleSession::new(&app);
     browser.sign_in("employee-acme", PASSWORD).await;
     assert_eq!(browser.get("/").await.status(), 200);
 
@@ -374,13 +270,13 @@ async fn deactivation_ends_sessions_and_blocks_sign_in(backend: Backend) {
         .await;
     assert_eq!(browser.get("/").await.status(), 303);
     assert_eq!(
-        Browser::new(&app)
+        ConsoleSession::new(&app)
             .sign_in("employee-acme", PASSWORD)
             .await
             .status(),
         401
     );
-    let entries = audit::recent(&app.db, 5).await.unwrap();
+    let entries = app.audit_log().await;
     assert!(
         entries[0]
             .details
@@ -393,7 +289,7 @@ async fn deactivation_ends_sessions_and_blocks_sign_in(backend: Backend) {
 async fn cookies_are_http_only_strict_and_secure_behind_https(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");
-    let mut browser = Browser::new(&app);
+    let mut browser = ConsoleSession::new(&app);
     let response = browser.sign_in("admin-acme", PASSWORD).await;
     let session_cookie = response.headers()["set-cookie"]
         .to_str()
@@ -414,7 +310,7 @@ async fn cookies_are_http_only_strict_and_secure_behind_https(backend: Backend) 
     };
     let proxied = TestApp::spawn_with(backend, config).await;
     seed_organization(&proxied, "acme");
-    let mut behind_proxy = Browser::new(&proxied);
+    let mut behind_proxy = ConsoleSession::new(&proxied);
     behind_proxy.extra_headers = vec![
         ("x-forwarded-proto", "https"),
         ("x-forwarded-for", "203.0.113.50"),
@@ -423,7 +319,7 @@ async fn cookies_are_http_only_strict_and_secure_behind_https(backend: Backend) 
     let secure_cookie = response.headers()["set-cookie"].to_str().unwrap();
     assert!(secure_cookie.contains("Secure"), "{secure_cookie}");
     // The audit trail records the client behind the proxy, not the proxy.
-    let entries = audit::recent(&proxied.db, 5).await.unwrap();
+    let entries = proxied.audit_log().await;
     let success = entries
         .iter()
         .find(|e| e.action == "login.succeeded")

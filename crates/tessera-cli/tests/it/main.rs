@@ -20,5 +20,6 @@ mod keys_api;
 mod lifecycle;
 mod login;
 mod rate_limits;
+mod schema_parity;
 mod storage;
 mod verification;

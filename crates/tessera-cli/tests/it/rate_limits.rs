@@ -1,13 +1,11 @@
-//! Rate limits (SPEC §7): one bucket per organisation shared by its keys,
+//! Rate limits: one bucket per organisation shared by its keys,
 //! optional per-key limits, IETF headers, 429 with Retry-After, failed
 //! authentication throttled per address; exact across instances with Redis.
 
 use crate::harness::{
-    Backend, RedisProcess, ServerProcess, TestApp, TestDb, assert_succeeds, seed_organization,
-    seed_organization_at, tessera,
+    Backend, RedisProcess, ServerProcess, TestApp, TestDb, assert_problem, assert_succeeds, basic,
+    create_key, me, seed_organization, seed_organization_at, tessera,
 };
-use crate::http_basics::assert_problem;
-use crate::keys_api::{basic, create_key, me};
 use crate::on_both_backends;
 use serde_json::json;
 use std::sync::Arc;

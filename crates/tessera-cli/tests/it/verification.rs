@@ -1,12 +1,11 @@
-//! Verification of presented keys on every API request (SPEC §3, §6):
+//! Verification of presented keys on every API request:
 //! each rule with its exact status and code.
 
 use crate::harness::{
-    Backend, TestApp, assert_fails_with, assert_succeeds, create_client, seed_organization,
+    Backend, TestApp, assert_fails_with, assert_problem, assert_succeeds, basic, create_client,
+    create_key, full_key, me, me_with_client, seed_organization, within,
 };
-use crate::http_basics::assert_problem;
-use crate::keys_api::{basic, create_key, me};
-use crate::on_both_backends;
+use crate::{assert_audited, on_both_backends};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use tessera_access::client_ip::TrustedProxies;
@@ -14,7 +13,7 @@ use tessera_core::audit::Actor;
 use tessera_core::names::DisplayName;
 use tessera_core::permissions::{Access, PermissionSet};
 use tessera_server::ServerConfig;
-use tessera_store::{audit, organizations, roles};
+use tessera_store::{organizations, roles};
 
 on_both_backends!(
     requests_without_a_key_are_refused,
@@ -36,33 +35,6 @@ on_both_backends!(
     leaked_keys_are_revoked_and_reports_are_throttled,
     last_use_is_recorded_off_the_request_path,
 );
-
-/// Repeats `check` until it returns true or `limit` passes; returns how
-/// long it took. Used where the spec bounds a delay, never as a sleep.
-pub async fn within<F, Fut>(limit: Duration, mut check: F) -> Duration
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    loop {
-        if check().await {
-            return started.elapsed();
-        }
-        assert!(
-            started.elapsed() < limit,
-            "condition not met within {limit:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-async fn full_key(app: &TestApp, org: &str) -> String {
-    create_key(app, &format!("admin-{org}"), json!({"name": "full"})).await["key"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
 
 async fn requests_without_a_key_are_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -520,12 +492,7 @@ async fn a_disabled_client_is_refused_until_enabled_again(backend: Backend) {
         &app.tessera(&["admin", "disable-client", "--client", "cli_nobody"]),
         "there is no API client 'cli_nobody'",
     );
-    let actions: Vec<String> = audit::recent(&app.db, 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|entry| entry.action.as_str().to_owned())
-        .collect();
+    let actions = app.audit_actions().await;
     assert!(
         actions.contains(&"api_client.disabled".to_owned()),
         "{actions:?}"
@@ -699,12 +666,7 @@ async fn an_organisation_blocks_a_client_for_itself_only(backend: Backend) {
         me_with_client(&app, &acme_key, &credential).await.status(),
         200
     );
-    let actions: Vec<String> = audit::recent(&app.db, 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|entry| entry.action.as_str().to_owned())
-        .collect();
+    let actions = app.audit_actions().await;
     assert!(
         actions.contains(&"api_client.blocked".to_owned()),
         "{actions:?}"
@@ -781,14 +743,6 @@ async fn one_client_reads_two_organisations_in_turn(backend: Backend) {
     assert_problem(ambiguous, 400, "ambiguous_organization").await;
 }
 
-async fn me_with_client(app: &TestApp, key: &str, credential: &str) -> reqwest::Response {
-    app.get_with(
-        "/api/v1/me",
-        &[("x-api-key", key), ("x-api-client", credential)],
-    )
-    .await
-}
-
 async fn a_key_can_revoke_itself(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme");
@@ -802,11 +756,10 @@ async fn a_key_can_revoke_itself(backend: Backend) {
         .unwrap();
     assert_eq!(response.status(), 204);
     assert_problem(me(&app, &key).await, 401, "revoked_api_key").await;
-    let entries = audit::recent(&app.db, 5).await.unwrap();
-    assert!(
-        entries
-            .iter()
-            .any(|e| e.action == "api_key.revoked" && e.actor_kind == "api_key")
+    assert_audited!(
+        app.audit_log().await,
+        "api_key.revoked",
+        actor_kind == "api_key"
     );
 }
 
@@ -849,7 +802,7 @@ async fn leaked_keys_are_revoked_and_reports_are_throttled(backend: Backend) {
     );
     let problem = assert_problem(throttled, 429, "rate_limited").await;
     assert_eq!(problem["message"], "Too Many Requests");
-    let entries = audit::recent(&app.db, 10).await.unwrap();
+    let entries = app.audit_log().await;
     let leaked: Vec<_> = entries
         .iter()
         .filter(|e| e.action == "api_key.leaked")

@@ -1,4 +1,4 @@
-//! The key-management API (SPEC §5): create, list, get, revoke, revoke all.
+//! The key-management API: create, list, get, revoke, revoke all.
 //! Authenticated with username and password only; an API key can never
 //! manage keys.
 

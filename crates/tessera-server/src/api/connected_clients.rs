@@ -1,4 +1,4 @@
-//! Connected clients (SPEC §4): the API clients that have used an
+//! Connected clients: the API clients that have used an
 //! organisation's keys, and blocking them. Administrators only, with a
 //! username and password like key management.
 

@@ -1,6 +1,6 @@
 //! Extractors that turn a request into what API handlers need: a verified
 //! API key, a verified username and password, a JSON body. Each refusal is
-//! an [`ApiError`] with the code SPEC §6 gives it.
+//! an [`ApiError`] with its stable error code.
 
 use crate::middleware::ClientAddr;
 use crate::{ApiError, AppState};
@@ -65,7 +65,7 @@ fn header_values<'a>(headers: &'a HeaderMap, name: &str) -> impl Iterator<Item =
     headers.get_all(name).iter().filter_map(|v| v.to_str().ok())
 }
 
-/// A request authenticated with an API key (SPEC §3 "Presenting a key"),
+/// A request authenticated with an API key (`X-API-KEY`, or a bearer token),
 /// as established by [`authenticate`] for the routes it guards.
 #[derive(Clone)]
 pub struct ApiKeyAuth {
@@ -184,7 +184,7 @@ fn rate_limit_headers(headers: &mut HeaderMap, decisions: &[Decision]) {
 }
 
 /// A member of an organisation authenticated with HTTP Basic username and
-/// password: the only way to manage API keys (seed 000).
+/// password: the only way to manage API keys.
 pub struct PasswordAuth {
     pub account: Account,
     pub organization_id: String,

@@ -1,4 +1,4 @@
-//! The data API (SPEC §5): one set of handlers serves every resource
+//! The data API: one set of handlers serves every resource
 //! declared in `tessera_core::resources`. Routes are generated from the
 //! declarations (only the actions a resource supports get a method), and
 //! each handler finds its resource in a request extension.

@@ -1,4 +1,4 @@
-//! Settings ▸ API (seed 001's page): the key list, generating a key with a
+//! Settings ▸ API: the key list, generating a key with a
 //! role or the permission matrix, the page that shows a new key once, a
 //! key's detail, revoking one key or all of them, and rolling a key.
 

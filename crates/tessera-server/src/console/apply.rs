@@ -1,5 +1,5 @@
 //! The public "Apply for an API client" form and the applicant's status
-//! page (SPEC §4, §8). No sign-in: the form is protected by a double-submit
+//! page. No sign-in: the form is protected by a double-submit
 //! CSRF cookie of its own, accepted applications are limited per client
 //! address, and the applicant's only handle is a random reference.
 

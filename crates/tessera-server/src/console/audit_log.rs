@@ -1,4 +1,4 @@
-//! The audit log page (SPEC §8, §10): who did what, when, from where.
+//! The audit log page: who did what, when, from where.
 //! Administrators see their organisation's entries; operators see the whole
 //! deployment's, optionally narrowed to one organisation. The filters are a
 //! GET form, so a filtered page is a link that can be shared or bookmarked,

@@ -1,4 +1,4 @@
-//! Settings ▸ Connected clients (SPEC §4, §8): the API clients that have
+//! Settings ▸ Connected clients: the API clients that have
 //! used the organisation's keys, and blocking or unblocking one for this
 //! organisation. Administrators only; a block is confirmed on a page of its
 //! own and audited like the connected-clients API's.

@@ -1,4 +1,4 @@
-//! The operator's API clients pages (SPEC §4, §8): every client with its
+//! The operator's API clients pages: every client with its
 //! use, disabling and enabling, creating a client, and the queue of
 //! applications to approve or reject. A new client's credential is shown
 //! once, on the page that answers the form that created it.

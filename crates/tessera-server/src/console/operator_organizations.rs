@@ -1,4 +1,4 @@
-//! The operator's organisation pages (SPEC §1, §7, §8): every organisation
+//! The operator's organisation pages: every organisation
 //! at a glance, creating one (with its first administrator, so the console
 //! alone can onboard a company), and one organisation's facts, people and
 //! rate limit.

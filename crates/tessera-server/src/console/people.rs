@@ -1,4 +1,4 @@
-//! Settings ▸ Users and bots (SPEC §1, §3): an organisation's users and bot
+//! Settings ▸ Users and bots: an organisation's users and bot
 //! users, their roles, deactivation, and password resets.
 //!
 //! Changing someone's role or deactivating them changes their keys at once:

@@ -1,4 +1,4 @@
-//! Settings ▸ Roles (SPEC §2): the organisation's roles, created, edited
+//! Settings ▸ Roles: the organisation's roles, created, edited
 //! with the permission matrix, and deleted once nothing uses them.
 //!
 //! Editing a role changes every key linked to it and every key of the people
