@@ -25,5 +25,9 @@ pub async fn organization_with_administrator(url: &str) -> (Db, String, String) 
     .await
     .expect("organisation");
     tx.commit().await.expect("commit");
-    (db, organization_id, account_id.expect("administrator"))
+    (
+        db,
+        organization_id.to_string(),
+        account_id.expect("administrator"),
+    )
 }

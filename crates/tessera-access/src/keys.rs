@@ -20,6 +20,7 @@ use std::time::Duration;
 use tessera_core::ErrorCode;
 use tessera_core::access_change::AccessChange;
 use tessera_core::credentials;
+use tessera_core::id::OrganizationId;
 use tessera_core::permissions::Access;
 use tessera_core::secret::{self, SecretHash, SecretKind};
 use tessera_store::api_keys::{self, KeyForVerification, KeyUse, Owner};
@@ -64,7 +65,7 @@ impl EngineSettings {
 pub struct VerifiedKey {
     pub id: String,
     pub name: String,
-    pub organization_id: String,
+    pub organization_id: OrganizationId,
     pub organization_slug: String,
     pub owner: Owner,
     pub owner_name: String,
@@ -321,7 +322,7 @@ impl AccessEngine {
             // Counted off the request path; a full queue (a stalled database)
             // drops counts rather than slowing requests.
             let _ = self.client_uses.try_send(ClientUse {
-                organization_id: key.organization_id.clone(),
+                organization_id: key.organization_id.to_string(),
                 client_id: client_id.clone(),
                 key_id: key.id.clone(),
                 at: now,

@@ -5,6 +5,7 @@ use crate::admin::{self, Outcome};
 use crate::demo_data;
 use crate::serve::{self, ServeArgs};
 use tessera_core::audit::Actor;
+use tessera_core::id::OrganizationId;
 use tessera_core::password::{self, NewPassword};
 use tessera_ops::Ops;
 use tessera_ops::keys::{self, Issuer, KeyRequest, RequestedAccess};
@@ -88,7 +89,7 @@ pub async fn run(url: &DatabaseUrl, args: &ServeArgs) -> anyhow::Result<()> {
 /// A fresh full-access key owned by the demo administrator. The raw value of
 /// a key cannot be shown twice, so each start revokes the previous sample
 /// key and issues a new one.
-async fn issue_sample_key(ops: &Ops, organization_id: &str) -> anyhow::Result<String> {
+async fn issue_sample_key(ops: &Ops, organization_id: &OrganizationId) -> anyhow::Result<String> {
     let db = ops.db();
     let admin = accounts::find_by_username(db, ADMIN_USERNAME)
         .await?

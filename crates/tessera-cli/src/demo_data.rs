@@ -6,6 +6,7 @@
 use anyhow::{anyhow, bail};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use tessera_core::id::OrganizationId;
 use tessera_core::id::new_prefixed_id;
 use tessera_core::records::{self, WriteMode};
 use tessera_core::resources;
@@ -125,7 +126,7 @@ const PRODUCTS: &[(&str, &str, Option<&str>, &str)] = &[
 const TIME_OFF_TYPES: &[&str] = &["vacation", "sick", "parental", "training"];
 
 /// Fills the organisation with the demo records.
-pub async fn create(db: &Db, organization_id: &str) -> anyhow::Result<Created> {
+pub async fn create(db: &Db, organization_id: &OrganizationId) -> anyhow::Result<Created> {
     let mut dice = Dice(0x7e55_e7a0_0000_0001);
     let reference = insert_reference_data(db, organization_id).await?;
     let staff = insert_employees(db, organization_id, &mut dice, &reference).await?;
@@ -152,7 +153,10 @@ struct ReferenceIds {
     groups: Vec<String>,
 }
 
-async fn insert_reference_data(db: &Db, organization_id: &str) -> anyhow::Result<ReferenceIds> {
+async fn insert_reference_data(
+    db: &Db,
+    organization_id: &OrganizationId,
+) -> anyhow::Result<ReferenceIds> {
     let reference_data: [(&str, Vec<Value>); 4] = [
         (
             "sectors",
@@ -208,7 +212,7 @@ struct Staff {
 
 async fn insert_employees(
     db: &Db,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     dice: &mut Dice,
     reference: &ReferenceIds,
 ) -> anyhow::Result<Staff> {
@@ -288,7 +292,7 @@ async fn insert_employees(
 
 async fn insert_pay_rates(
     db: &Db,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     dice: &mut Dice,
     staff: &Staff,
 ) -> anyhow::Result<usize> {
@@ -321,7 +325,7 @@ async fn insert_pay_rates(
 
 async fn insert_time_off(
     db: &Db,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     dice: &mut Dice,
     employee_ids: &[String],
 ) -> anyhow::Result<usize> {
@@ -348,7 +352,7 @@ async fn insert_time_off(
 /// them: how many of each.
 async fn insert_products_and_transactions(
     db: &Db,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     dice: &mut Dice,
     employee_ids: &[String],
 ) -> anyhow::Result<(usize, usize)> {
@@ -403,7 +407,7 @@ fn start_year(employee: &Value) -> String {
 
 async fn insert(
     db: &Db,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     name: &str,
     bodies: Vec<Value>,
 ) -> anyhow::Result<Vec<String>> {
@@ -416,7 +420,7 @@ async fn insert(
 
 async fn insert_with_ids(
     db: &Db,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     name: &str,
     bodies: Vec<Value>,
     ids: Vec<String>,
@@ -438,7 +442,7 @@ async fn insert_with_ids(
 
 async fn store(
     db: &Db,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     resource: &resources::Resource,
     new: &[NewRecord],
 ) -> anyhow::Result<()> {
@@ -453,7 +457,7 @@ async fn store(
 /// An employment contract per employee, as a small PDF.
 async fn insert_contracts(
     db: &Db,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     employee_ids: &[String],
 ) -> anyhow::Result<usize> {
     let resource =

@@ -95,6 +95,101 @@ fn format_id(prefix: &str, millis: u64, random: [u8; 10]) -> String {
     id
 }
 
+/// Declares an id type per kind of record, so an organisation's id cannot
+/// be passed where a key's is expected. Each wraps the stored text: `new`
+/// makes a fresh one, `from` takes one read from storage or a request (not
+/// checked: a wrong one simply finds nothing), and it reads as a `str`.
+macro_rules! typed_ids {
+    ($($(#[$doc:meta])* $name:ident => $kind:ident,)*) => {
+        $(
+            $(#[$doc])*
+            #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+            #[serde(transparent)]
+            pub struct $name(String);
+
+            impl $name {
+                pub fn new() -> Self {
+                    $name(new_id(IdKind::$kind))
+                }
+
+                pub fn as_str(&self) -> &str {
+                    &self.0
+                }
+
+                pub fn into_string(self) -> String {
+                    self.0
+                }
+            }
+
+            impl Default for $name {
+                fn default() -> Self {
+                    Self::new()
+                }
+            }
+
+            impl From<String> for $name {
+                fn from(id: String) -> Self {
+                    $name(id)
+                }
+            }
+
+            impl From<&str> for $name {
+                fn from(id: &str) -> Self {
+                    $name(id.to_owned())
+                }
+            }
+
+            impl std::ops::Deref for $name {
+                type Target = str;
+                fn deref(&self) -> &str {
+                    &self.0
+                }
+            }
+
+            impl AsRef<str> for $name {
+                fn as_ref(&self) -> &str {
+                    &self.0
+                }
+            }
+
+            impl std::borrow::Borrow<str> for $name {
+                fn borrow(&self) -> &str {
+                    &self.0
+                }
+            }
+
+            impl std::fmt::Display for $name {
+                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str(&self.0)
+                }
+            }
+
+            impl PartialEq<str> for $name {
+                fn eq(&self, other: &str) -> bool {
+                    self.0 == other
+                }
+            }
+
+            impl PartialEq<&str> for $name {
+                fn eq(&self, other: &&str) -> bool {
+                    self.0 == *other
+                }
+            }
+
+            impl PartialEq<String> for $name {
+                fn eq(&self, other: &String) -> bool {
+                    &self.0 == other
+                }
+            }
+        )*
+    };
+}
+
+typed_ids! {
+    /// An organisation (tenant): `org_…`.
+    OrganizationId => Organization,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

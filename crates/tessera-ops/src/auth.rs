@@ -6,6 +6,7 @@ use crate::Ops;
 use std::net::IpAddr;
 use tessera_access::throttle::PasswordThrottle;
 use tessera_core::audit::{Actor, ActorKind, AuditEvent};
+use tessera_core::id::OrganizationId;
 use tessera_store::StoreError;
 use tessera_store::accounts::{self, Credentials};
 use tessera_store::sessions::{self, NewSession};
@@ -84,7 +85,7 @@ pub async fn check_password(
             let actor = account
                 .as_ref()
                 .map_or(attempted_by, |account| actor_of(account, ip));
-            let organization_id = account.as_ref().and_then(|a| a.organization_id.as_deref());
+            let organization_id = account.as_ref().and_then(|a| a.organization_id.as_ref());
             let event = AuditEvent::LoginFailed {
                 reason: reason.as_str(),
             };
@@ -122,7 +123,7 @@ pub async fn start_session(
     change
         .commit_audited(
             &actor,
-            account.organization_id.as_deref(),
+            account.organization_id.as_ref(),
             None,
             AuditEvent::LoginSucceeded {},
         )
@@ -134,7 +135,7 @@ pub async fn end_session(
     ops: &Ops,
     token_hash: &str,
     actor: &Actor,
-    organization_id: Option<&str>,
+    organization_id: Option<&OrganizationId>,
 ) -> Result<(), StoreError> {
     let mut change = ops.change().await?;
     sessions::delete(change.tx(), token_hash).await?;

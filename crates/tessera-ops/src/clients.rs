@@ -5,6 +5,7 @@
 
 use crate::{Change, OpError, Ops, Refusal};
 use tessera_core::audit::{Actor, AuditEvent};
+use tessera_core::id::OrganizationId;
 use tessera_core::names::DisplayName;
 use tessera_core::secret::{self, SecretKind};
 use tessera_store::api_clients::{self, ApiClient, NewClient};
@@ -16,7 +17,7 @@ use tessera_store::{StoreError, client_connections, now_ms};
 /// second entry).
 pub async fn set_blocked(
     ops: &Ops,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     client: &ApiClient,
     blocked: bool,
     actor: &Actor,

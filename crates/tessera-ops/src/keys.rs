@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use std::str::FromStr;
 use tessera_core::access_change::AccessChange;
 use tessera_core::audit::{Actor, AuditEvent, OwnerName};
+use tessera_core::id::OrganizationId;
 use tessera_core::names::DisplayName;
 use tessera_core::permissions::{Access, PermissionSet};
 use tessera_core::secret::{self, SecretHash, SecretKind};
@@ -24,7 +25,7 @@ const HOUR_MS: i64 = 3_600_000;
 pub struct Issuer<'a> {
     pub account_id: &'a str,
     pub username: &'a str,
-    pub organization_id: &'a str,
+    pub organization_id: &'a OrganizationId,
     pub role: &'a Role,
     pub actor: Actor,
 }
@@ -104,7 +105,7 @@ pub struct IssuedKey {
 pub async fn may_create_keys(
     ops: &Ops,
     issuer_role: &Role,
-    organization_id: &str,
+    organization_id: &OrganizationId,
 ) -> Result<bool, StoreError> {
     if issuer_role.is_administrator() {
         return Ok(true);
@@ -372,7 +373,7 @@ async fn insert(
 
 async fn issued(
     ops: &Ops,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     id: String,
     raw: String,
 ) -> Result<IssuedKey, OpError> {
@@ -455,7 +456,7 @@ pub async fn roll(
 /// A key as revoking it needs it.
 #[derive(Debug, Clone, Copy)]
 pub struct KeyRef<'a> {
-    pub organization_id: &'a str,
+    pub organization_id: &'a OrganizationId,
     pub id: &'a str,
     pub name: &'a str,
 }
@@ -523,13 +524,13 @@ pub async fn revoke_itself(ops: &Ops, key: KeyRef<'_>, actor: &Actor) -> Result<
 /// Revokes every key of an organisation; returns how many were live.
 pub async fn revoke_all(
     ops: &Ops,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     actor: &Actor,
 ) -> Result<u64, StoreError> {
     let mut change = ops.change().await?;
     let revoked = api_keys::revoke_all(change.tx(), organization_id).await?;
     change
-        .access_changed(AccessChange::Organization(organization_id.to_owned()))
+        .access_changed(AccessChange::Organization(organization_id.to_string()))
         .await?;
     change
         .commit_audited(

@@ -21,6 +21,7 @@ use tessera_access::keys::AccessEngine;
 use tessera_core::ErrorCode;
 use tessera_core::access_change::AccessChange;
 use tessera_core::audit::{Actor, AuditEvent};
+use tessera_core::id::OrganizationId;
 use tessera_store::audit::{self, NewEntry};
 use tessera_store::{Db, StoreError, Tx, access_changes};
 
@@ -63,7 +64,7 @@ impl Ops {
     pub async fn audit_only(
         &self,
         actor: &Actor,
-        organization_id: Option<&str>,
+        organization_id: Option<&OrganizationId>,
         target: Option<&str>,
         event: AuditEvent,
     ) -> Result<(), StoreError> {
@@ -97,7 +98,7 @@ impl Change<'_> {
     pub(crate) async fn audit(
         &mut self,
         actor: &Actor,
-        organization_id: Option<&str>,
+        organization_id: Option<&OrganizationId>,
         target: Option<&str>,
         event: AuditEvent,
     ) -> Result<(), StoreError> {
@@ -117,7 +118,7 @@ impl Change<'_> {
     pub(crate) async fn commit_audited(
         mut self,
         actor: &Actor,
-        organization_id: Option<&str>,
+        organization_id: Option<&OrganizationId>,
         target: Option<&str>,
         event: AuditEvent,
     ) -> Result<(), StoreError> {

@@ -5,6 +5,7 @@ use crate::people::username_taken;
 use crate::{OpError, Ops, Refusal};
 use tessera_core::access_change::AccessChange;
 use tessera_core::audit::{Actor, AuditEvent, RateFigures, Transition};
+use tessera_core::id::OrganizationId;
 use tessera_core::names::{DisplayName, Slug, Username};
 use tessera_store::organizations::{self, FirstAdministrator, KeyPolicy, Organization, RateLimit};
 use tessera_store::{StoreError, roles};
@@ -12,7 +13,7 @@ use tessera_store::{StoreError, roles};
 /// A new organisation's id and, when one was asked for, its first
 /// administrator's account id.
 pub struct CreatedOrganization {
-    pub id: String,
+    pub id: OrganizationId,
     pub administrator_id: Option<String>,
 }
 
@@ -76,7 +77,7 @@ pub async fn set_rate_limit(
     let mut change = ops.change().await?;
     organizations::set_rate_limit(change.tx(), &organization.id, limit).await?;
     change
-        .access_changed(AccessChange::Organization(organization.id.clone()))
+        .access_changed(AccessChange::Organization(organization.id.to_string()))
         .await?;
     let event = AuditEvent::RateLimitChanged {
         rate: limit.per_second,

@@ -4,6 +4,7 @@
 use crate::{Change, OpError, Ops, Refusal};
 use tessera_core::access_change::AccessChange;
 use tessera_core::audit::{Actor, AuditEvent};
+use tessera_core::id::OrganizationId;
 use tessera_core::names::{DisplayName, Username};
 use tessera_store::roles::Role;
 use tessera_store::{StoreError, accounts, bots, members};
@@ -25,7 +26,7 @@ pub struct Person<'a> {
 pub async fn create_user(
     ops: &Ops,
     actor: &Actor,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     role: &Role,
     username: &Username,
     password_hash: &str,
@@ -63,7 +64,7 @@ pub(crate) fn username_taken(username: &Username) -> Refusal {
 pub async fn create_bot(
     ops: &Ops,
     actor: &Actor,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     role: &Role,
     name: &DisplayName,
 ) -> Result<String, OpError> {
@@ -93,7 +94,7 @@ pub async fn create_bot(
 pub async fn set_active(
     ops: &Ops,
     actor: &Actor,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     person: Person<'_>,
     active: bool,
 ) -> Result<bool, StoreError> {
@@ -119,7 +120,7 @@ pub async fn set_active(
 pub async fn set_role(
     ops: &Ops,
     actor: &Actor,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     person: Person<'_>,
     role: &Role,
 ) -> Result<bool, StoreError> {
@@ -161,12 +162,12 @@ pub async fn set_role(
 async fn commit_keys_change(
     mut change: Change<'_>,
     actor: &Actor,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     person_id: &str,
     event: AuditEvent,
 ) -> Result<(), StoreError> {
     change
-        .access_changed(AccessChange::Organization(organization_id.to_owned()))
+        .access_changed(AccessChange::Organization(organization_id.to_string()))
         .await?;
     change
         .commit_audited(actor, Some(organization_id), Some(person_id), event)
@@ -177,7 +178,7 @@ async fn commit_keys_change(
 pub async fn reset_password(
     ops: &Ops,
     actor: &Actor,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     user_id: &str,
     username: &str,
     password_hash: &str,

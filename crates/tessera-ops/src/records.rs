@@ -4,6 +4,7 @@
 
 use crate::Ops;
 use tessera_core::audit::{Actor, AuditEvent};
+use tessera_core::id::OrganizationId;
 use tessera_core::records::Data;
 use tessera_core::resources::Resource;
 use tessera_store::StoreError;
@@ -15,7 +16,7 @@ use tessera_store::records::{
 /// commits with them.
 pub async fn create(
     ops: &Ops,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     resource: &Resource,
     new: &[NewRecord],
     now: i64,
@@ -41,7 +42,7 @@ pub struct Import<'a> {
 pub async fn import(
     ops: &Ops,
     actor: &Actor,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     import: Import<'_>,
     now: i64,
     progress: &mut (dyn FnMut(usize) + Send),
@@ -79,7 +80,7 @@ pub async fn import(
 /// Replaces a record's data if it is still at `expected_version`.
 pub async fn update(
     ops: &Ops,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     resource: &Resource,
     id: &str,
     data: &Data,
@@ -106,7 +107,7 @@ pub async fn update(
 /// Deletes a record unless another record still refers to it.
 pub async fn delete(
     ops: &Ops,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     resource: &Resource,
     id: &str,
 ) -> Result<DeleteOutcome, StoreError> {

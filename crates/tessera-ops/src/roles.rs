@@ -4,6 +4,7 @@
 use crate::{OpError, Ops, Refusal};
 use tessera_core::access_change::AccessChange;
 use tessera_core::audit::{Actor, AuditEvent};
+use tessera_core::id::OrganizationId;
 use tessera_core::names::DisplayName;
 use tessera_core::permissions::{Access, PermissionSet};
 use tessera_store::StoreError;
@@ -20,7 +21,7 @@ fn stored(access: &Access) -> serde_json::Value {
 pub async fn create(
     ops: &Ops,
     actor: &Actor,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     name: &DisplayName,
     permissions: &PermissionSet,
 ) -> Result<String, OpError> {
@@ -44,7 +45,7 @@ pub async fn create(
 pub async fn update(
     ops: &Ops,
     actor: &Actor,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     role: &Role,
     name: &DisplayName,
     access: &Access,
@@ -56,7 +57,7 @@ pub async fn update(
         other => other?,
     }
     change
-        .access_changed(AccessChange::Organization(organization_id.to_owned()))
+        .access_changed(AccessChange::Organization(organization_id.to_string()))
         .await?;
     let event = AuditEvent::RoleUpdated {
         name: name.as_str().to_owned(),
@@ -74,14 +75,14 @@ pub async fn update(
 pub async fn delete(
     ops: &Ops,
     actor: &Actor,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     role: &Role,
 ) -> Result<Deletion, StoreError> {
     let mut change = ops.change().await?;
     let deletion = roles::delete(change.tx(), organization_id, &role.id).await?;
     if deletion == Deletion::Deleted {
         change
-            .access_changed(AccessChange::Organization(organization_id.to_owned()))
+            .access_changed(AccessChange::Organization(organization_id.to_string()))
             .await?;
         let event = AuditEvent::RoleDeleted {
             name: role.name.clone(),

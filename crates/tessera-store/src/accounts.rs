@@ -2,18 +2,42 @@
 
 use crate::error::one_row;
 use crate::{Db, StoreError, Tx, now_ms, on_pool, on_tx};
+use tessera_core::id::OrganizationId;
 use tessera_core::id::{IdKind, new_id};
 use tessera_core::names::Username;
 
 /// What sign-in needs to know about an account.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Credentials {
     pub id: String,
     pub username: String,
     pub password_hash: String,
     pub is_operator: bool,
-    pub organization_id: Option<String>,
+    pub organization_id: Option<OrganizationId>,
     pub active: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct CredentialsRow {
+    id: String,
+    username: String,
+    password_hash: String,
+    is_operator: bool,
+    organization_id: Option<String>,
+    active: bool,
+}
+
+impl From<CredentialsRow> for Credentials {
+    fn from(row: CredentialsRow) -> Self {
+        Credentials {
+            id: row.id,
+            username: row.username,
+            password_hash: row.password_hash,
+            is_operator: row.is_operator,
+            organization_id: row.organization_id.map(OrganizationId::from),
+            active: row.active,
+        }
+    }
 }
 
 /// An account as the console shows it: who, where, with which role.
@@ -29,7 +53,7 @@ pub struct Account {
 pub enum Membership {
     Operator,
     Member {
-        organization_id: String,
+        organization_id: OrganizationId,
         organization_slug: String,
         organization_name: String,
         role_id: String,
@@ -73,7 +97,7 @@ impl TryFrom<AccountRow> for Account {
                     Some(role_id),
                     Some(role_name),
                 ) => Membership::Member {
-                    organization_id,
+                    organization_id: organization_id.into(),
                     organization_slug,
                     organization_name,
                     role_id,
@@ -118,7 +142,7 @@ pub async fn create_operator(
 
 pub async fn create_user(
     tx: &mut Tx,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     role_id: &str,
     username: &Username,
     password_hash: &str,
@@ -162,14 +186,15 @@ pub async fn credentials_by_username(
     db: &Db,
     username: &str,
 ) -> Result<Option<Credentials>, StoreError> {
-    Ok(on_pool!(db, |pool| {
+    let row: Option<CredentialsRow> = on_pool!(db, |pool| {
         sqlx::query_as(
             "SELECT id, username, password_hash, is_operator, organization_id, active FROM accounts WHERE username = $1",
         )
         .bind(username)
         .fetch_optional(pool)
         .await?
-    }))
+    });
+    Ok(row.map(Credentials::from))
 }
 
 pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<Account>, StoreError> {
@@ -192,14 +217,14 @@ pub async fn find_by_username(db: &Db, username: &str) -> Result<Option<Account>
 
 pub async fn list_for_organization(
     db: &Db,
-    organization_id: &str,
+    organization_id: &OrganizationId,
 ) -> Result<Vec<Account>, StoreError> {
     let sql = concat!(
         account_select_sql!(),
         " WHERE a.organization_id = $1 ORDER BY a.username"
     );
     let rows: Vec<AccountRow> = on_pool!(db, |pool| sqlx::query_as(sql)
-        .bind(organization_id)
+        .bind(organization_id.as_str())
         .fetch_all(pool)
         .await?);
     rows.into_iter().map(Account::try_from).collect()
@@ -219,7 +244,7 @@ pub(crate) async fn end_sessions(tx: &mut Tx, account_id: &str) -> Result<(), St
 /// session of the user.
 pub async fn reset_password(
     tx: &mut Tx,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     id: &str,
     password_hash: &str,
 ) -> Result<(), StoreError> {
@@ -230,7 +255,7 @@ pub async fn reset_password(
         .bind(password_hash)
         .bind(now_ms())
         .bind(id)
-        .bind(organization_id)
+        .bind(organization_id.as_str())
         .execute(&mut *conn)
         .await?
         .rows_affected()

@@ -2,6 +2,7 @@
 
 use crate::organizations::RateLimit;
 use crate::{Db, StoreError, Tx, now_ms, on_pool, on_tx};
+use tessera_core::id::OrganizationId;
 use tessera_core::id::{IdKind, new_id};
 use tessera_core::permissions::{Access, PermissionSet};
 use tessera_core::secret::SecretHash;
@@ -62,7 +63,7 @@ pub struct NewApiKey<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiKey {
     pub id: String,
-    pub organization_id: String,
+    pub organization_id: OrganizationId,
     pub name: String,
     pub hint: String,
     pub owner: Owner,
@@ -156,7 +157,7 @@ impl TryFrom<ApiKeyRow> for ApiKey {
             permissions: parse_json(&row.id, row.permissions)?,
             ip_allowlist: parse_json(&row.id, row.ip_allowlist)?,
             id: row.id,
-            organization_id: row.organization_id,
+            organization_id: row.organization_id.into(),
             name: row.name,
             hint: row.hint,
             owner_name: row.owner_name,
@@ -232,10 +233,14 @@ pub async fn create(tx: &mut Tx, key: &NewApiKey<'_>) -> Result<String, StoreErr
     Ok(id)
 }
 
-pub async fn find(db: &Db, organization_id: &str, id: &str) -> Result<Option<ApiKey>, StoreError> {
+pub async fn find(
+    db: &Db,
+    organization_id: &OrganizationId,
+    id: &str,
+) -> Result<Option<ApiKey>, StoreError> {
     let sql = concat!(key_select!(), " WHERE k.organization_id = $1 AND k.id = $2");
     let row: Option<ApiKeyRow> = on_pool!(db, |pool| sqlx::query_as(sql)
-        .bind(organization_id)
+        .bind(organization_id.as_str())
         .bind(id)
         .fetch_optional(pool)
         .await?);
@@ -246,7 +251,7 @@ pub async fn find(db: &Db, organization_id: &str, id: &str) -> Result<Option<Api
 /// only those owned by one account.
 pub async fn list(
     db: &Db,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     owner_account_id: Option<&str>,
     cursor: Option<&str>,
     limit: i64,
@@ -258,7 +263,7 @@ pub async fn list(
     );
     let rows: Vec<ApiKeyRow> = on_pool!(db, |pool| {
         sqlx::query_as(sql)
-            .bind(organization_id)
+            .bind(organization_id.as_str())
             .bind(cursor.unwrap_or(""))
             .bind(owner_account_id)
             .bind(limit)
@@ -279,7 +284,7 @@ pub enum Revocation {
 /// Revokes one key of the organisation.
 pub async fn revoke(
     tx: &mut Tx,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     id: &str,
     reason: RevocationReason,
 ) -> Result<Revocation, StoreError> {
@@ -287,7 +292,7 @@ pub async fn revoke(
         let exists: Option<Option<i64>> = sqlx::query_scalar(
             "SELECT revoked_at FROM api_keys WHERE organization_id = $1 AND id = $2",
         )
-        .bind(organization_id)
+        .bind(organization_id.as_str())
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
@@ -311,7 +316,7 @@ pub async fn revoke(
 /// unless it already ends earlier. Returns `false` if there is no such key.
 pub async fn end_at(
     tx: &mut Tx,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     id: &str,
     at: i64,
 ) -> Result<bool, StoreError> {
@@ -322,7 +327,7 @@ pub async fn end_at(
                AND (expires_at IS NULL OR expires_at > $1)",
         )
         .bind(at)
-        .bind(organization_id)
+        .bind(organization_id.as_str())
         .bind(id)
         .execute(&mut *conn)
         .await?
@@ -332,14 +337,14 @@ pub async fn end_at(
 }
 
 /// Revokes every active key of an organisation; returns how many.
-pub async fn revoke_all(tx: &mut Tx, organization_id: &str) -> Result<u64, StoreError> {
+pub async fn revoke_all(tx: &mut Tx, organization_id: &OrganizationId) -> Result<u64, StoreError> {
     Ok(on_tx!(tx, |conn| {
         sqlx::query(
             "UPDATE api_keys SET revoked_at = $1, revoked_reason = $2 WHERE organization_id = $3 AND revoked_at IS NULL",
         )
         .bind(now_ms())
         .bind(RevocationReason::RevokedAll.as_str())
-        .bind(organization_id)
+        .bind(organization_id.as_str())
         .execute(&mut *conn)
         .await?
         .rows_affected()
@@ -350,7 +355,8 @@ pub async fn revoke_all(tx: &mut Tx, organization_id: &str) -> Result<u64, Store
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct KeyLocation {
     pub id: String,
-    pub organization_id: String,
+    #[sqlx(try_from = "String")]
+    pub organization_id: OrganizationId,
     pub name: String,
 }
 
@@ -372,7 +378,7 @@ pub async fn locate_by_hash(
 pub struct KeyForVerification {
     pub id: String,
     pub name: String,
-    pub organization_id: String,
+    pub organization_id: OrganizationId,
     pub organization_slug: String,
     pub owner: Owner,
     pub owner_name: String,
@@ -463,7 +469,7 @@ pub async fn for_verification(
         ip_allowlist: parse_json(&row.id, row.ip_allowlist.clone())?,
         id: row.id,
         name: row.name,
-        organization_id: row.organization_id,
+        organization_id: row.organization_id.into(),
         organization_slug: row.organization_slug,
         organization_rate_limit: key_rate_limit(
             Some(row.rate_limit_per_second),

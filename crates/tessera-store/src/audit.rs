@@ -3,13 +3,14 @@
 use crate::{Db, StoreError, Tx, now_ms, on_pool, on_tx};
 pub use tessera_core::audit::Actor;
 use tessera_core::audit::{AuditEvent, LoggedAction};
+use tessera_core::id::OrganizationId;
 use tessera_core::id::{IdKind, new_id};
 
 /// One audit entry to write: who did what to which target.
 #[derive(Debug, Clone)]
 pub struct NewEntry<'a> {
     /// `None` for the deployment's own entries (operators, clients).
-    pub organization_id: Option<&'a str>,
+    pub organization_id: Option<&'a OrganizationId>,
     pub actor: &'a Actor,
     pub target: Option<&'a str>,
     pub event: &'a AuditEvent,
@@ -18,7 +19,7 @@ pub struct NewEntry<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub id: String,
-    pub organization_id: Option<String>,
+    pub organization_id: Option<OrganizationId>,
     pub actor_kind: String,
     pub actor_id: Option<String>,
     pub actor_name: String,
@@ -48,7 +49,7 @@ impl From<EntryRow> for Entry {
         Entry {
             action: LoggedAction::parse(&row.action),
             id: row.id,
-            organization_id: row.organization_id,
+            organization_id: row.organization_id.map(OrganizationId::from),
             actor_kind: row.actor_kind,
             actor_id: row.actor_id,
             actor_name: row.actor_name,
@@ -81,7 +82,7 @@ pub async fn record(tx: &mut Tx, entry: NewEntry<'_>) -> Result<(), StoreError> 
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(new_id(IdKind::AuditEntry))
-        .bind(entry.organization_id)
+        .bind(entry.organization_id.map(OrganizationId::as_str))
         .bind(entry.actor.kind.as_str())
         .bind(entry.actor.id.as_deref())
         .bind(&entry.actor.name)
@@ -115,7 +116,7 @@ pub async fn recent(db: &Db, limit: i64) -> Result<Vec<Entry>, StoreError> {
 /// The newest entries of one organisation first.
 pub async fn for_organization(
     db: &Db,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     limit: i64,
 ) -> Result<Vec<Entry>, StoreError> {
     let sql = concat!(
@@ -124,7 +125,7 @@ pub async fn for_organization(
     );
     let rows = on_pool!(db, |pool| {
         sqlx::query_as(sql)
-            .bind(organization_id)
+            .bind(organization_id.as_str())
             .bind(limit)
             .fetch_all(pool)
             .await?
@@ -137,7 +138,7 @@ pub async fn for_organization(
 pub struct AuditFilter<'a> {
     /// `None`: every organisation's entries and the deployment's own
     /// (operators only).
-    pub organization_id: Option<&'a str>,
+    pub organization_id: Option<&'a OrganizationId>,
     /// The actor's name, matched exactly but ignoring ASCII case.
     pub actor: Option<&'a str>,
     /// An action (`api_key.created`), or a family of actions when it ends
@@ -204,7 +205,7 @@ pub async fn search(db: &Db, filter: &AuditFilter<'_>) -> Result<Vec<Entry>, Sto
             .bind(filter.until_ms)
             .bind(filter.limit);
         match filter.organization_id {
-            Some(organization_id) => query.bind(organization_id),
+            Some(organization_id) => query.bind(organization_id.as_str()),
             None => query,
         }
         .fetch_all(pool)

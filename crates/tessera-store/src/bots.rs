@@ -2,13 +2,15 @@
 //! made for integrations.
 
 use crate::{Db, StoreError, Tx, now_ms, on_pool, on_tx};
+use tessera_core::id::OrganizationId;
 use tessera_core::id::{IdKind, new_id};
 use tessera_core::names::DisplayName;
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Bot {
     pub id: String,
-    pub organization_id: String,
+    #[sqlx(try_from = "String")]
+    pub organization_id: OrganizationId,
     pub name: String,
     pub role_id: String,
     pub role_name: String,
@@ -25,7 +27,7 @@ macro_rules! select_sql {
 /// Inserts a bot user and returns its id.
 pub async fn create(
     tx: &mut Tx,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     role_id: &str,
     name: &DisplayName,
 ) -> Result<String, StoreError> {
@@ -36,7 +38,7 @@ pub async fn create(
             "INSERT INTO bot_users (id, organization_id, name, role_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
         )
         .bind(&id)
-        .bind(organization_id)
+        .bind(organization_id.as_str())
         .bind(name.as_str())
         .bind(role_id)
         .bind(now)
@@ -48,7 +50,7 @@ pub async fn create(
 
 pub async fn find_by_name(
     db: &Db,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     name: &str,
 ) -> Result<Option<Bot>, StoreError> {
     let sql = concat!(
@@ -57,33 +59,33 @@ pub async fn find_by_name(
     );
     Ok(on_pool!(db, |pool| {
         sqlx::query_as(sql)
-            .bind(organization_id)
+            .bind(organization_id.as_str())
             .bind(name)
             .fetch_optional(pool)
             .await?
     }))
 }
 
-pub async fn list(db: &Db, organization_id: &str) -> Result<Vec<Bot>, StoreError> {
+pub async fn list(db: &Db, organization_id: &OrganizationId) -> Result<Vec<Bot>, StoreError> {
     let sql = concat!(
         select_sql!(),
         " WHERE b.organization_id = $1 ORDER BY b.name"
     );
     Ok(on_pool!(db, |pool| sqlx::query_as(sql)
-        .bind(organization_id)
+        .bind(organization_id.as_str())
         .fetch_all(pool)
         .await?))
 }
 
 pub async fn find_by_id(
     db: &Db,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     id: &str,
 ) -> Result<Option<Bot>, StoreError> {
     let sql = concat!(select_sql!(), " WHERE b.organization_id = $1 AND b.id = $2");
     Ok(on_pool!(db, |pool| {
         sqlx::query_as(sql)
-            .bind(organization_id)
+            .bind(organization_id.as_str())
             .bind(id)
             .fetch_optional(pool)
             .await?

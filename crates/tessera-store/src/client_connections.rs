@@ -3,6 +3,7 @@
 
 use crate::{Db, StoreError, Tx, on_pool, on_tx};
 use std::collections::{BTreeMap, BTreeSet};
+use tessera_core::id::OrganizationId;
 
 /// One request an API client made with one of the organisation's keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,14 +90,14 @@ pub async fn record_uses(db: &Db, uses: &[ClientUse]) -> Result<(), StoreError> 
 /// Whether the organisation has blocked the client.
 pub async fn is_blocked(
     db: &Db,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     client_id: &str,
 ) -> Result<bool, StoreError> {
     let blocked: Option<Option<i64>> = on_pool!(db, |pool| {
         sqlx::query_scalar(
             "SELECT blocked_at FROM client_connections WHERE organization_id = $1 AND client_id = $2",
         )
-        .bind(organization_id)
+        .bind(organization_id.as_str())
         .bind(client_id)
         .fetch_optional(pool)
         .await?
@@ -110,7 +111,7 @@ pub async fn is_blocked(
 /// has ever connected.
 pub async fn set_blocked(
     tx: &mut Tx,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     client_id: &str,
     blocked_at: Option<i64>,
 ) -> Result<(), StoreError> {
@@ -127,7 +128,7 @@ pub async fn set_blocked(
     };
     on_tx!(tx, |conn| {
         sqlx::query(sql)
-            .bind(organization_id)
+            .bind(organization_id.as_str())
             .bind(client_id)
             .bind(blocked_at)
             .execute(&mut *conn)
@@ -137,7 +138,10 @@ pub async fn set_blocked(
 }
 
 /// The organisation's connected clients, most recently used first.
-pub async fn list(db: &Db, organization_id: &str) -> Result<Vec<Connection>, StoreError> {
+pub async fn list(
+    db: &Db,
+    organization_id: &OrganizationId,
+) -> Result<Vec<Connection>, StoreError> {
     type Row = (String, String, Option<i64>, Option<i64>, i64, Option<i64>);
     let rows: Vec<Row> = on_pool!(db, |pool| {
         sqlx::query_as(
@@ -146,7 +150,7 @@ pub async fn list(db: &Db, organization_id: &str) -> Result<Vec<Connection>, Sto
              WHERE c.organization_id = $1
              ORDER BY c.last_used_at DESC NULLS LAST, c.client_id",
         )
-        .bind(organization_id)
+        .bind(organization_id.as_str())
         .fetch_all(pool)
         .await?
     });
@@ -155,7 +159,7 @@ pub async fn list(db: &Db, organization_id: &str) -> Result<Vec<Connection>, Sto
             "SELECT client_id, key_id FROM client_connection_keys
              WHERE organization_id = $1 ORDER BY key_id",
         )
-        .bind(organization_id)
+        .bind(organization_id.as_str())
         .fetch_all(pool)
         .await?
     });

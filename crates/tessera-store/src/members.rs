@@ -4,6 +4,7 @@
 
 use crate::error::one_row;
 use crate::{Db, StoreError, Tx, now_ms, on_pool, on_tx};
+use tessera_core::id::OrganizationId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MemberKind {
@@ -18,7 +19,7 @@ pub enum MemberKind {
 pub async fn set_role(
     tx: &mut Tx,
     kind: MemberKind,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     id: &str,
     role_id: &str,
 ) -> Result<(), StoreError> {
@@ -42,7 +43,7 @@ pub async fn set_role(
             .bind(role_id)
             .bind(now_ms())
             .bind(id)
-            .bind(organization_id)
+            .bind(organization_id.as_str())
             .execute(&mut *conn)
             .await?
             .rows_affected()
@@ -56,7 +57,7 @@ pub async fn set_role(
 pub async fn set_active(
     tx: &mut Tx,
     kind: MemberKind,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     id: &str,
     active: bool,
 ) -> Result<(), StoreError> {
@@ -73,7 +74,7 @@ pub async fn set_active(
             .bind(active)
             .bind(now_ms())
             .bind(id)
-            .bind(organization_id)
+            .bind(organization_id.as_str())
             .execute(&mut *conn)
             .await?
             .rows_affected()
@@ -140,13 +141,13 @@ impl MemberSummary for crate::bots::BotSummary {
 
 async fn summaries<T: MemberSummary>(
     db: &Db,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     id: Option<&str>,
 ) -> Result<Vec<T>, StoreError> {
     Ok(on_pool!(db, |pool| {
         sqlx::query_as(T::SUMMARIES)
             .bind(now_ms())
-            .bind(organization_id)
+            .bind(organization_id.as_str())
             .bind(id)
             .fetch_all(pool)
             .await?
@@ -155,14 +156,17 @@ async fn summaries<T: MemberSummary>(
 
 /// An organisation's users (or bot users) with their roles and live key
 /// counts, by name.
-pub async fn list<T: MemberSummary>(db: &Db, organization_id: &str) -> Result<Vec<T>, StoreError> {
+pub async fn list<T: MemberSummary>(
+    db: &Db,
+    organization_id: &OrganizationId,
+) -> Result<Vec<T>, StoreError> {
     summaries(db, organization_id, None).await
 }
 
 /// One user (or bot user) of the organisation, if they belong to it.
 pub async fn find<T: MemberSummary>(
     db: &Db,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     id: &str,
 ) -> Result<Option<T>, StoreError> {
     Ok(summaries(db, organization_id, Some(id)).await?.pop())

@@ -2,7 +2,7 @@
 
 use crate::error::one_row;
 use crate::{Db, StoreError, Tx, now_ms, on_pool, on_tx};
-use tessera_core::id::{IdKind, new_id};
+use tessera_core::id::{IdKind, OrganizationId, new_id};
 use tessera_core::names::{DisplayName, Slug, Username};
 
 /// Who may create API keys in an organisation.
@@ -48,7 +48,7 @@ impl RateLimit {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Organization {
-    pub id: String,
+    pub id: OrganizationId,
     pub slug: String,
     pub name: String,
     pub key_creation: KeyCreationPolicy,
@@ -127,7 +127,7 @@ impl TryFrom<OrganizationRow> for Organization {
                 per_second: bounded(row.rate_limit_per_second)?,
                 burst: bounded(row.rate_limit_burst)?,
             },
-            id: row.id,
+            id: row.id.into(),
             slug: row.slug,
             name: row.name,
             created_at: row.created_at,
@@ -159,15 +159,15 @@ pub async fn create(
     slug: &Slug,
     name: &DisplayName,
     administrator: Option<FirstAdministrator<'_>>,
-) -> Result<(String, Option<String>), StoreError> {
-    let id = new_id(IdKind::Organization);
+) -> Result<(OrganizationId, Option<String>), StoreError> {
+    let id = OrganizationId::new();
     let account_id = administrator.map(|_| new_id(IdKind::Account));
     let now = now_ms();
     on_tx!(tx, |conn| {
         sqlx::query(
             "INSERT INTO organizations (id, slug, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)",
         )
-        .bind(&id)
+        .bind(id.as_str())
         .bind(slug.as_str())
         .bind(name.as_str())
         .bind(now)
@@ -181,7 +181,7 @@ pub async fn create(
                  VALUES ($1, $2, $3, $4, $5, $6, $6)",
             )
             .bind(&role_id)
-            .bind(&id)
+            .bind(id.as_str())
             .bind(role_name)
             .bind(kind.as_str())
             .bind(kind.initial_permissions())
@@ -201,7 +201,7 @@ pub async fn create(
             .bind(administrator.username.as_str())
             .bind(administrator.password_hash)
             .bind(false)
-            .bind(&id)
+            .bind(id.as_str())
             .bind(&administrator_role)
             .bind(now)
             .execute(&mut *conn)

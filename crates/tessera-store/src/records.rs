@@ -9,6 +9,7 @@
 use crate::{Db, StoreError, on_pool, sqlite_reads};
 use rusqlite::OptionalExtension;
 use sqlx::AssertSqlSafe;
+use tessera_core::id::OrganizationId;
 
 mod writes;
 use tessera_core::records::{self, Data};
@@ -196,7 +197,7 @@ const GET_RECORD: &str = "SELECT r.id, r.data, r.version, r.created_at, r.update
 
 pub async fn get(
     db: &Db,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     resource: &str,
     id: &str,
 ) -> Result<Option<StoredRecord>, StoreError> {
@@ -209,7 +210,7 @@ pub async fn get(
 /// [`get`] without parsing the fields.
 pub async fn get_text(
     db: &Db,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     resource: &str,
     id: &str,
 ) -> Result<Option<RecordText>, StoreError> {
@@ -223,7 +224,7 @@ pub async fn get_text(
         None => on_pool!(db, |pool| {
             sqlx::query_as(GET_RECORD)
                 .bind(id)
-                .bind(organization_id)
+                .bind(organization_id.as_str())
                 .bind(resource)
                 .fetch_optional(pool)
                 .await?
@@ -252,7 +253,7 @@ fn record_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RecordText> {
 /// The file of a document of the organisation.
 pub async fn document_content(
     db: &Db,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     id: &str,
 ) -> Result<Option<Vec<u8>>, StoreError> {
     Ok(on_pool!(db, |pool| {
@@ -261,7 +262,7 @@ pub async fn document_content(
              WHERE c.record_id = $1 AND r.organization_id = $2",
         )
         .bind(id)
-        .bind(organization_id)
+        .bind(organization_id.as_str())
         .fetch_optional(pool)
         .await?
     }))
@@ -300,12 +301,16 @@ pub async fn prune_idempotent_answers(db: &Db, now: i64) -> Result<u64, StoreErr
 }
 
 /// How many records of `resource` the organisation has.
-pub async fn count(db: &Db, organization_id: &str, resource: &str) -> Result<i64, StoreError> {
+pub async fn count(
+    db: &Db,
+    organization_id: &OrganizationId,
+    resource: &str,
+) -> Result<i64, StoreError> {
     Ok(on_pool!(db, |pool| {
         sqlx::query_scalar(
             "SELECT COUNT(*) FROM records WHERE organization_id = $1 AND resource = $2",
         )
-        .bind(organization_id)
+        .bind(organization_id.as_str())
         .bind(resource)
         .fetch_one(pool)
         .await?

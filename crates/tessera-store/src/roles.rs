@@ -3,6 +3,7 @@
 use crate::error::one_row;
 use crate::{Db, StoreError, Tx, on_pool, on_tx};
 use std::collections::HashMap;
+use tessera_core::id::OrganizationId;
 use tessera_core::id::{IdKind, new_id};
 use tessera_core::names::DisplayName;
 use tessera_core::permissions::{Access, PermissionSet};
@@ -55,7 +56,7 @@ impl RoleKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Role {
     pub id: String,
-    pub organization_id: String,
+    pub organization_id: OrganizationId,
     pub name: String,
     pub kind: RoleKind,
     pub access: Access,
@@ -91,7 +92,7 @@ impl TryFrom<RoleRow> for Role {
             kind: RoleKind::parse(&row.kind)?,
             access: Access::from_stored(set),
             id: row.id,
-            organization_id: row.organization_id,
+            organization_id: row.organization_id.into(),
             name: row.name,
         })
     }
@@ -105,7 +106,7 @@ macro_rules! columns_sql {
 
 pub async fn find_by_name(
     db: &Db,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     name: &str,
 ) -> Result<Option<Role>, StoreError> {
     let sql = concat!(
@@ -115,7 +116,7 @@ pub async fn find_by_name(
     );
     let row: Option<RoleRow> = on_pool!(db, |pool| {
         sqlx::query_as(sql)
-            .bind(organization_id)
+            .bind(organization_id.as_str())
             .bind(name)
             .fetch_optional(pool)
             .await?
@@ -129,14 +130,14 @@ pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<Role>, StoreError> {
     row.map(Role::try_from).transpose()
 }
 
-pub async fn list(db: &Db, organization_id: &str) -> Result<Vec<Role>, StoreError> {
+pub async fn list(db: &Db, organization_id: &OrganizationId) -> Result<Vec<Role>, StoreError> {
     let sql = concat!(
         "SELECT ",
         columns_sql!(),
         " FROM roles WHERE organization_id = $1 ORDER BY name"
     );
     let rows: Vec<RoleRow> = on_pool!(db, |pool| sqlx::query_as(sql)
-        .bind(organization_id)
+        .bind(organization_id.as_str())
         .fetch_all(pool)
         .await?);
     rows.into_iter().map(Role::try_from).collect()
@@ -153,7 +154,7 @@ fn stored_json(access: &Access) -> Result<Option<String>, StoreError> {
 /// [`StoreError::Conflict`].
 pub async fn create(
     tx: &mut Tx,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     name: &DisplayName,
     permissions: &PermissionSet,
 ) -> Result<String, StoreError> {
@@ -167,7 +168,7 @@ pub async fn create(
              VALUES ($1, $2, $3, $4, $5, $6, $6)",
         )
         .bind(&id)
-        .bind(organization_id)
+        .bind(organization_id.as_str())
         .bind(name.as_str())
         .bind(RoleKind::Custom.as_str())
         .bind(&json)
@@ -184,7 +185,7 @@ pub async fn create(
 /// organisation's, is not found.
 pub async fn update(
     tx: &mut Tx,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     role_id: &str,
     name: &DisplayName,
     access: &Access,
@@ -200,7 +201,7 @@ pub async fn update(
         .bind(&json)
         .bind(crate::now_ms())
         .bind(role_id)
-        .bind(organization_id)
+        .bind(organization_id.as_str())
         .execute(&mut *conn)
         .await?
         .rows_affected()
@@ -258,11 +259,11 @@ macro_rules! usage_sql {
 /// How each role of an organisation is used, by role id.
 pub async fn usage(
     db: &Db,
-    organization_id: &str,
+    organization_id: &OrganizationId,
 ) -> Result<HashMap<String, RoleUsage>, StoreError> {
     let rows: Vec<UsageRow> = on_pool!(db, |pool| {
         sqlx::query_as(usage_sql!("r.organization_id = $1"))
-            .bind(organization_id)
+            .bind(organization_id.as_str())
             .bind(crate::now_ms())
             .fetch_all(pool)
             .await?
@@ -288,7 +289,7 @@ pub enum Deletion {
 /// organisations' roles are not found.
 pub async fn delete(
     tx: &mut Tx,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     role_id: &str,
 ) -> Result<Deletion, StoreError> {
     on_tx!(tx, |conn| {
@@ -296,7 +297,7 @@ pub async fn delete(
             "SELECT id FROM roles WHERE id = $1 AND organization_id = $2 AND kind = 'custom'",
         )
         .bind(role_id)
-        .bind(organization_id)
+        .bind(organization_id.as_str())
         .fetch_optional(&mut *conn)
         .await?;
         if found.is_none() {

@@ -9,7 +9,7 @@ on_both_backends!(a_person_signs_in_and_out_in_a_real_browser);
 
 async fn a_person_signs_in_and_out_in_a_real_browser(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let browser = Browser::launch().await;
 
     browser.go(&app.url("/")).await;

@@ -237,7 +237,7 @@ async fn an_applicant_gets_a_reference_and_follows_the_status(backend: Backend) 
 
 async fn the_apply_form_needs_its_csrf_cookie_and_sign_in_keeps_working(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let fields = [
         ("company", "Payroll Co"),
         ("contact_email", "ops@payroll.example"),
@@ -355,7 +355,7 @@ async fn accepted_applications_are_limited_per_address(backend: Backend) {
 
 async fn an_operator_approves_and_sees_the_credential_once(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let reference = apply_ok(&app, "Payroll Co").await;
     let mut operator = operator_session(&app).await;
 
@@ -576,7 +576,7 @@ async fn an_operator_rejects_with_a_reason(backend: Backend) {
 
 async fn operator_pages_refuse_everyone_but_operators(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let reference = apply_ok(&app, "Payroll Co").await;
     let (client_id, _) = create_client(&app.test_db.url, "Known Co");
 
@@ -694,7 +694,7 @@ async fn operator_forms_need_the_csrf_token(backend: Backend) {
 
 async fn an_operator_creates_disables_and_enables_clients_in_the_console(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let key = full_key(&app, "acme").await;
     let mut operator = operator_session(&app).await;
 
@@ -807,7 +807,7 @@ async fn an_operator_creates_disables_and_enables_clients_in_the_console(backend
 
 async fn administrators_see_block_and_unblock_connected_clients(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let (client_id, credential) = create_client(&app.test_db.url, "Payroll Co");
     let key = full_key(&app, "acme").await;
     let mut admin = ConsoleSession::new(&app);
@@ -922,7 +922,7 @@ async fn administrators_see_block_and_unblock_connected_clients(backend: Backend
 
 async fn operators_decide_applications_from_the_command_line(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let approved = apply_ok(&app, "Payroll Co").await;
     let rejected = apply_ok(&app, "Other Co").await;
     let listed = assert_succeeds(&app.tessera(&["admin", "list-applications"]));
@@ -1005,7 +1005,7 @@ async fn operators_decide_applications_from_the_command_line(backend: Backend) {
 
 async fn the_approval_flow_works_in_a_real_browser(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     create_operator(&app);
     let browser = Browser::launch().await;
 

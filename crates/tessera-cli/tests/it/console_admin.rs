@@ -57,7 +57,7 @@ async fn seed_employee(app: &TestApp) {
 
 async fn a_role_edit_narrows_linked_keys_on_the_next_request(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     seed_employee(&app).await;
     let mut admin = ConsoleSession::signed_in(&app, "admin-acme", PASSWORD).await;
 
@@ -173,7 +173,7 @@ async fn a_role_edit_narrows_linked_keys_on_the_next_request(backend: Backend) {
 
 async fn role_forms_validate_and_keep_what_was_typed(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let mut admin = ConsoleSession::signed_in(&app, "admin-acme", PASSWORD).await;
     let (status, form) = admin.page("/settings/roles/new").await;
     assert_eq!(status, 200);
@@ -266,7 +266,7 @@ async fn role_forms_validate_and_keep_what_was_typed(backend: Backend) {
 
 async fn built_in_roles_are_protected_and_roles_in_use_are_not_deleted(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let mut admin = ConsoleSession::signed_in(&app, "admin-acme", PASSWORD).await;
     let administrator = app.role_id("acme", "Administrator").await;
     let employee = app.role_id("acme", "Employee").await;
@@ -414,7 +414,7 @@ async fn built_in_roles_are_protected_and_roles_in_use_are_not_deleted(backend: 
 
 async fn users_are_created_deactivated_reactivated_and_reset(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let mut admin = ConsoleSession::signed_in(&app, "admin-acme", PASSWORD).await;
     let employee = app.role_id("acme", "Employee").await;
     let administrator = app.role_id("acme", "Administrator").await;
@@ -587,7 +587,7 @@ async fn users_are_created_deactivated_reactivated_and_reset(backend: Backend) {
 
 async fn administrators_cannot_lock_themselves_out(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let mut admin = ConsoleSession::signed_in(&app, "admin-acme", PASSWORD).await;
     let me_id = app.account_id("admin-acme").await;
     let employee = app.role_id("acme", "Employee").await;
@@ -630,7 +630,7 @@ async fn administrators_cannot_lock_themselves_out(backend: Backend) {
 
 async fn bot_users_are_created_and_deactivated(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let mut admin = ConsoleSession::signed_in(&app, "admin-acme", PASSWORD).await;
     let employee = app.role_id("acme", "Employee").await;
     let administrator = app.role_id("acme", "Administrator").await;
@@ -743,7 +743,7 @@ async fn bot_users_are_created_and_deactivated(backend: Backend) {
 
 async fn the_organisation_key_policy_binds_new_keys(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let mut admin = ConsoleSession::signed_in(&app, "admin-acme", PASSWORD).await;
     let (status, page) = admin.page("/settings/organization").await;
     assert_eq!(status, 200);
@@ -918,8 +918,8 @@ async fn the_organisation_key_policy_binds_new_keys(backend: Backend) {
 
 async fn only_administrators_with_the_form_token_get_these_pages(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
-    seed_organization(&app, "globex");
+    seed_organization(&app, "acme").await;
+    seed_organization(&app, "globex").await;
     let pages = [
         "/settings/roles",
         "/settings/roles/new",
@@ -1028,7 +1028,7 @@ async fn only_administrators_with_the_form_token_get_these_pages(backend: Backen
 /// returns that field.
 async fn a_role_edit_in_a_real_browser_narrows_a_linked_key(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     seed_employee(&app).await;
     let mut admin = ConsoleSession::signed_in(&app, "admin-acme", PASSWORD).await;
     admin

@@ -20,7 +20,7 @@ on_both_backends!(
 
 async fn an_administrator_generates_a_restricted_key_uses_and_revokes_it(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let setup = full_key(&app, "acme").await;
     let created = post(
         &app,
@@ -143,8 +143,8 @@ async fn an_administrator_generates_a_restricted_key_uses_and_revokes_it(backend
 
 async fn revoke_all_needs_the_typed_slug_and_stops_every_key(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
-    seed_organization(&app, "other");
+    seed_organization(&app, "acme").await;
+    seed_organization(&app, "other").await;
     let first = full_key(&app, "acme").await;
     let second = full_key(&app, "acme").await;
     let elsewhere = full_key(&app, "other").await;
@@ -180,7 +180,7 @@ async fn revoke_all_needs_the_typed_slug_and_stops_every_key(backend: Backend) {
 
 async fn rolling_a_key_keeps_the_old_one_for_the_overlap_or_not_at_all(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let grant = json!({"employees": {"actions": ["read"], "fields": ["id", "first_name"]}});
     let old = create_key(
         &app,
@@ -252,7 +252,7 @@ async fn rolling_a_key_keeps_the_old_one_for_the_overlap_or_not_at_all(backend: 
 
 async fn a_non_administrator_sees_only_their_own_keys(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     create_key(&app, "admin-acme", json!({"name": "administrators key"})).await;
 
     let browser = Browser::launch().await;
@@ -322,7 +322,7 @@ async fn a_non_administrator_sees_only_their_own_keys(backend: Backend) {
 
 async fn a_form_with_a_forged_csrf_token_is_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let target = create_key(&app, "admin-acme", json!({"name": "target"})).await;
     let (id, raw) = (
         target["id"].as_str().unwrap().to_owned(),

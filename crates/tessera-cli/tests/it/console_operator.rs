@@ -145,7 +145,7 @@ async fn an_operator_creates_an_organisation_whose_administrator_signs_in(backen
 async fn bad_creation_input_is_shown_beside_its_field_and_kept(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     create_operator(&app);
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let mut ops = ConsoleSession::signed_in(&app, "ops", PASSWORD).await;
 
     let duplicate = ops
@@ -246,7 +246,7 @@ async fn bad_creation_input_is_shown_beside_its_field_and_kept(backend: Backend)
 async fn a_rate_limit_set_in_the_console_applies_to_the_next_request(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     create_operator(&app);
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let key = create_key(&app, "admin-acme", json!({"name": "k"})).await["key"]
         .as_str()
         .unwrap()
@@ -351,7 +351,7 @@ async fn a_rate_limit_set_in_the_console_applies_to_the_next_request(backend: Ba
 async fn a_rate_limit_set_in_the_console_reaches_another_instance(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     create_operator(&app);
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let key = create_key(&app, "admin-acme", json!({"name": "k"})).await["key"]
         .as_str()
         .unwrap()
@@ -403,7 +403,7 @@ async fn a_rate_limit_set_in_the_console_reaches_another_instance(backend: Backe
 async fn operator_pages_are_for_operators_and_their_forms_need_the_csrf_token(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     create_operator(&app);
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
 
     let mut nobody = ConsoleSession::new(&app);
     let redirected = nobody.get("/operator/organizations").await;
@@ -479,8 +479,8 @@ async fn operator_pages_are_for_operators_and_their_forms_need_the_csrf_token(ba
 async fn the_audit_log_filters_by_actor_action_and_date_within_one_organisation(backend: Backend) {
     let first_day = time::OffsetDateTime::now_utc().date();
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
-    seed_organization(&app, "globex");
+    seed_organization(&app, "acme").await;
+    seed_organization(&app, "globex").await;
 
     // Activity in both organisations: sign-ins, a sign-out, keys.
     let mut employee = ConsoleSession::signed_in(&app, "employee-acme", PASSWORD).await;
@@ -620,7 +620,11 @@ async fn the_audit_log_filters_by_actor_action_and_date_within_one_organisation(
     assert!(damaged.contains("This page link is damaged."));
 }
 
-async fn record_many(app: &TestApp, organization_id: &str, count: usize) {
+async fn record_many(
+    app: &TestApp,
+    organization_id: &tessera_core::id::OrganizationId,
+    count: usize,
+) {
     let actor = Actor::command_line();
     for n in 0..count {
         let mut tx = app.db.begin().await.unwrap();
@@ -645,8 +649,8 @@ async fn record_many(app: &TestApp, organization_id: &str, count: usize) {
 
 async fn the_audit_log_pages_through_older_entries(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
-    seed_organization(&app, "globex");
+    seed_organization(&app, "acme").await;
+    seed_organization(&app, "globex").await;
     let acme = organizations::find_by_slug(&app.db, "acme")
         .await
         .unwrap()
@@ -709,8 +713,8 @@ async fn the_audit_log_pages_through_older_entries(backend: Backend) {
 async fn operators_see_the_whole_deployment_log_or_one_organisation(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     create_operator(&app);
-    seed_organization(&app, "acme");
-    seed_organization(&app, "globex");
+    seed_organization(&app, "acme").await;
+    seed_organization(&app, "globex").await;
     let mut ops = ConsoleSession::signed_in(&app, "ops", PASSWORD).await;
 
     let (status, everything) = ops

@@ -54,7 +54,7 @@ const OVERFLOW: &str =
 
 async fn every_main_page_fits_a_desktop_and_a_phone_and_labels_its_controls(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     assert_succeeds(&app.tessera(&[
         "admin",
         "create-operator",

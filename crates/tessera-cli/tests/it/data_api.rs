@@ -144,7 +144,7 @@ async fn upload(
 async fn every_resource_answers_crud_as_declared(backend: Backend) {
     use tessera_core::permissions::Action;
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let key = full_key(&app, "acme").await;
     let mut made: BTreeMap<&str, String> = BTreeMap::new();
     for resource in in_reference_order() {
@@ -277,7 +277,7 @@ async fn every_resource_answers_crud_as_declared(backend: Backend) {
 
 async fn pages_are_complete_and_stable_under_inserts(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let key = full_key(&app, "acme").await;
     let mut created = Vec::new();
     for n in 0..7 {
@@ -350,7 +350,7 @@ async fn pages_are_complete_and_stable_under_inserts(backend: Backend) {
 
 async fn filters_sparse_fields_and_updated_since(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let key = full_key(&app, "acme").await;
     let sales = post(
         &app,
@@ -461,7 +461,7 @@ async fn filters_sparse_fields_and_updated_since(backend: Backend) {
 
 async fn field_permissions_bound_reads_and_writes(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let full = full_key(&app, "acme").await;
     let employee = post(
         &app,
@@ -574,7 +574,7 @@ async fn field_permissions_bound_reads_and_writes(backend: Backend) {
 
 async fn invalid_writes_name_their_fields(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let key = full_key(&app, "acme").await;
     let cases = [
         (
@@ -681,8 +681,8 @@ async fn invalid_writes_name_their_fields(backend: Backend) {
 
 async fn other_organizations_records_do_not_exist(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
-    seed_organization(&app, "globex");
+    seed_organization(&app, "acme").await;
+    seed_organization(&app, "globex").await;
     let acme = full_key(&app, "acme").await;
     let globex = full_key(&app, "globex").await;
     let sector = post(&app, "/api/v1/sectors", &acme, &json!({"name": "Sales"})).await;
@@ -731,7 +731,7 @@ async fn other_organizations_records_do_not_exist(backend: Backend) {
 
 async fn if_match_guards_updates(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let key = full_key(&app, "acme").await;
     let group = post(
         &app,
@@ -767,7 +767,7 @@ async fn if_match_guards_updates(backend: Backend) {
 
 async fn idempotency_keys_replay_the_first_answer(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let key = full_key(&app, "acme").await;
     let other_key = full_key(&app, "acme").await;
     let send = |key: &str, idempotency: &str, body: Value| {
@@ -824,7 +824,7 @@ async fn documents_upload_and_download(backend: Backend) {
         ..ServerConfig::default()
     };
     let app = TestApp::spawn_with(backend, config).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let key = full_key(&app, "acme").await;
     let employee = post(
         &app,
@@ -958,7 +958,7 @@ async fn documents_upload_and_download(backend: Backend) {
 
 async fn referenced_records_cannot_be_deleted(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let key = full_key(&app, "acme").await;
     let group = post(&app, "/api/v1/groups", &key, &json!({"name": "Warehouse"})).await;
     let employee = post(

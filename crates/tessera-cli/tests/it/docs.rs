@@ -23,7 +23,7 @@ async fn fuzzable_app(backend: Backend) -> (TestApp, String) {
         ..ServerConfig::default()
     };
     let app = TestApp::spawn_with(backend, config).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     app.tessera(&[
         "admin",
         "set-rate-limit",

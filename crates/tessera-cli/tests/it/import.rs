@@ -35,7 +35,7 @@ fn import(app: &TestApp, resource: &str, file: &tempfile::NamedTempFile) -> std:
 
 async fn a_file_with_a_bad_row_imports_nothing_and_names_the_line(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let key = full_key(&app, "acme").await;
     let header = "employee_number,first_name,last_name,email,start_date,status\n";
     let good = "E-1,Ada,Lovelace,ada@example.com,2024-01-02,active\nE-2,Alan,Turing,,2023-05-06,on_leave\n";
@@ -110,7 +110,7 @@ async fn a_file_with_a_bad_row_imports_nothing_and_names_the_line(backend: Backe
 
 async fn transactions_import_with_their_references_checked(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let key = full_key(&app, "acme").await;
     let post = |path: &'static str, body: Value| {
         let request = app

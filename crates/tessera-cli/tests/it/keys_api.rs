@@ -23,7 +23,7 @@ on_both_backends!(
 
 async fn an_administrator_creates_a_key_that_works_at_once(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let response = app
         .as_user(
             reqwest::Method::POST,
@@ -91,7 +91,7 @@ async fn an_administrator_creates_a_key_that_works_at_once(backend: Backend) {
 
 async fn only_username_and_password_manage_keys(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let key = create_key(&app, "admin-acme", json!({"name": "k"})).await["key"]
         .as_str()
         .unwrap()
@@ -144,7 +144,7 @@ async fn only_username_and_password_manage_keys(backend: Backend) {
 
 async fn create_validates_every_option_and_names_the_problem(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let cases = [
         (json!({}), 400, "invalid_request", "name"),
         (
@@ -265,7 +265,7 @@ async fn create_validates_every_option_and_names_the_problem(backend: Backend) {
 
 async fn a_key_cannot_exceed_its_creator(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     assert_succeeds(&app.tessera(&[
         "admin",
         "set-key-creation",
@@ -295,7 +295,7 @@ async fn a_key_cannot_exceed_its_creator(backend: Backend) {
 
 async fn who_may_create_keys_is_an_organisation_setting(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let refused = app
         .as_user(
             reqwest::Method::POST,
@@ -337,8 +337,8 @@ async fn who_may_create_keys_is_an_organisation_setting(backend: Backend) {
 
 async fn people_see_and_revoke_only_their_own_keys_unless_administrators(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
-    seed_organization(&app, "globex");
+    seed_organization(&app, "acme").await;
+    seed_organization(&app, "globex").await;
     assert_succeeds(&app.tessera(&[
         "admin",
         "set-key-creation",
@@ -414,7 +414,7 @@ async fn people_see_and_revoke_only_their_own_keys_unless_administrators(backend
 
 async fn bot_owned_role_linked_and_guid_keys(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     assert_succeeds(&app.tessera(&[
         "admin",
         "create-bot",
@@ -476,7 +476,7 @@ async fn bot_owned_role_linked_and_guid_keys(backend: Backend) {
 
 async fn lists_are_paginated_with_a_cursor(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     for n in 0..5 {
         create_key(&app, "admin-acme", json!({"name": format!("key {n}")})).await;
     }
@@ -516,8 +516,8 @@ async fn lists_are_paginated_with_a_cursor(backend: Backend) {
 
 async fn revoke_all_needs_the_typed_slug(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
-    seed_organization(&app, "globex");
+    seed_organization(&app, "acme").await;
+    seed_organization(&app, "globex").await;
     let keys: Vec<String> = {
         let mut keys = Vec::new();
         for n in 0..3 {

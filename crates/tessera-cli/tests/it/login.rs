@@ -27,7 +27,7 @@ fn small_throttle(per_account: u32, per_ip: u32) -> ServerConfig {
 
 async fn an_administrator_signs_in_and_sees_user_organisation_and_role(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let mut browser = ConsoleSession::new(&app);
 
     let before = browser.get("/").await;
@@ -85,7 +85,7 @@ async fn an_operator_signs_in_the_same_way(backend: Backend) {
 
 async fn wrong_passwords_and_unknown_users_are_refused_alike_and_audited(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let mut browser = ConsoleSession::new(&app);
 
     let wrong = browser.sign_in("admin-acme", "not the password").await;
@@ -123,7 +123,7 @@ async fn wrong_passwords_and_unknown_users_are_refused_alike_and_audited(backend
 
 async fn forms_without_the_csrf_token_are_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
 
     // No cookie and no field: a cross-site post.
     let mut stranger = ConsoleSession::new(&app);
@@ -161,7 +161,7 @@ async fn forms_without_the_csrf_token_are_refused(backend: Backend) {
 
 async fn an_account_is_throttled_after_repeated_attempts(backend: Backend) {
     let app = TestApp::spawn_with(backend, small_throttle(3, 100)).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let mut browser = ConsoleSession::new(&app);
     for _ in 0..3 {
         assert_eq!(
@@ -206,7 +206,7 @@ async fn an_account_is_throttled_after_repeated_attempts(backend: Backend) {
 
 async fn an_address_is_throttled_across_accounts(backend: Backend) {
     let app = TestApp::spawn_with(backend, small_throttle(100, 4)).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let mut browser = ConsoleSession::new(&app);
     for n in 0..4 {
         assert_eq!(
@@ -224,7 +224,7 @@ async fn an_address_is_throttled_across_accounts(backend: Backend) {
 
 async fn signing_out_needs_the_csrf_token_and_ends_the_session(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let mut browser = ConsoleSession::new(&app);
     browser.sign_in("employee-acme", PASSWORD).await;
     let (_, token) = browser.form_token("/").await;
@@ -257,7 +257,7 @@ async fn signing_out_needs_the_csrf_token_and_ends_the_session(backend: Backend)
 
 async fn deactivation_ends_sessions_and_blocks_sign_in(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let mut browser = ConsoleSession::new(&app);
     browser.sign_in("employee-acme", PASSWORD).await;
     assert_eq!(browser.get("/").await.status(), 200);
@@ -288,7 +288,7 @@ async fn deactivation_ends_sessions_and_blocks_sign_in(backend: Backend) {
 
 async fn cookies_are_http_only_strict_and_secure_behind_https(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let mut browser = ConsoleSession::new(&app);
     let response = browser.sign_in("admin-acme", PASSWORD).await;
     let session_cookie = response.headers()["set-cookie"]
@@ -309,7 +309,7 @@ async fn cookies_are_http_only_strict_and_secure_behind_https(backend: Backend) 
         ..ServerConfig::default()
     };
     let proxied = TestApp::spawn_with(backend, config).await;
-    seed_organization(&proxied, "acme");
+    seed_organization(&proxied, "acme").await;
     let mut behind_proxy = ConsoleSession::new(&proxied);
     behind_proxy.extra_headers = vec![
         ("x-forwarded-proto", "https"),

@@ -82,7 +82,7 @@ fn assert_within_two_percent(admitted: u64, rate: f64, burst: f64, elapsed: Dura
 
 async fn burst_then_steady_rate_is_admitted_within_two_percent(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     assert_succeeds(&app.tessera(&[
         "admin",
         "set-rate-limit",
@@ -105,8 +105,8 @@ async fn burst_then_steady_rate_is_admitted_within_two_percent(backend: Backend)
 
 async fn keys_of_one_organisation_share_its_bucket(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
-    seed_organization(&app, "globex");
+    seed_organization(&app, "acme").await;
+    seed_organization(&app, "globex").await;
     assert_succeeds(&app.tessera(&[
         "admin",
         "set-rate-limit",
@@ -146,7 +146,7 @@ async fn keys_of_one_organisation_share_its_bucket(backend: Backend) {
 
 async fn headers_count_down_and_refusals_say_when_to_retry(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     assert_succeeds(&app.tessera(&[
         "admin",
         "set-rate-limit",
@@ -196,7 +196,7 @@ async fn headers_count_down_and_refusals_say_when_to_retry(backend: Backend) {
 
 async fn a_key_can_have_its_own_limit_on_top(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let limited = create_key(
         &app,
         "admin-acme",
@@ -237,7 +237,7 @@ async fn failed_authentication_is_throttled_per_address(backend: Backend) {
         ..ServerConfig::default()
     };
     let app = TestApp::spawn_with(backend, config).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let key = create_key(&app, "admin-acme", json!({"name": "real"})).await["key"]
         .as_str()
         .unwrap()

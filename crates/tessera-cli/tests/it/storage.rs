@@ -46,7 +46,11 @@ async fn organisations_come_with_built_in_roles(backend: Backend) {
 }
 
 /// Creates an organisation in a transaction of its own; its id.
-async fn create_organization(db: &Db, slug: &str, name: &str) -> Result<String, StoreError> {
+async fn create_organization(
+    db: &Db,
+    slug: &str,
+    name: &str,
+) -> Result<tessera_core::id::OrganizationId, StoreError> {
     let mut tx = db.begin().await?;
     let slug = Slug::parse(slug).unwrap();
     let name = DisplayName::parse(name).unwrap();

@@ -53,7 +53,7 @@ async fn requests_without_a_key_are_refused(backend: Backend) {
 
 async fn x_api_key_wins_over_bearer(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let key = full_key(&app, "acme").await;
     let both = app
         .get_with(
@@ -86,7 +86,7 @@ async fn x_api_key_wins_over_bearer(backend: Backend) {
 
 async fn keys_in_the_query_string_are_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let key = full_key(&app, "acme").await;
     for parameter in ["api_key", "key", "token", "API_KEY"] {
         let response = app
@@ -101,7 +101,7 @@ async fn keys_in_the_query_string_are_refused(backend: Backend) {
 
 async fn cross_origin_browser_requests_are_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let key = full_key(&app, "acme").await;
     let foreign = app
         .get_with(
@@ -133,7 +133,7 @@ async fn cross_origin_browser_requests_are_refused(backend: Backend) {
 
 async fn malformed_and_unknown_keys_are_invalid(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let key = full_key(&app, "acme").await;
     let mut mistyped = key.clone().into_bytes();
     mistyped[10] = if mistyped[10] == b'a' { b'b' } else { b'a' };
@@ -150,7 +150,7 @@ async fn malformed_and_unknown_keys_are_invalid(backend: Backend) {
 
 async fn expired_keys_stop_at_their_expiry(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let expires = tessera_store::format_ms(tessera_store::now_ms() + 1500);
     let created = create_key(
         &app,
@@ -183,7 +183,7 @@ async fn expired_keys_stop_at_their_expiry(backend: Backend) {
 
 async fn deactivating_the_owner_disables_the_key(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let key = full_key(&app, "acme").await;
     assert_eq!(me(&app, &key).await.status(), 200);
     let organization = organizations::find_by_slug(&app.db, "acme")
@@ -205,7 +205,7 @@ async fn deactivating_the_owner_disables_the_key(backend: Backend) {
 
 async fn keys_follow_edits_of_their_owners_role_and_linked_role(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     assert_succeeds(&app.tessera(&[
         "admin",
         "set-key-creation",
@@ -291,7 +291,7 @@ async fn ip_allow_lists_accept_ipv4_and_ipv6_ranges(backend: Backend) {
         ..ServerConfig::default()
     };
     let app = TestApp::spawn_with(backend, config).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let key = create_key(
         &app,
         "admin-acme",
@@ -318,7 +318,7 @@ async fn ip_allow_lists_accept_ipv4_and_ipv6_ranges(backend: Backend) {
 
     // A server that trusts no proxy ignores X-Forwarded-For entirely.
     let direct = TestApp::spawn(backend).await;
-    seed_organization(&direct, "acme");
+    seed_organization(&direct, "acme").await;
     let key = create_key(
         &direct,
         "admin-acme",
@@ -342,8 +342,8 @@ async fn ip_allow_lists_accept_ipv4_and_ipv6_ranges(backend: Backend) {
 
 async fn several_keys_need_x_organization(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
-    seed_organization(&app, "globex");
+    seed_organization(&app, "acme").await;
+    seed_organization(&app, "globex").await;
     let acme = full_key(&app, "acme").await;
     let globex = full_key(&app, "globex").await;
     let both = format!("{acme}, {globex}");
@@ -396,7 +396,7 @@ async fn several_keys_need_x_organization(backend: Backend) {
 
 async fn client_bound_keys_need_their_client(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let out = assert_succeeds(&app.tessera(&["admin", "create-client", "--name", "Payroll Co"]));
     let mut lines = out.lines();
     let client_id = lines
@@ -461,7 +461,7 @@ async fn client_bound_keys_need_their_client(backend: Backend) {
 
 async fn a_disabled_client_is_refused_until_enabled_again(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let (client_id, credential) = create_client(&app.test_db.url, "Payroll Co");
     let key = create_key(&app, "admin-acme", json!({"name": "integration"})).await["key"]
         .as_str()
@@ -505,7 +505,7 @@ async fn a_disabled_client_is_refused_until_enabled_again(backend: Backend) {
 
 async fn a_rotated_client_credential_overlaps_then_stops(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let line = |out: &str, name: &str| {
         out.lines()
             .find_map(|line| line.strip_prefix(name))
@@ -572,8 +572,8 @@ async fn a_rotated_client_credential_overlaps_then_stops(backend: Backend) {
 
 async fn an_organisation_blocks_a_client_for_itself_only(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
-    seed_organization(&app, "globex");
+    seed_organization(&app, "acme").await;
+    seed_organization(&app, "globex").await;
     let (client_id, credential) = create_client(&app.test_db.url, "Payroll Co");
     let acme_key = create_key(&app, "admin-acme", json!({"name": "payroll"})).await;
     let (acme_key, acme_key_id) = (
@@ -679,8 +679,8 @@ async fn an_organisation_blocks_a_client_for_itself_only(backend: Backend) {
 
 async fn one_client_reads_two_organisations_in_turn(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
-    seed_organization(&app, "globex");
+    seed_organization(&app, "acme").await;
+    seed_organization(&app, "globex").await;
     let (_, credential) = create_client(&app.test_db.url, "Payroll Co");
     let acme_key = full_key(&app, "acme").await;
     let globex_key = full_key(&app, "globex").await;
@@ -745,7 +745,7 @@ async fn one_client_reads_two_organisations_in_turn(backend: Backend) {
 
 async fn a_key_can_revoke_itself(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let key = full_key(&app, "acme").await;
     let response = app
         .http
@@ -769,7 +769,7 @@ async fn leaked_keys_are_revoked_and_reports_are_throttled(backend: Backend) {
         ..ServerConfig::default()
     };
     let app = TestApp::spawn_with(backend, config).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let key = full_key(&app, "acme").await;
     let report = |key: String| {
         app.http
@@ -819,7 +819,7 @@ async fn leaked_keys_are_revoked_and_reports_are_throttled(backend: Backend) {
 
 async fn last_use_is_recorded_off_the_request_path(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    seed_organization(&app, "acme");
+    seed_organization(&app, "acme").await;
     let created = create_key(&app, "admin-acme", json!({"name": "used"})).await;
     let key = created["key"].as_str().unwrap();
     let path = format!("/api/v1/api-keys/{}", created["id"].as_str().unwrap());

@@ -18,6 +18,7 @@ use tessera_access::rate_limit::{Bucket, Decision};
 use tessera_core::ErrorCode;
 use tessera_core::audit::{Actor, ActorKind};
 use tessera_core::credentials;
+use tessera_core::id::OrganizationId;
 use tessera_ops::auth::{self, PasswordCheck};
 use tessera_store::accounts::{Account, Membership};
 use tessera_store::roles::{self, Role};
@@ -130,7 +131,7 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
     let key = &verdict.key;
     let mut buckets = Vec::with_capacity(2);
     buckets.push((
-        Bucket::Organization(key.organization_id.clone()),
+        Bucket::Organization(key.organization_id.to_string()),
         key.organization_rate_limit,
     ));
     if let Some(limit) = key.key_rate_limit {
@@ -187,7 +188,7 @@ fn rate_limit_headers(headers: &mut HeaderMap, decisions: &[Decision]) {
 /// password: the only way to manage API keys.
 pub struct PasswordAuth {
     pub account: Account,
-    pub organization_id: String,
+    pub organization_id: OrganizationId,
     pub organization_slug: String,
     pub role: Role,
     pub client: ClientAddr,

@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use tessera_core::ErrorCode;
 use tessera_core::documents;
+use tessera_core::id::OrganizationId;
 use tessera_core::id::new_prefixed_id;
 use tessera_core::permissions::Action;
 use tessera_core::records::{
@@ -127,7 +128,7 @@ impl<S: Send + Sync> FromRequestParts<S> for RecordId {
     }
 }
 
-fn organization(auth: &ApiKeyAuth) -> &str {
+fn organization(auth: &ApiKeyAuth) -> &OrganizationId {
     &auth.verdict.key.organization_id
 }
 

@@ -181,7 +181,7 @@ async fn end_session(
         tessera_store::accounts::Membership::Operator => (ActorKind::Operator, None),
         tessera_store::accounts::Membership::Member {
             organization_id, ..
-        } => (ActorKind::User, Some(organization_id.as_str())),
+        } => (ActorKind::User, Some(organization_id)),
     };
     let actor = Actor {
         kind,

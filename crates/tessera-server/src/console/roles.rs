@@ -203,7 +203,7 @@ async fn find_role(
 ) -> Result<Role, PageError> {
     roles::find_by_id(state.db(), id)
         .await?
-        .filter(|r| r.organization_id == member.organization_id)
+        .filter(|r| r.organization_id == *member.organization_id)
         .ok_or_else(PageError::not_found)
 }
 

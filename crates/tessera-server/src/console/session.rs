@@ -10,6 +10,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use subtle::ConstantTimeEq;
 use tessera_core::audit::ActorKind;
+use tessera_core::id::OrganizationId;
 use tessera_core::secret::SecretHash;
 use tessera_store::accounts::{Account, Membership};
 use tessera_store::audit::Actor;
@@ -70,7 +71,7 @@ pub struct SignedIn {
 /// The organisation a member acts in, and whether they administer it.
 pub struct MemberContext<'a> {
     pub account: &'a Account,
-    pub organization_id: &'a str,
+    pub organization_id: &'a OrganizationId,
     pub organization_slug: &'a str,
     pub organization_name: &'a str,
     pub role_id: &'a str,

@@ -7,6 +7,7 @@ use super::{
 use crate::{StoreError, Tx, on_tx};
 use sqlx::QueryBuilder;
 use std::collections::HashSet;
+use tessera_core::id::OrganizationId;
 use tessera_core::records::{self, Data};
 use tessera_core::resources::{self, Resource};
 
@@ -19,7 +20,7 @@ const INDEX_ROWS_PER_STATEMENT: usize = 500;
 /// in the same change.
 async fn missing_references<'a>(
     tx: &mut Tx,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     references: Vec<(&'static str, &'a str)>,
     known: &mut HashSet<&'a str>,
 ) -> Result<Vec<String>, StoreError> {
@@ -33,7 +34,7 @@ async fn missing_references<'a>(
                 "SELECT id FROM records WHERE id = $1 AND organization_id = $2 AND resource = $3",
             )
             .bind(id)
-            .bind(organization_id)
+            .bind(organization_id.as_str())
             .bind(target)
             .fetch_optional(&mut *conn)
             .await?
@@ -50,7 +51,7 @@ async fn missing_references<'a>(
 /// Writes `rows` (record id, field, value) into `record_index`.
 async fn insert_index_rows(
     tx: &mut Tx,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     resource: &str,
     rows: &[(&str, &'static str, String)],
 ) -> Result<(), StoreError> {
@@ -60,7 +61,7 @@ async fn insert_index_rows(
                 "INSERT INTO record_index (organization_id, resource, field, value, record_id) ",
             );
             insert.push_values(chunk, |mut row, (record_id, field, value)| {
-                row.push_bind(organization_id)
+                row.push_bind(organization_id.as_str())
                     .push_bind(resource)
                     .push_bind(*field)
                     .push_bind(value.as_str())
@@ -76,7 +77,7 @@ async fn insert_index_rows(
 /// many are written after each.
 async fn insert_rows(
     tx: &mut Tx,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     resource: &Resource,
     new: &[NewRecord],
     now: i64,
@@ -98,7 +99,7 @@ async fn insert_rows(
             );
             insert.push_values(chunk.iter().zip(bodies), |mut row, (record, body)| {
                 row.push_bind(record.id.as_str())
-                    .push_bind(organization_id)
+                    .push_bind(organization_id.as_str())
                     .push_bind(resource.name)
                     .push_bind(body.as_str())
                     .push_bind(1_i64)
@@ -132,7 +133,7 @@ async fn insert_contents(tx: &mut Tx, new: &[NewRecord]) -> Result<(), StoreErro
 /// the key was taken meanwhile.
 async fn store_answer(
     tx: &mut Tx,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     answer: &IdempotentAnswer<'_>,
     now: i64,
 ) -> Result<bool, StoreError> {
@@ -144,7 +145,7 @@ async fn store_answer(
         )
         .bind(answer.api_key_id)
         .bind(answer.idempotency_key)
-        .bind(organization_id)
+        .bind(organization_id.as_str())
         .bind(answer.request_hash)
         .bind(i64::from(answer.status))
         .bind(answer.location)
@@ -167,7 +168,7 @@ async fn store_answer(
 /// With `answer`, the idempotent answer is stored in the same transaction.
 pub async fn create(
     tx: &mut Tx,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     resource: &Resource,
     new: &[NewRecord],
     now: i64,
@@ -180,7 +181,7 @@ pub async fn create(
 /// written so far, after each batch, while the one transaction is open.
 pub async fn create_reporting(
     tx: &mut Tx,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     resource: &Resource,
     new: &[NewRecord],
     now: i64,
@@ -221,7 +222,7 @@ pub async fn create_reporting(
 /// caller commits only on [`UpdateOutcome::Updated`]).
 pub async fn update(
     tx: &mut Tx,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     resource: &Resource,
     id: &str,
     data: &Data,
@@ -247,7 +248,7 @@ pub async fn update(
         .bind(body.as_str())
         .bind(now)
         .bind(id)
-        .bind(organization_id)
+        .bind(organization_id.as_str())
         .bind(resource.name)
         .bind(expected_version)
         .fetch_optional(&mut *conn)
@@ -259,7 +260,7 @@ pub async fn update(
                 "SELECT id FROM records WHERE id = $1 AND organization_id = $2 AND resource = $3",
             )
             .bind(id)
-            .bind(organization_id)
+            .bind(organization_id.as_str())
             .bind(resource.name)
             .fetch_optional(&mut *conn)
             .await?
@@ -290,7 +291,7 @@ pub async fn update(
 /// commits only on [`DeleteOutcome::Deleted`]).
 pub async fn delete(
     tx: &mut Tx,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     resource: &Resource,
     id: &str,
 ) -> Result<DeleteOutcome, StoreError> {
@@ -301,7 +302,7 @@ pub async fn delete(
              WHERE organization_id = $1 AND value = $2 AND record_id <> $2
              GROUP BY resource, field ORDER BY resource, field",
         )
-        .bind(organization_id)
+        .bind(organization_id.as_str())
         .bind(id)
         .fetch_all(&mut *conn)
         .await?;
@@ -313,7 +314,7 @@ pub async fn delete(
             "DELETE FROM records WHERE id = $1 AND organization_id = $2 AND resource = $3",
         )
         .bind(id)
-        .bind(organization_id)
+        .bind(organization_id.as_str())
         .bind(resource.name)
         .execute(&mut *conn)
         .await?

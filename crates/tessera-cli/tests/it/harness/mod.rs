@@ -29,6 +29,7 @@ pub use seed::{create_client, create_operator, seed_organization, seed_organizat
 
 use std::net::SocketAddr;
 use std::process::Output;
+use tessera_core::id::OrganizationId;
 use tessera_ops::Ops;
 use tessera_server::{AppState, ServerConfig};
 use tessera_store::{Db, accounts, organizations, roles};
@@ -120,7 +121,7 @@ impl TestApp {
     /// Deactivates an organisation user the way the command line or another
     /// instance would: the change reaches this server only through the
     /// access-change log.
-    pub async fn deactivate_elsewhere(&self, organization_id: &str, username: &str) {
+    pub async fn deactivate_elsewhere(&self, organization_id: &OrganizationId, username: &str) {
         let account = accounts::find_by_username(&self.db, username)
             .await
             .unwrap()
@@ -195,7 +196,7 @@ impl TestApp {
     }
 
     /// The id of the organisation `slug`.
-    pub async fn organization_id(&self, slug: &str) -> String {
+    pub async fn organization_id(&self, slug: &str) -> OrganizationId {
         organizations::find_by_slug(&self.db, slug)
             .await
             .unwrap()

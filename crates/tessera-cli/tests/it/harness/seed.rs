@@ -1,14 +1,53 @@
-//! Arranging a deployment through the real binary's admin commands.
+//! Arranging a deployment: in process through the operations layer, or
+//! through the real binary's admin commands for a server of its own.
 
 use super::{PASSWORD, TestApp, assert_succeeds, tessera};
+use std::sync::OnceLock;
+use tessera_core::audit::Actor;
+use tessera_core::names::{DisplayName, Slug, Username};
+use tessera_core::password::{self, NewPassword};
+use tessera_ops::{organizations, people};
+use tessera_store::roles;
 
-/// Creates organisation `slug` with an administrator `admin-<slug>` and an
-/// employee `employee-<slug>`, both with the password `correct horse`.
-pub fn seed_organization(app: &TestApp, slug: &str) {
-    seed_organization_at(&app.test_db.url, slug);
+/// The test password's hash, computed once: Argon2 is slow on purpose.
+fn password_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| password::hash_password(&NewPassword::parse(PASSWORD).unwrap()))
 }
 
-/// [`seed_organization`] for a database no in-process app runs on.
+/// Creates organisation `slug` with an administrator `admin-<slug>` and an
+/// employee `employee-<slug>`, both with the test password, through the
+/// server's own operations (the command line's are tested in admin_cli).
+pub async fn seed_organization(app: &TestApp, slug: &str) {
+    let actor = Actor::command_line();
+    let hash = tokio::task::spawn_blocking(password_hash).await.unwrap();
+    let created = organizations::create(
+        &app.ops,
+        &actor,
+        &Slug::parse(slug).unwrap(),
+        &DisplayName::parse(&format!("{slug} Ltd")).unwrap(),
+        Some((&Username::parse(&format!("admin-{slug}")).unwrap(), hash)),
+    )
+    .await
+    .unwrap();
+    let employee = tessera_store::roles::find_by_name(&app.db, &created.id, roles::EMPLOYEE)
+        .await
+        .unwrap()
+        .unwrap();
+    people::create_user(
+        &app.ops,
+        &actor,
+        &created.id,
+        &employee,
+        &Username::parse(&format!("employee-{slug}")).unwrap(),
+        hash,
+    )
+    .await
+    .unwrap();
+}
+
+/// Creates organisation `slug` like [`seed_organization`], with the
+/// binary's admin commands, for a database no in-process app runs on.
 pub fn seed_organization_at(database_url: &str, slug: &str) {
     let name = format!("{slug} Ltd");
     let admin = format!("admin-{slug}");
