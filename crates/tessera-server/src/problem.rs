@@ -6,7 +6,8 @@
 //! the body. The same middleware turns any bare error status produced outside
 //! Tessera's handlers on an `/api` path (the body-limit layer, the router's
 //! 404/405, a caught panic) into a problem too, so every API error has one
-//! shape.
+//! shape. It is also the one place an unexpected [`Failure`] is logged, API
+//! or console, so each is logged once and with its request id.
 
 use crate::console::pages;
 use axum::extract::Request;
@@ -14,10 +15,34 @@ use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use std::error::Error;
 use std::sync::Arc;
 use tessera_core::ErrorCode;
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+/// Whether a path belongs to the JSON API, whose answers follow its rules
+/// (problems for errors, no caching, no cross-origin browsers).
+pub fn is_api_path(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
+}
+
+/// An unexpected failure behind an answer, carried in the response's
+/// extensions so that [`render_problems`] logs it, with the request id.
+/// Whoever answers with it only says that something went wrong.
+#[derive(Debug, Clone)]
+pub struct Failure(Arc<dyn Error + Send + Sync>);
+
+impl Failure {
+    pub fn new(source: impl Into<Box<dyn Error + Send + Sync>>) -> Self {
+        Failure(Arc::from(source.into()))
+    }
+
+    /// Puts the failure on `response` for [`render_problems`] to log.
+    pub fn attach(self, response: &mut Response) {
+        response.extensions_mut().insert(self);
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -25,6 +50,7 @@ pub struct ApiError {
     detail: String,
     details: Option<Value>,
     retry_after: Option<u64>,
+    failure: Option<Failure>,
 }
 
 impl ApiError {
@@ -34,6 +60,7 @@ impl ApiError {
             detail: detail.into(),
             details: None,
             retry_after: None,
+            failure: None,
         }
     }
 
@@ -52,11 +79,13 @@ impl ApiError {
         self.code
     }
 
-    /// Logs an unexpected failure in full and returns an error that reveals
-    /// nothing of it.
-    pub fn internal(err: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %err, "internal error");
-        ApiError::new(ErrorCode::InternalError, INTERNAL_DETAIL)
+    /// An unexpected failure: the answer reveals nothing of it, and
+    /// [`render_problems`] logs it in full.
+    pub fn internal(source: impl Into<Box<dyn Error + Send + Sync>>) -> Self {
+        ApiError {
+            failure: Some(Failure::new(source)),
+            ..ApiError::new(ErrorCode::InternalError, INTERNAL_DETAIL)
+        }
     }
 
     fn body(&self, request_id: &str) -> Value {
@@ -94,6 +123,9 @@ impl IntoResponse for ApiError {
         let status =
             StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = status.into_response();
+        if let Some(failure) = self.failure.clone() {
+            failure.attach(&mut response);
+        }
         response
             .extensions_mut()
             .insert(PendingProblem(Arc::new(self)));
@@ -101,11 +133,8 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn is_api_path(path: &str) -> bool {
-    path == "/api" || path.starts_with("/api/")
-}
-
-/// Writes pending problems, and converts bare error statuses on API paths.
+/// Logs unexpected failures, writes pending problems, and converts bare
+/// error statuses on API paths.
 pub async fn render_problems(request: Request, next: Next) -> Response {
     let api = is_api_path(request.uri().path());
     let request_id = request
@@ -116,8 +145,11 @@ pub async fn render_problems(request: Request, next: Next) -> Response {
         .to_owned();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
 
+    if let Some(Failure(source)) = response.extensions_mut().remove::<Failure>() {
+        tracing::error!(%request_id, error = %source, "internal error");
+    }
     let pending = response.extensions().get::<PendingProblem>().cloned();
     let problem = match pending {
         Some(PendingProblem(problem)) => (*problem).clone(),

@@ -1,9 +1,10 @@
 //! Signing in and out, and the signed-in landing page.
 
+use super::pages::{self, PageError};
 use super::session::{self, CurrentSession, SignedIn};
-use super::{anonymous_form, cookies, pages};
+use super::{anonymous_form, cookies};
+use crate::AppState;
 use crate::middleware::ClientAddr;
-use crate::{ApiError, AppState};
 use axum::extract::{Extension, Form, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -22,7 +23,7 @@ pub async fn show_form(
     State(state): State<AppState>,
     Extension(client): Extension<ClientAddr>,
     headers: HeaderMap,
-) -> Result<Response, ApiError> {
+) -> Result<Response, PageError> {
     if session::current(&state, &headers).await?.is_some() {
         return Ok(Redirect::to("/").into_response());
     }
@@ -66,7 +67,7 @@ pub async fn sign_in(
     Extension(client): Extension<ClientAddr>,
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, PageError> {
     if !anonymous_form::SIGN_IN.accepts(&headers, &form.csrf) {
         return Ok(pages::csrf_refused().into_response());
     }
@@ -195,7 +196,7 @@ enum SignIn {
 async fn check_password(
     credentials: Option<Credentials>,
     password: String,
-) -> Result<SignIn, ApiError> {
+) -> Result<SignIn, PageError> {
     tokio::task::spawn_blocking(move || match credentials {
         None => {
             tessera_core::password::verify_against_dummy(&password);
@@ -221,7 +222,7 @@ async fn check_password(
         }
     })
     .await
-    .map_err(ApiError::internal)
+    .map_err(PageError::from)
 }
 
 fn actor_of(account: &Credentials) -> Actor {
@@ -247,7 +248,7 @@ pub async fn sign_out(
     Extension(client): Extension<ClientAddr>,
     headers: HeaderMap,
     Form(form): Form<SignOutForm>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, PageError> {
     let Some(current) = session::current(&state, &headers).await? else {
         return Ok(Redirect::to("/login").into_response());
     };
@@ -267,7 +268,7 @@ async fn end_session(
     state: &AppState,
     current: &CurrentSession,
     client: ClientAddr,
-) -> Result<(), ApiError> {
+) -> Result<(), PageError> {
     tessera_store::sessions::delete(state.db(), current.token_hash.as_str()).await?;
     let account = &current.account;
     let (kind, organization_id) = match &account.membership {
