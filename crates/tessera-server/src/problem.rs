@@ -234,3 +234,58 @@ pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
         (StatusCode::METHOD_NOT_ALLOWED, "Method not allowed").into_response()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::pages::PageError;
+    use axum::Router;
+    use axum::body::{Body, to_bytes};
+    use axum::middleware::from_fn;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    async fn answer(path: &str) -> (Response, String) {
+        let router = Router::new()
+            .route(
+                "/api/v1/failing",
+                get(|| async { ApiError::internal("the disk is on fire") }),
+            )
+            .route(
+                "/failing-page",
+                get(|| async { PageError::internal("the disk is on fire") }),
+            )
+            .layer(from_fn(render_problems));
+        let request = Request::builder().uri(path).body(Body::empty()).unwrap();
+        let response = router.oneshot(request).await.unwrap();
+        let (parts, body) = response.into_parts();
+        let text = String::from_utf8(to_bytes(body, 1 << 16).await.unwrap().to_vec()).unwrap();
+        (Response::from_parts(parts, Body::empty()), text)
+    }
+
+    #[tokio::test]
+    async fn an_internal_api_error_is_a_problem_that_hides_its_source() {
+        let (response, body) = answer("/api/v1/failing").await;
+        assert_eq!(response.status(), 500);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            PROBLEM_CONTENT_TYPE
+        );
+        assert!(!body.contains("fire"), "{body}");
+        assert!(response.extensions().get::<Failure>().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_failing_console_page_is_an_html_page() {
+        let (response, body) = answer("/failing-page").await;
+        assert_eq!(response.status(), 500);
+        assert!(
+            response.headers()[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+        );
+        assert!(body.contains("Something went wrong"), "{body}");
+        assert!(!body.contains("fire"), "{body}");
+    }
+}

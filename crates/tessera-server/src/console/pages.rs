@@ -323,9 +323,7 @@ impl PageError {
         Failure::new(source).attach(&mut response);
         PageError(Box::new(response))
     }
-}
 
-impl PageError {
     pub fn forbidden(viewer: &SignedIn, message: &str) -> PageError {
         PageError(Box::new(
             (
