@@ -55,8 +55,11 @@ fn importable(name: &str) -> anyhow::Result<&'static Resource> {
             names.join(", ")
         )
     })?;
-    if resource.name == "documents" {
-        bail!("documents carry a file each; upload them with POST /api/v1/documents");
+    if resource.upload {
+        bail!(
+            "{0} carry a file each; upload them with POST /api/v1/{0}",
+            resource.name
+        );
     }
     Ok(resource)
 }

@@ -54,6 +54,10 @@ pub struct Resource {
     /// Pairs of date fields where the second, when set, may not be earlier
     /// than the first (e.g. a start and an end date).
     pub date_order: &'static [(&'static str, &'static str)],
+    /// Records are created by uploading a file (a multipart body: the file
+    /// and the writable fields) instead of a JSON body; Tessera records the
+    /// file's name, content type, size and SHA-256 itself.
+    pub upload: bool,
 }
 
 impl Resource {
@@ -179,6 +183,7 @@ pub static RESOURCES: &[Resource] = &[
             field("bank_name", Text, "banking"),
         ],
         date_order: &[("start_date", "end_date")],
+        upload: false,
     },
     Resource {
         name: "sectors",
@@ -191,6 +196,7 @@ pub static RESOURCES: &[Resource] = &[
             field("description", Text, "details"),
         ],
         date_order: &[],
+        upload: false,
     },
     Resource {
         name: "cost-centers",
@@ -202,6 +208,7 @@ pub static RESOURCES: &[Resource] = &[
             filterable(field("code", Text, "details")),
         ],
         date_order: &[],
+        upload: false,
     },
     Resource {
         name: "job-roles",
@@ -213,6 +220,7 @@ pub static RESOURCES: &[Resource] = &[
             filterable(field("code", Text, "details")),
         ],
         date_order: &[],
+        upload: false,
     },
     Resource {
         name: "groups",
@@ -224,6 +232,7 @@ pub static RESOURCES: &[Resource] = &[
             field("description", Text, "details"),
         ],
         date_order: &[],
+        upload: false,
     },
     Resource {
         name: "pay-rates",
@@ -243,6 +252,7 @@ pub static RESOURCES: &[Resource] = &[
             field("effective_to", Date, "details"),
         ],
         date_order: &[("effective_from", "effective_to")],
+        upload: false,
     },
     Resource {
         name: "time-off",
@@ -262,6 +272,7 @@ pub static RESOURCES: &[Resource] = &[
             field("note", Text, "details"),
         ],
         date_order: &[("start_date", "end_date")],
+        upload: false,
     },
     Resource {
         name: "documents",
@@ -281,6 +292,7 @@ pub static RESOURCES: &[Resource] = &[
             read_only(field("sha256", Text, "file")),
         ],
         date_order: &[],
+        upload: true,
     },
     Resource {
         name: "products",
@@ -294,6 +306,7 @@ pub static RESOURCES: &[Resource] = &[
             field("unit_price", Decimal, "details"),
         ],
         date_order: &[],
+        upload: false,
     },
     Resource {
         name: "transactions",
@@ -320,6 +333,7 @@ pub static RESOURCES: &[Resource] = &[
             required(field("occurred_at", Timestamp, "details")),
         ],
         date_order: &[],
+        upload: false,
     },
 ];
 
@@ -415,6 +429,9 @@ mod tests {
     fn only_documents_download_and_transactions_are_read_only() {
         for resource in RESOURCES {
             assert_eq!(resource.supports(Download), resource.name == "documents");
+            if resource.upload {
+                assert!(resource.supports(Create) && resource.supports(Download));
+            }
         }
         assert_eq!(super::resource("transactions").unwrap().actions, &[Read]);
     }

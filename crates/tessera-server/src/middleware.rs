@@ -1,7 +1,9 @@
 //! The middleware every request passes through, outermost first: request
 //! id and logging span, security headers, client address, problem
-//! rendering, metrics, panic catching, body limit.
+//! rendering and failure logging, the API's own rules, metrics, panic
+//! catching, body limit.
 
+use crate::problem::is_api_path;
 use crate::{ApiError, AppState};
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
@@ -36,7 +38,7 @@ pub fn apply(router: Router<AppState>, state: AppState) -> Router<AppState> {
         .layer(from_fn_with_state(state.clone(), limit_body))
         .layer(CatchPanicLayer::new())
         .layer(from_fn(record_metrics))
-        .layer(from_fn_with_state(state.clone(), guard_api))
+        .layer(from_fn_with_state(state.clone(), api_rules))
         .layer(from_fn(crate::problem::render_problems))
         .layer(from_fn_with_state(state, resolve_client))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -58,15 +60,13 @@ pub fn apply(router: Router<AppState>, state: AppState) -> Router<AppState> {
         .layer(from_fn(assign_request_id))
 }
 
-/// Refuses bodies over the limit for their route: document uploads may be
-/// as large as `max_document_bytes`, every other body `max_body_bytes`. A
+/// Refuses bodies over the limit for their route: file uploads may be as
+/// large as `max_document_bytes`, every other body `max_body_bytes`. A
 /// declared length over the limit is refused before anything is read; a
 /// body without one is cut off at the limit (extractors then answer 413).
 async fn limit_body(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let config = state.config();
-    let limit = if request.method() == axum::http::Method::POST
-        && request.uri().path() == "/api/v1/documents"
-    {
+    let limit = if request.method() == axum::http::Method::POST && is_upload(request.uri().path()) {
         config.max_document_bytes
     } else {
         config.max_body_bytes
@@ -96,6 +96,14 @@ async fn limit_body(State(state): State<AppState>, request: Request, next: Next)
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     response
+}
+
+/// Whether `path` is the collection of a resource whose records are created
+/// by uploading a file.
+fn is_upload(path: &str) -> bool {
+    path.strip_prefix("/api/v1/")
+        .and_then(tessera_core::resources::resource)
+        .is_some_and(|resource| resource.upload)
 }
 
 /// Echoes a well-formed incoming `X-Request-Id` (1–128 characters of
@@ -175,14 +183,26 @@ async fn resolve_client(
     next.run(request).await
 }
 
-/// Two refusals that apply to every API request before anything else:
-/// browsers from other origins (the API is server-to-server, and never sends
-/// CORS headers) and keys in the query string (URLs end up in logs).
-async fn guard_api(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let path = request.uri().path();
-    if !(path == "/api" || path.starts_with("/api/")) {
+/// The rules of every API request and answer, whatever route (or none)
+/// serves it: answers are never cached, since they carry personal data and
+/// raw keys; and two refusals come before anything else.
+async fn api_rules(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if !is_api_path(request.uri().path()) {
         return next.run(request).await;
     }
+    let mut response = match refusal(&state, &request) {
+        Some(refused) => refused.into_response(),
+        None => next.run(request).await,
+    };
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Browsers from other origins (the API is server-to-server, and never
+/// sends CORS headers) and keys in the query string (URLs end up in logs).
+fn refusal(state: &AppState, request: &Request) -> Option<ApiError> {
     if let Some(origin) = request.headers().get(header::ORIGIN) {
         let client = request.extensions().get::<ClientAddr>().copied();
         let https = state.config().secure_cookies || client.is_some_and(|c| c.forwarded_https);
@@ -196,11 +216,10 @@ async fn guard_api(State(state): State<AppState>, request: Request, next: Next) 
             .as_bytes()
             .eq_ignore_ascii_case(own_origin.as_bytes())
         {
-            return ApiError::new(
+            return Some(ApiError::new(
                 ErrorCode::BrowserRequestsNotSupported,
                 "The Tessera API is for server-to-server use; browsers on other sites may not call it. Call it from your backend.",
-            )
-            .into_response();
+            ));
         }
     }
     if request
@@ -208,13 +227,12 @@ async fn guard_api(State(state): State<AppState>, request: Request, next: Next) 
         .query()
         .is_some_and(tessera_core::credentials::query_carries_key)
     {
-        return ApiError::new(
+        return Some(ApiError::new(
             ErrorCode::ApiKeyInQuery,
             "API keys must not be sent in the URL, where they leak into logs; send the X-API-KEY header instead.",
-        )
-        .into_response();
+        ));
     }
-    next.run(request).await
+    None
 }
 
 const KNOWN_METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];

@@ -6,7 +6,8 @@
 //! the body. The same middleware turns any bare error status produced outside
 //! Tessera's handlers on an `/api` path (the body-limit layer, the router's
 //! 404/405, a caught panic) into a problem too, so every API error has one
-//! shape.
+//! shape. It is also the one place an unexpected [`Failure`] is logged, API
+//! or console, so each is logged once and with its request id.
 
 use crate::console::pages;
 use axum::extract::Request;
@@ -14,10 +15,34 @@ use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use std::error::Error;
 use std::sync::Arc;
 use tessera_core::ErrorCode;
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+/// Whether a path belongs to the JSON API, whose answers follow its rules
+/// (problems for errors, no caching, no cross-origin browsers).
+pub fn is_api_path(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
+}
+
+/// An unexpected failure behind an answer, carried in the response's
+/// extensions so that [`render_problems`] logs it, with the request id.
+/// Whoever answers with it only says that something went wrong.
+#[derive(Debug, Clone)]
+pub struct Failure(Arc<dyn Error + Send + Sync>);
+
+impl Failure {
+    pub fn new(source: impl Into<Box<dyn Error + Send + Sync>>) -> Self {
+        Failure(Arc::from(source.into()))
+    }
+
+    /// Puts the failure on `response` for [`render_problems`] to log.
+    pub fn attach(self, response: &mut Response) {
+        response.extensions_mut().insert(self);
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -25,6 +50,7 @@ pub struct ApiError {
     detail: String,
     details: Option<Value>,
     retry_after: Option<u64>,
+    failure: Option<Failure>,
 }
 
 impl ApiError {
@@ -34,6 +60,7 @@ impl ApiError {
             detail: detail.into(),
             details: None,
             retry_after: None,
+            failure: None,
         }
     }
 
@@ -52,11 +79,13 @@ impl ApiError {
         self.code
     }
 
-    /// Logs an unexpected failure in full and returns an error that reveals
-    /// nothing of it.
-    pub fn internal(err: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %err, "internal error");
-        ApiError::new(ErrorCode::InternalError, INTERNAL_DETAIL)
+    /// An unexpected failure: the answer reveals nothing of it, and
+    /// [`render_problems`] logs it in full.
+    pub fn internal(source: impl Into<Box<dyn Error + Send + Sync>>) -> Self {
+        ApiError {
+            failure: Some(Failure::new(source)),
+            ..ApiError::new(ErrorCode::InternalError, INTERNAL_DETAIL)
+        }
     }
 
     fn body(&self, request_id: &str) -> Value {
@@ -116,6 +145,9 @@ impl IntoResponse for ApiError {
         let status =
             StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = status.into_response();
+        if let Some(failure) = self.failure.clone() {
+            failure.attach(&mut response);
+        }
         response
             .extensions_mut()
             .insert(PendingProblem(Arc::new(self)));
@@ -123,11 +155,8 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn is_api_path(path: &str) -> bool {
-    path == "/api" || path.starts_with("/api/")
-}
-
-/// Writes pending problems, and converts bare error statuses on API paths.
+/// Logs unexpected failures, writes pending problems, and converts bare
+/// error statuses on API paths.
 pub async fn render_problems(request: Request, next: Next) -> Response {
     let api = is_api_path(request.uri().path());
     let request_id = request
@@ -138,8 +167,11 @@ pub async fn render_problems(request: Request, next: Next) -> Response {
         .to_owned();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
 
+    if let Some(Failure(source)) = response.extensions_mut().remove::<Failure>() {
+        tracing::error!(%request_id, error = %source, "internal error");
+    }
     let pending = response.extensions().get::<PendingProblem>().cloned();
     let problem = match pending {
         Some(PendingProblem(problem)) => (*problem).clone(),
@@ -222,5 +254,60 @@ pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
         .into_response()
     } else {
         (StatusCode::METHOD_NOT_ALLOWED, "Method not allowed").into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::pages::PageError;
+    use axum::Router;
+    use axum::body::{Body, to_bytes};
+    use axum::middleware::from_fn;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    async fn answer(path: &str) -> (Response, String) {
+        let router = Router::new()
+            .route(
+                "/api/v1/failing",
+                get(|| async { ApiError::internal("the disk is on fire") }),
+            )
+            .route(
+                "/failing-page",
+                get(|| async { PageError::internal("the disk is on fire") }),
+            )
+            .layer(from_fn(render_problems));
+        let request = Request::builder().uri(path).body(Body::empty()).unwrap();
+        let response = router.oneshot(request).await.unwrap();
+        let (parts, body) = response.into_parts();
+        let text = String::from_utf8(to_bytes(body, 1 << 16).await.unwrap().to_vec()).unwrap();
+        (Response::from_parts(parts, Body::empty()), text)
+    }
+
+    #[tokio::test]
+    async fn an_internal_api_error_is_a_problem_that_hides_its_source() {
+        let (response, body) = answer("/api/v1/failing").await;
+        assert_eq!(response.status(), 500);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            PROBLEM_CONTENT_TYPE
+        );
+        assert!(!body.contains("fire"), "{body}");
+        assert!(response.extensions().get::<Failure>().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_failing_console_page_is_an_html_page() {
+        let (response, body) = answer("/failing-page").await;
+        assert_eq!(response.status(), 500);
+        assert!(
+            response.headers()[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+        );
+        assert!(body.contains("Something went wrong"), "{body}");
+        assert!(!body.contains("fire"), "{body}");
     }
 }

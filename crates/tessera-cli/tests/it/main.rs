@@ -5,6 +5,7 @@
 mod harness;
 
 mod admin_cli;
+mod api_headers;
 mod browser;
 mod client_applications;
 mod cluster;

@@ -3,16 +3,18 @@
 //! manage keys.
 
 use super::extract::{ApiJson, PasswordAuth};
+use super::json::Json;
 use super::pagination::{Page, PageQuery};
 use crate::{ApiError, AppState};
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tessera_core::ErrorCode;
+use tessera_core::id::IdKind;
 use tessera_core::permissions::PermissionSet;
 use tessera_ops::keys::{self, IpAllowlist, Issuer, KeyRequest, RequestedAccess};
 use tessera_store::api_keys::{self, ApiKey, Owner};
@@ -175,22 +177,18 @@ async fn list(
     State(state): State<AppState>,
     auth: PasswordAuth,
     page: PageQuery,
-) -> Result<Json<Page>, ApiError> {
+) -> Result<Json<Page<Value>>, ApiError> {
     let only_own = (!auth.is_administrator()).then_some(auth.account.id.as_str());
-    let mut keys = api_keys::list(
+    let after = page.after(IdKind::ApiKey.prefix())?;
+    let keys = api_keys::list(
         state.db(),
         &auth.organization_id,
         only_own,
-        page.cursor.as_deref(),
-        page.limit + 1,
+        after.as_deref(),
+        page.fetch_limit(),
     )
     .await?;
-    let next_cursor = if keys.len() as i64 > page.limit {
-        keys.truncate(page.limit as usize);
-        keys.last().map(|k| k.id.clone())
-    } else {
-        None
-    };
+    let (keys, next_cursor) = page.page(keys, |k| &k.id);
     Ok(Json(Page {
         data: keys.iter().map(|k| key_json(k, None)).collect(),
         next_cursor,

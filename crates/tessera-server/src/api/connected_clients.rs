@@ -3,10 +3,11 @@
 //! username and password like key management.
 
 use super::extract::PasswordAuth;
+use super::json::Json;
 use crate::{ApiError, AppState};
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{get, put};
-use axum::{Json, Router};
 use serde_json::{Value, json};
 use tessera_core::ErrorCode;
 use tessera_store::client_connections::{self, Connection};

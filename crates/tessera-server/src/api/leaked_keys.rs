@@ -4,12 +4,13 @@
 //! endpoint cannot be used to test keys.
 
 use super::extract::{ApiJson, client_addr};
+use super::json::Json;
 use crate::{ApiError, AppState};
+use axum::Router;
 use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::routing::post;
-use axum::{Json, Router};
 use governor::clock::{Clock, DefaultClock};
 use serde::Deserialize;
 use serde_json::{Value, json};

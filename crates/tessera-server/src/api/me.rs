@@ -2,11 +2,12 @@
 //! itself.
 
 use super::extract::ApiKeyAuth;
+use super::json::serialized;
 use crate::{ApiError, AppState};
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::get;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
@@ -17,13 +18,10 @@ use tessera_core::resources::RESOURCES;
 use tessera_ops::keys::{self, KeyRef};
 use tessera_store::format_ms;
 
-pub fn router(state: AppState) -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/me", get(show).delete(revoke_itself))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state,
-            super::extract::authenticate,
-        ))
+/// Key-authenticated: `super::key_authenticated` puts them behind
+/// `authenticate`.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/me", get(show).delete(revoke_itself))
 }
 
 /// Effective permissions spelled out per resource, so "full access" reads
@@ -109,13 +107,8 @@ async fn show(auth: ApiKeyAuth) -> Response {
             burst: key.organization_rate_limit.burst,
         },
     };
-    // Sized for a full-access key's answer, so the body is written without
-    // growing the buffer on this hot path.
-    let mut body = Vec::with_capacity(1536);
-    match serde_json::to_writer(&mut body, &me) {
-        Ok(()) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
-        Err(err) => ApiError::internal(err).into_response(),
-    }
+    // Sized for a full-access key's answer: this is a hot path.
+    serialized(&me, 1536)
 }
 
 async fn revoke_itself(

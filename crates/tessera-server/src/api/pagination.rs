@@ -1,25 +1,71 @@
 //! The list shape every collection shares: `{"data": [...], "next_cursor": …}`
-//! with `limit` (1–200, default 50) and an opaque `cursor`.
+//! with `limit` (1–200, default 50) and an opaque `cursor`. A cursor is the
+//! last id of the previous page, base64url-encoded so that clients pass it
+//! back rather than build one.
 
 use crate::ApiError;
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use tessera_core::ErrorCode;
+use tessera_core::records::is_record_id;
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
 
 #[derive(Serialize)]
-pub struct Page {
-    pub data: Vec<Value>,
+pub struct Page<T> {
+    pub data: Vec<T>,
     pub next_cursor: Option<String>,
 }
 
+/// The `limit` and `cursor` of a list request.
 pub struct PageQuery {
     pub limit: i64,
-    pub cursor: Option<String>,
+    cursor: Option<String>,
+}
+
+impl PageQuery {
+    /// How many rows to fetch: one more than a page, to learn whether
+    /// another page follows.
+    pub fn fetch_limit(&self) -> i64 {
+        self.limit + 1
+    }
+
+    /// The id this page starts after. A cursor that is not an id with
+    /// `id_prefix` did not come from this list, and is refused.
+    pub fn after(&self, id_prefix: &str) -> Result<Option<String>, ApiError> {
+        self.cursor
+            .as_deref()
+            .map(|cursor| {
+                URL_SAFE_NO_PAD
+                    .decode(cursor)
+                    .ok()
+                    .and_then(|bytes| String::from_utf8(bytes).ok())
+                    .filter(|id| is_record_id(id_prefix, id))
+                    .ok_or_else(|| {
+                        ApiError::new(
+                            ErrorCode::InvalidRequest,
+                            "cursor is not a cursor this list returned.",
+                        )
+                    })
+            })
+            .transpose()
+    }
+
+    /// Cuts rows fetched with [`Self::fetch_limit`] to one page, with the
+    /// cursor of the next page if there is one.
+    pub fn page<T>(&self, mut rows: Vec<T>, id: impl Fn(&T) -> &str) -> (Vec<T>, Option<String>) {
+        let limit = usize::try_from(self.limit).unwrap_or(0);
+        if rows.len() <= limit {
+            return (rows, None);
+        }
+        rows.truncate(limit);
+        let next_cursor = rows.last().map(|row| URL_SAFE_NO_PAD.encode(id(row)));
+        (rows, next_cursor)
+    }
 }
 
 #[derive(Deserialize)]
@@ -52,5 +98,38 @@ impl<S: Send + Sync> FromRequestParts<S> for PageQuery {
             limit,
             cursor: raw.cursor.filter(|c| !c.is_empty()),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(limit: i64, cursor: Option<String>) -> PageQuery {
+        PageQuery { limit, cursor }
+    }
+
+    #[test]
+    fn the_next_cursor_leads_past_the_last_row_of_the_page() {
+        let ids = vec![
+            "grp_01jdq3k9m2x8v7c6b5n4t3r2s1".to_owned(),
+            "grp_01jdq3k9m2x8v7c6b5n4t3r2s2".to_owned(),
+            "grp_01jdq3k9m2x8v7c6b5n4t3r2s3".to_owned(),
+        ];
+        let (page, next) = query(2, None).page(ids.clone(), String::as_str);
+        assert_eq!(page, ids[..2]);
+        let after = query(2, next).after("grp").unwrap();
+        assert_eq!(after.as_deref(), Some(ids[1].as_str()));
+
+        let (last, none) = query(3, None).page(ids, String::as_str);
+        assert_eq!((last.len(), none), (3, None));
+    }
+
+    #[test]
+    fn a_cursor_of_another_list_is_refused() {
+        let groups = URL_SAFE_NO_PAD.encode("grp_01jdq3k9m2x8v7c6b5n4t3r2s1");
+        assert!(query(2, Some(groups)).after("emp").is_err());
+        assert!(query(2, Some("not-a-cursor".into())).after("emp").is_err());
+        assert_eq!(query(2, None).after("emp").unwrap(), None);
     }
 }

@@ -1,9 +1,10 @@
 //! Signing in and out, and the signed-in landing page.
 
+use super::pages::{self, PageError};
 use super::session::{self, CurrentSession, SignedIn};
-use super::{anonymous_form, cookies, pages};
+use super::{anonymous_form, cookies};
+use crate::AppState;
 use crate::middleware::ClientAddr;
-use crate::{ApiError, AppState};
 use axum::extract::{Extension, Form, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -22,7 +23,7 @@ pub async fn show_form(
     State(state): State<AppState>,
     Extension(client): Extension<ClientAddr>,
     headers: HeaderMap,
-) -> Result<Response, ApiError> {
+) -> Result<Response, PageError> {
     if session::current(&state, &headers).await?.is_some() {
         return Ok(Redirect::to("/").into_response());
     }
@@ -66,7 +67,7 @@ pub async fn sign_in(
     Extension(client): Extension<ClientAddr>,
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, PageError> {
     if !anonymous_form::SIGN_IN.accepts(&headers, &form.csrf) {
         return Ok(pages::csrf_refused().into_response());
     }
@@ -115,7 +116,7 @@ async fn start_session(
     state: &AppState,
     client: ClientAddr,
     account: &Credentials,
-) -> Result<Response, ApiError> {
+) -> Result<Response, PageError> {
     let token = random_base62(43);
     let token_hash = SecretHash::of(&token);
     let csrf_token = random_base62(32);
@@ -155,7 +156,7 @@ pub async fn sign_out(
     Extension(client): Extension<ClientAddr>,
     headers: HeaderMap,
     Form(form): Form<SignOutForm>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, PageError> {
     let Some(current) = session::current(&state, &headers).await? else {
         return Ok(Redirect::to("/login").into_response());
     };
@@ -175,7 +176,7 @@ async fn end_session(
     state: &AppState,
     current: &CurrentSession,
     client: ClientAddr,
-) -> Result<(), ApiError> {
+) -> Result<(), PageError> {
     let account = &current.account;
     let (kind, organization_id) = match &account.membership {
         tessera_store::accounts::Membership::Operator => (ActorKind::Operator, None),

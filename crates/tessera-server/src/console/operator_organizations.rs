@@ -364,7 +364,7 @@ async fn hash_off_the_workers(password: String) -> Result<String, PageError> {
     .await
     .ok()
     .flatten()
-    .ok_or_else(|| crate::ApiError::internal("hashing a checked password failed").into())
+    .ok_or_else(|| PageError::internal("hashing a checked password failed"))
 }
 
 // ------------------------------------------------------- one organisation

@@ -5,6 +5,7 @@
 
 use super::form::FormErrors;
 use super::session::SignedIn;
+use crate::problem::Failure;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
@@ -315,6 +316,14 @@ pub fn internal_error() -> Response {
 pub struct PageError(Box<Response>);
 
 impl PageError {
+    /// An unexpected failure: the page only says something went wrong, and
+    /// `render_problems` logs the failure with the request id.
+    pub fn internal(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> PageError {
+        let mut response = internal_error();
+        Failure::new(source).attach(&mut response);
+        PageError(Box::new(response))
+    }
+
     pub fn forbidden(viewer: &SignedIn, message: &str) -> PageError {
         PageError(Box::new(
             (
@@ -349,8 +358,13 @@ impl IntoResponse for PageError {
 
 impl From<tessera_store::StoreError> for PageError {
     fn from(err: tessera_store::StoreError) -> Self {
-        tracing::error!(error = %err, "console: storage failed");
-        PageError(Box::new(internal_error()))
+        PageError::internal(err)
+    }
+}
+
+impl From<tokio::task::JoinError> for PageError {
+    fn from(err: tokio::task::JoinError) -> Self {
+        PageError::internal(err)
     }
 }
 
@@ -358,15 +372,7 @@ impl From<tessera_store::StoreError> for PageError {
 /// handled; what remains is a failure.
 impl From<tessera_ops::OpError> for PageError {
     fn from(err: tessera_ops::OpError) -> Self {
-        tracing::error!(error = %err, "console: operation failed");
-        PageError(Box::new(internal_error()))
-    }
-}
-
-impl From<crate::ApiError> for PageError {
-    fn from(err: crate::ApiError) -> Self {
-        tracing::error!(error = ?err, "console: request failed");
-        PageError(Box::new(internal_error()))
+        PageError::internal(err)
     }
 }
 

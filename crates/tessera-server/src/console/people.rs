@@ -240,7 +240,7 @@ async fn hash(password: String) -> Result<Result<String, PasswordPolicyError>, P
         NewPassword::parse(&password).map(|p| password::hash_password(&p))
     })
     .await
-    .map_err(|e| PageError::from(crate::ApiError::internal(e)))
+    .map_err(PageError::from)
 }
 
 fn new_user_page(

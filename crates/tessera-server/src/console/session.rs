@@ -2,8 +2,8 @@
 
 use super::cookies;
 use super::pages::{self, PageError};
+use crate::AppState;
 use crate::middleware::ClientAddr;
-use crate::{ApiError, AppState};
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
@@ -32,7 +32,7 @@ impl CurrentSession {
 pub async fn current(
     state: &AppState,
     headers: &HeaderMap,
-) -> Result<Option<CurrentSession>, ApiError> {
+) -> Result<Option<CurrentSession>, PageError> {
     let Some(token) = cookies::read(headers, cookies::SESSION) else {
         return Ok(None);
     };
@@ -169,7 +169,7 @@ impl FromRequestParts<AppState> for SignedIn {
         match current(state, &parts.headers).await {
             Ok(Some(session)) => Ok(SignedIn { session, client }),
             Ok(None) => Err(Redirect::to("/login").into_response()),
-            Err(err) => Err(PageError::from(err).into_response()),
+            Err(err) => Err(err.into_response()),
         }
     }
 }

@@ -114,7 +114,7 @@ fn ui_asset(file: &str) -> Option<Response> {
             Some(response)
         }
         Ok(None) => None,
-        Err(err) => Some(crate::ApiError::internal(err).into_response()),
+        Err(err) => Some(crate::ApiError::internal(err.to_string()).into_response()),
     }
 }
 

@@ -1,0 +1,212 @@
+//! The data API: one set of handlers serves every resource declared in
+//! `tessera_core::resources`. Routes are generated from the declarations
+//! (only the actions a resource supports get a method), and each handler
+//! finds its resource in a request extension.
+//!
+//! `list` reads pages, `write` creates, updates and deletes (with
+//! idempotent creates), `documents` uploads and downloads files.
+
+mod documents;
+mod list;
+mod write;
+
+use super::extract::ApiKeyAuth;
+use super::json::Json;
+use crate::{ApiError, AppState};
+use axum::Router;
+use axum::extract::{Extension, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
+use serde_json::json;
+use std::collections::BTreeSet;
+use tessera_core::ErrorCode;
+use tessera_core::id::OrganizationId;
+use tessera_core::permissions::Action;
+use tessera_core::records::{self, FieldValues, RecordView};
+use tessera_core::resources::{Field, RESOURCES, Resource};
+use tessera_store::format_ms;
+use tessera_store::records as store;
+
+/// The resource a route serves, put on the request by its route.
+#[derive(Clone, Copy)]
+struct Served(&'static Resource);
+
+/// Key-authenticated: `super::key_authenticated` puts them behind
+/// `authenticate`.
+pub fn router() -> Router<AppState> {
+    let mut router = Router::new();
+    for resource in RESOURCES {
+        let mut collection = MethodRouter::new();
+        let mut item = MethodRouter::new();
+        if resource.supports(Action::Read) {
+            collection = collection.get(list::list);
+            item = item.get(show);
+        }
+        if resource.supports(Action::Create) {
+            collection = if resource.upload {
+                collection.post(documents::upload)
+            } else {
+                collection.post(write::create)
+            };
+        }
+        if resource.supports(Action::Update) {
+            item = item.patch(write::update);
+        }
+        if resource.supports(Action::Delete) {
+            item = item.delete(write::remove);
+        }
+        let served = Extension(Served(resource));
+        router = router
+            .route(
+                &format!("/api/v1/{}", resource.name),
+                collection.layer(served),
+            )
+            .route(
+                &format!("/api/v1/{}/{{id}}", resource.name),
+                item.layer(served),
+            );
+        if resource.supports(Action::Download) {
+            router = router.route(
+                &format!("/api/v1/{}/{{id}}/content", resource.name),
+                MethodRouter::new().get(documents::download).layer(served),
+            );
+        }
+    }
+    router
+}
+
+/// What the request's key may do with `resource`: the fields it may read
+/// and write (`None`: all), or a 403 naming the missing permission.
+fn require<'a>(
+    auth: &'a ApiKeyAuth,
+    resource: &Resource,
+    action: Action,
+) -> Result<Option<&'a BTreeSet<String>>, ApiError> {
+    let access = &auth.verdict.key.effective;
+    if !access.allows(resource.name, action) {
+        return Err(ApiError::new(
+            ErrorCode::PermissionDenied,
+            format!(
+                "This API key may not {action} {}.",
+                resource.title.to_lowercase()
+            ),
+        )
+        .with_details(json!({"resource": resource.name, "action": action.as_str()})));
+    }
+    Ok(access.field_restriction(resource.name))
+}
+
+/// The `{id}` of a record route. An id that cannot be one of the resource's
+/// ids is a 404 before any lookup, like an id that does not exist.
+struct RecordId(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for RecordId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Extension(Served(resource)) = Extension::<Served>::from_request_parts(parts, state)
+            .await
+            .map_err(ApiError::internal)?;
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| not_found(resource, ""))?;
+        if records::is_record_id(resource.id_prefix, &id) {
+            Ok(RecordId(id))
+        } else {
+            Err(not_found(resource, &id))
+        }
+    }
+}
+
+fn organization(auth: &ApiKeyAuth) -> &OrganizationId {
+    &auth.verdict.key.organization_id
+}
+
+fn not_found(resource: &Resource, id: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::NotFound,
+        format!(
+            "No {} with id '{id}' exists in this organization.",
+            resource.singular()
+        ),
+    )
+}
+
+fn invalid(detail: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::InvalidRequest, detail)
+}
+
+fn etag(version: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\""))
+        .unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
+}
+
+/// One record as JSON, with its version as the `ETag`.
+fn versioned(view: RecordView<'_, impl FieldValues>, version: i64) -> Response {
+    ([(header::ETAG, etag(version))], Json(view)).into_response()
+}
+
+fn view<'a, D: FieldValues>(
+    fields: &'a [&'static Field],
+    id: &'a str,
+    data: &'a D,
+    times: &'a (String, String),
+) -> RecordView<'a, D> {
+    RecordView {
+        fields,
+        id,
+        created_at: &times.0,
+        updated_at: &times.1,
+        data,
+    }
+}
+
+fn times(created_at: i64, updated_at: i64) -> (String, String) {
+    (format_ms(created_at), format_ms(updated_at))
+}
+
+/// The `fields=` parameter: the names asked for, or a 400 naming unknown ones.
+fn requested_fields(
+    resource: &Resource,
+    raw: Option<&str>,
+) -> Result<Option<BTreeSet<String>>, ApiError> {
+    raw.map(|raw| {
+        records::parse_field_list(resource, raw).map_err(|unknown| {
+            invalid(format!(
+                "fields names unknown fields: {}.",
+                unknown.join(", ")
+            ))
+            .with_details(json!({"unknown_fields": unknown}))
+        })
+    })
+    .transpose()
+}
+
+#[derive(serde::Deserialize)]
+struct ShowQuery {
+    fields: Option<String>,
+}
+
+async fn show(
+    Extension(Served(resource)): Extension<Served>,
+    State(state): State<AppState>,
+    auth: ApiKeyAuth,
+    RecordId(id): RecordId,
+    query: Result<Query<ShowQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let readable = require(&auth, resource, Action::Read)?;
+    let Query(query) = query.map_err(|e| invalid(e.body_text()))?;
+    let requested = requested_fields(resource, query.fields.as_deref())?;
+    let record = store::get_text(state.db(), organization(&auth), resource.name, &id)
+        .await?
+        .ok_or_else(|| not_found(resource, &id))?;
+    let visible = records::visible_fields(resource, readable, requested.as_ref());
+    let t = times(record.created_at, record.updated_at);
+    let fields = record.fields()?;
+    Ok(versioned(
+        view(&visible, &record.id, &fields, &t),
+        record.version,
+    ))
+}
