@@ -97,7 +97,7 @@ async fn issue_sample_key(ops: &Ops, organization_id: &OrganizationId) -> anyhow
     let accounts::Membership::Member { role_id, .. } = &admin.membership else {
         anyhow::bail!("the demo administrator belongs to no organisation");
     };
-    let role = roles::find_by_id(db, role_id)
+    let role = roles::find_by_id(db, organization_id, role_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the demo administrator has no role"))?;
     let actor = Actor::command_line();

@@ -65,14 +65,6 @@ fn entries(rows: Vec<EntryRow>) -> Vec<Entry> {
     rows.into_iter().map(Entry::from).collect()
 }
 
-/// Writes one entry in a transaction of its own, for events that change
-/// nothing else (a failed sign-in, a submitted application).
-pub async fn record_alone(db: &Db, entry: NewEntry<'_>) -> Result<(), StoreError> {
-    let mut tx = db.begin().await?;
-    record(&mut tx, entry).await?;
-    tx.commit().await
-}
-
 /// Writes an entry in `tx`, so it commits with the change it describes.
 pub async fn record(tx: &mut Tx, entry: NewEntry<'_>) -> Result<(), StoreError> {
     let details = entry.event.details().map(|d| d.to_string());

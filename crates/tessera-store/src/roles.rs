@@ -124,9 +124,24 @@ pub async fn find_by_name(
     row.map(Role::try_from).transpose()
 }
 
-pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<Role>, StoreError> {
-    let sql = concat!("SELECT ", columns_sql!(), " FROM roles WHERE id = $1");
-    let row: Option<RoleRow> = crate::fetch_optional(db, sql, id).await?;
+/// A role of the organisation; another organisation's is not found.
+pub async fn find_by_id(
+    db: &Db,
+    organization_id: &OrganizationId,
+    id: &str,
+) -> Result<Option<Role>, StoreError> {
+    let sql = concat!(
+        "SELECT ",
+        columns_sql!(),
+        " FROM roles WHERE organization_id = $1 AND id = $2"
+    );
+    let row: Option<RoleRow> = on_pool!(db, |pool| {
+        sqlx::query_as(sql)
+            .bind(organization_id.as_str())
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+    });
     row.map(Role::try_from).transpose()
 }
 

@@ -300,7 +300,7 @@ async fn built_in_roles_are_protected_and_roles_in_use_are_not_deleted(backend: 
         )
         .await;
     let org = app.organization_id("acme").await;
-    let stored = roles::find_by_id(&app.db, &employee)
+    let stored = roles::find_by_id(&app.db, &org, &employee)
         .await
         .unwrap()
         .unwrap();
@@ -363,7 +363,7 @@ async fn built_in_roles_are_protected_and_roles_in_use_are_not_deleted(backend: 
         "{page}"
     );
     assert!(
-        roles::find_by_id(&app.db, &temporary)
+        roles::find_by_id(&app.db, &app.organization_id("acme").await, &temporary)
             .await
             .unwrap()
             .is_some()
@@ -378,7 +378,7 @@ async fn built_in_roles_are_protected_and_roles_in_use_are_not_deleted(backend: 
         .await;
     assert_eq!(location, "/settings/roles?done=deleted");
     assert!(
-        roles::find_by_id(&app.db, &temporary)
+        roles::find_by_id(&app.db, &app.organization_id("acme").await, &temporary)
             .await
             .unwrap()
             .is_none()

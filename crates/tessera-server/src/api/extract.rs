@@ -276,7 +276,7 @@ impl FromRequestParts<AppState> for PasswordAuth {
                 "Operators belong to no organization and hold no API keys.",
             ));
         };
-        let role = roles::find_by_id(state.db(), &role_id)
+        let role = roles::find_by_id(state.db(), &organization_id, &role_id)
             .await?
             .ok_or_else(refused)?;
         Ok(PasswordAuth {

@@ -60,7 +60,7 @@ impl Done {
 
 /// The issuing person's role, which bounds what they may grant.
 async fn own_role(state: &AppState, member: &MemberContext<'_>) -> Result<Role, PageError> {
-    roles::find_by_id(state.db(), member.role_id)
+    roles::find_by_id(state.db(), member.organization_id, member.role_id)
         .await?
         .ok_or_else(PageError::not_found)
 }
@@ -598,7 +598,7 @@ fn curl_example(base: &str, key: &ApiKey, raw: &str, access: &Access) -> String 
 
 async fn key_access(state: &AppState, key: &ApiKey) -> Result<Access, PageError> {
     Ok(match (&key.role_id, &key.permissions) {
-        (Some(role_id), _) => roles::find_by_id(state.db(), role_id)
+        (Some(role_id), _) => roles::find_by_id(state.db(), &key.organization_id, role_id)
             .await?
             .map_or(Access::Limited(Default::default()), |r| r.access),
         (None, Some(set)) => Access::Limited(set.clone()),
@@ -676,9 +676,11 @@ async fn owner_access(
             None => return Ok(None),
         },
     };
-    Ok(roles::find_by_id(state.db(), &role_id)
-        .await?
-        .map(|role| (role.name, role.access)))
+    Ok(
+        roles::find_by_id(state.db(), &key.organization_id, &role_id)
+            .await?
+            .map(|role| (role.name, role.access)),
+    )
 }
 
 async fn show(

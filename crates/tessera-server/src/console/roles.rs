@@ -201,9 +201,8 @@ async fn find_role(
     member: &MemberContext<'_>,
     id: &str,
 ) -> Result<Role, PageError> {
-    roles::find_by_id(state.db(), id)
+    roles::find_by_id(state.db(), member.organization_id, id)
         .await?
-        .filter(|r| r.organization_id == *member.organization_id)
         .ok_or_else(PageError::not_found)
 }
 
@@ -279,7 +278,7 @@ async fn read_form(
         },
     };
     // A role cannot be given more than the administrator editing it holds.
-    let editor_role = roles::find_by_id(state.db(), member.role_id)
+    let editor_role = roles::find_by_id(state.db(), member.organization_id, member.role_id)
         .await?
         .ok_or(StoreError::NotFound)?;
     if !Access::Limited(draft.to_set()).is_within(&editor_role.access) {
