@@ -27,7 +27,7 @@ async fn engine_with_one_key() -> (std::sync::Arc<AccessEngine>, String) {
             name: "bench",
             key_hash: &key.hash,
             hint: &key.hint,
-            owner: &Owner::Account(account.clone()),
+            owner: &Owner::Account(account.clone().into()),
             created_by: &account,
             permissions: None,
             role_id: None,

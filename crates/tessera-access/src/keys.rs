@@ -20,7 +20,7 @@ use std::time::Duration;
 use tessera_core::ErrorCode;
 use tessera_core::access_change::AccessChange;
 use tessera_core::credentials;
-use tessera_core::id::OrganizationId;
+use tessera_core::id::{KeyId, OrganizationId};
 use tessera_core::permissions::Access;
 use tessera_core::secret::{self, SecretHash, SecretKind};
 use tessera_store::api_keys::{self, KeyForVerification, KeyUse, Owner};
@@ -63,7 +63,7 @@ impl EngineSettings {
 /// A key as verification sees it, with its effective access precomputed.
 #[derive(Debug)]
 pub struct VerifiedKey {
-    pub id: String,
+    pub id: KeyId,
     pub name: String,
     pub organization_id: OrganizationId,
     pub organization_slug: String,
@@ -324,13 +324,13 @@ impl AccessEngine {
             let _ = self.client_uses.try_send(ClientUse {
                 organization_id: key.organization_id.to_string(),
                 client_id: client_id.clone(),
-                key_id: key.id.clone(),
+                key_id: key.id.to_string(),
                 at: now,
             });
         }
         if key.claim_use_report(now) {
             let _ = self.uses.try_send(KeyUse {
-                key_id: key.id.clone(),
+                key_id: key.id.to_string(),
                 at: now,
                 ip: presented.client_ip.to_string(),
             });
@@ -422,7 +422,7 @@ impl AccessEngine {
                     )
                     .into());
                 }
-                Some(client.id)
+                Some(client.id.into_string())
             }
         };
         match (&key.client_id, &client) {

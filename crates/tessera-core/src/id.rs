@@ -188,6 +188,16 @@ macro_rules! typed_ids {
 typed_ids! {
     /// An organisation (tenant): `org_…`.
     OrganizationId => Organization,
+    /// An account, an operator or an organisation's user: `usr_…`.
+    AccountId => Account,
+    /// A bot user of an organisation: `bot_…`.
+    BotId => Bot,
+    /// A role of an organisation: `rol_…`.
+    RoleId => Role,
+    /// An API key: `key_…`.
+    KeyId => ApiKey,
+    /// An API client: `cli_…`.
+    ClientId => ApiClient,
 }
 
 #[cfg(test)]

@@ -43,7 +43,7 @@ pub fn actor_of(account: &Credentials, ip: IpAddr) -> Actor {
         } else {
             ActorKind::User
         },
-        id: Some(account.id.clone()),
+        id: Some(account.id.to_string()),
         name: account.username.clone(),
         ip: Some(ip.to_string()),
     }

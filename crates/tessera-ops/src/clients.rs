@@ -189,7 +189,7 @@ pub async fn approve_application(
     audit_created(&mut change, actor, &new, Some(reference)).await?;
     let event = AuditEvent::ClientApplicationApproved {
         company: application.company.clone(),
-        client_id: new.client.id.clone(),
+        client_id: new.client.id.to_string(),
     };
     change
         .commit_audited(actor, None, Some(reference), event)

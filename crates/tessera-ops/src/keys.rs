@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::str::FromStr;
 use tessera_core::access_change::AccessChange;
 use tessera_core::audit::{Actor, AuditEvent, OwnerName};
-use tessera_core::id::OrganizationId;
+use tessera_core::id::{AccountId, KeyId, OrganizationId, RoleId};
 use tessera_core::names::DisplayName;
 use tessera_core::permissions::{Access, PermissionSet};
 use tessera_core::secret::{self, SecretHash, SecretKind};
@@ -23,7 +23,7 @@ const HOUR_MS: i64 = 3_600_000;
 
 /// The person creating a key, as far as the rules care.
 pub struct Issuer<'a> {
-    pub account_id: &'a str,
+    pub account_id: &'a AccountId,
     pub username: &'a str,
     pub organization_id: &'a OrganizationId,
     pub role: &'a Role,
@@ -165,7 +165,7 @@ struct CheckedKey {
     owner: Owner,
     owner_name: String,
     stored_permissions: Option<PermissionSet>,
-    role_id: Option<String>,
+    role_id: Option<RoleId>,
     expires_at: Option<i64>,
     ip_allowlist: Option<IpAllowlist>,
     client_id: Option<String>,
@@ -182,7 +182,7 @@ async fn resolve_owner(
 ) -> Result<(Owner, String), OpError> {
     match bot {
         None => Ok((
-            Owner::Account(issuer.account_id.to_owned()),
+            Owner::Account(issuer.account_id.clone()),
             issuer.username.to_owned(),
         )),
         Some(_) if !issuer.role.is_administrator() => Err(Refusal::denied(
@@ -325,7 +325,7 @@ async fn insert(
     change: &mut Change<'_>,
     issuer: &Issuer<'_>,
     key: &CheckedKey,
-) -> Result<String, OpError> {
+) -> Result<KeyId, OpError> {
     let created = api_keys::create(
         change.tx(),
         &NewApiKey {
@@ -374,7 +374,7 @@ async fn insert(
 async fn issued(
     ops: &Ops,
     organization_id: &OrganizationId,
-    id: String,
+    id: KeyId,
     raw: String,
 ) -> Result<IssuedKey, OpError> {
     let key = api_keys::find(ops.db(), organization_id, &id)
@@ -436,7 +436,7 @@ pub async fn roll(
         let ends_at = now_ms() + i64::from(overlap_hours) * HOUR_MS;
         api_keys::end_at(change.tx(), &key.organization_id, &key.id, ends_at).await?;
         change
-            .access_changed(AccessChange::Key(key.id.clone()))
+            .access_changed(AccessChange::Key(key.id.to_string()))
             .await?;
     }
     change
@@ -445,7 +445,7 @@ pub async fn roll(
             Some(&key.organization_id),
             Some(&key.id),
             AuditEvent::KeyRolled {
-                replaced_by: replacement.clone(),
+                replaced_by: replacement.to_string(),
                 overlap_hours,
             },
         )
@@ -565,7 +565,7 @@ pub async fn report_leak(
     .await?;
     if revocation == Revocation::Revoked {
         change
-            .access_changed(AccessChange::Key(key.id.clone()))
+            .access_changed(AccessChange::Key(key.id.to_string()))
             .await?;
     }
     change

@@ -124,7 +124,7 @@ pub async fn set_role(
     person: Person<'_>,
     role: &Role,
 ) -> Result<bool, StoreError> {
-    if person.role_id == role.id {
+    if role.id == *person.role_id {
         return Ok(false);
     }
     let mut change = ops.change().await?;

@@ -2,14 +2,14 @@
 
 use crate::error::one_row;
 use crate::{Db, StoreError, Tx, now_ms, on_pool, on_tx};
-use tessera_core::id::OrganizationId;
+use tessera_core::id::{AccountId, OrganizationId, RoleId};
 use tessera_core::id::{IdKind, new_id};
 use tessera_core::names::Username;
 
 /// What sign-in needs to know about an account.
 #[derive(Debug, Clone)]
 pub struct Credentials {
-    pub id: String,
+    pub id: AccountId,
     pub username: String,
     pub password_hash: String,
     pub is_operator: bool,
@@ -30,7 +30,7 @@ struct CredentialsRow {
 impl From<CredentialsRow> for Credentials {
     fn from(row: CredentialsRow) -> Self {
         Credentials {
-            id: row.id,
+            id: row.id.into(),
             username: row.username,
             password_hash: row.password_hash,
             is_operator: row.is_operator,
@@ -43,7 +43,7 @@ impl From<CredentialsRow> for Credentials {
 /// An account as the console shows it: who, where, with which role.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
-    pub id: String,
+    pub id: AccountId,
     pub username: String,
     pub active: bool,
     pub membership: Membership,
@@ -56,7 +56,7 @@ pub enum Membership {
         organization_id: OrganizationId,
         organization_slug: String,
         organization_name: String,
-        role_id: String,
+        role_id: RoleId,
         role_name: String,
         is_administrator: bool,
     },
@@ -100,7 +100,7 @@ impl TryFrom<AccountRow> for Account {
                     organization_id: organization_id.into(),
                     organization_slug,
                     organization_name,
-                    role_id,
+                    role_id: role_id.into(),
                     role_name,
                     is_administrator: row.role_kind.as_deref() == Some("administrator"),
                 },
@@ -113,7 +113,7 @@ impl TryFrom<AccountRow> for Account {
             }
         };
         Ok(Account {
-            id: row.id,
+            id: row.id.into(),
             username: row.username,
             active: row.active,
             membership,
@@ -267,9 +267,11 @@ pub async fn reset_password(
 /// An organisation user as the console lists them.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct UserSummary {
-    pub id: String,
+    #[sqlx(try_from = "String")]
+    pub id: AccountId,
     pub username: String,
-    pub role_id: String,
+    #[sqlx(try_from = "String")]
+    pub role_id: RoleId,
     pub role_name: String,
     pub active: bool,
     pub created_at: i64,

@@ -1,13 +1,14 @@
 //! API clients: integrating companies' identities.
 
 use crate::{Db, StoreError, Tx, now_ms, on_pool, on_tx};
-use tessera_core::id::{IdKind, new_id};
+use tessera_core::id::ClientId;
 use tessera_core::names::DisplayName;
 use tessera_core::secret::{self, GeneratedSecret, SecretHash, SecretKind};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ApiClient {
-    pub id: String,
+    #[sqlx(try_from = "String")]
+    pub id: ClientId,
     pub name: String,
     pub credential_hint: String,
     pub active: bool,
@@ -34,7 +35,7 @@ impl NewClient {
         let credential = secret::generate(SecretKind::ClientCredential);
         NewClient {
             client: ApiClient {
-                id: new_id(IdKind::ApiClient),
+                id: ClientId::new(),
                 name: name.as_str().to_owned(),
                 credential_hint: credential.hint.clone(),
                 active: true,
@@ -52,7 +53,7 @@ pub async fn create(tx: &mut Tx, name: &DisplayName) -> Result<NewClient, StoreE
     let new = NewClient::generate(name);
     on_tx!(tx, |conn| {
         sqlx::query(INSERT_CLIENT)
-            .bind(&new.client.id)
+            .bind(new.client.id.as_str())
             .bind(&new.client.name)
             .bind(new.credential.hash.as_str())
             .bind(&new.client.credential_hint)
@@ -66,7 +67,8 @@ pub async fn create(tx: &mut Tx, name: &DisplayName) -> Result<NewClient, StoreE
 /// A client as the operator lists it: how many organisations have used it.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ClientOverview {
-    pub id: String,
+    #[sqlx(try_from = "String")]
+    pub id: ClientId,
     pub name: String,
     pub credential_hint: String,
     pub active: bool,

@@ -2,16 +2,15 @@
 
 use crate::organizations::RateLimit;
 use crate::{Db, StoreError, Tx, now_ms, on_pool, on_tx};
-use tessera_core::id::OrganizationId;
-use tessera_core::id::{IdKind, new_id};
+use tessera_core::id::{AccountId, BotId, KeyId, OrganizationId, RoleId};
 use tessera_core::permissions::{Access, PermissionSet};
 use tessera_core::secret::SecretHash;
 
 /// Who a key belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Owner {
-    Account(String),
-    Bot(String),
+    Account(AccountId),
+    Bot(BotId),
 }
 
 impl Owner {
@@ -62,7 +61,7 @@ pub struct NewApiKey<'a> {
 /// A key as it is listed and shown (never with its raw value).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiKey {
-    pub id: String,
+    pub id: KeyId,
     pub organization_id: OrganizationId,
     pub name: String,
     pub hint: String,
@@ -70,7 +69,7 @@ pub struct ApiKey {
     pub owner_name: String,
     /// The key's own grant; `None` with no role means full access.
     pub permissions: Option<PermissionSet>,
-    pub role_id: Option<String>,
+    pub role_id: Option<RoleId>,
     pub role_name: Option<String>,
     pub expires_at: Option<i64>,
     pub ip_allowlist: Option<Vec<String>>,
@@ -122,8 +121,8 @@ struct ApiKeyRow {
 
 fn owner_of(id: &str, account: Option<String>, bot: Option<String>) -> Result<Owner, StoreError> {
     match (account, bot) {
-        (Some(account), None) => Ok(Owner::Account(account)),
-        (None, Some(bot)) => Ok(Owner::Bot(bot)),
+        (Some(account), None) => Ok(Owner::Account(account.into())),
+        (None, Some(bot)) => Ok(Owner::Bot(bot.into())),
         _ => Err(StoreError::Corrupt(format!("key {id} has no single owner"))),
     }
 }
@@ -156,12 +155,12 @@ impl TryFrom<ApiKeyRow> for ApiKey {
             owner: owner_of(&row.id, row.owner_account_id, row.owner_bot_id)?,
             permissions: parse_json(&row.id, row.permissions)?,
             ip_allowlist: parse_json(&row.id, row.ip_allowlist)?,
-            id: row.id,
+            id: row.id.into(),
             organization_id: row.organization_id.into(),
             name: row.name,
             hint: row.hint,
             owner_name: row.owner_name,
-            role_id: row.role_id,
+            role_id: row.role_id.map(RoleId::from),
             role_name: row.role_name,
             expires_at: row.expires_at,
             client_id: row.client_id,
@@ -190,8 +189,8 @@ macro_rules! key_select {
 }
 
 /// Inserts a key and returns its id.
-pub async fn create(tx: &mut Tx, key: &NewApiKey<'_>) -> Result<String, StoreError> {
-    let id = new_id(IdKind::ApiKey);
+pub async fn create(tx: &mut Tx, key: &NewApiKey<'_>) -> Result<KeyId, StoreError> {
+    let id = KeyId::new();
     let permissions = key
         .permissions
         .map(|p| serde_json::to_string(p).map_err(|e| StoreError::Corrupt(e.to_string())))
@@ -211,7 +210,7 @@ pub async fn create(tx: &mut Tx, key: &NewApiKey<'_>) -> Result<String, StoreErr
                                    rate_limit_per_second, rate_limit_burst)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
-        .bind(&id)
+        .bind(id.as_str())
         .bind(key.organization_id)
         .bind(key.name)
         .bind(key.key_hash.as_str())
@@ -354,7 +353,8 @@ pub async fn revoke_all(tx: &mut Tx, organization_id: &OrganizationId) -> Result
 /// A key found by its hash (leak reports): its id, organisation and name.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct KeyLocation {
-    pub id: String,
+    #[sqlx(try_from = "String")]
+    pub id: KeyId,
     #[sqlx(try_from = "String")]
     pub organization_id: OrganizationId,
     pub name: String,
@@ -376,7 +376,7 @@ pub async fn locate_by_hash(
 /// Everything verification needs about a key, read in one indexed lookup.
 #[derive(Debug, Clone)]
 pub struct KeyForVerification {
-    pub id: String,
+    pub id: KeyId,
     pub name: String,
     pub organization_id: OrganizationId,
     pub organization_slug: String,
@@ -467,7 +467,7 @@ pub async fn for_verification(
         owner_access: access(row.owner_role_permissions.clone())?,
         key_access,
         ip_allowlist: parse_json(&row.id, row.ip_allowlist.clone())?,
-        id: row.id,
+        id: row.id.into(),
         name: row.name,
         organization_id: row.organization_id.into(),
         organization_slug: row.organization_slug,

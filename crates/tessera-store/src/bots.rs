@@ -2,17 +2,19 @@
 //! made for integrations.
 
 use crate::{Db, StoreError, Tx, now_ms, on_pool, on_tx};
-use tessera_core::id::OrganizationId;
+use tessera_core::id::{BotId, OrganizationId, RoleId};
 use tessera_core::id::{IdKind, new_id};
 use tessera_core::names::DisplayName;
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Bot {
-    pub id: String,
+    #[sqlx(try_from = "String")]
+    pub id: BotId,
     #[sqlx(try_from = "String")]
     pub organization_id: OrganizationId,
     pub name: String,
-    pub role_id: String,
+    #[sqlx(try_from = "String")]
+    pub role_id: RoleId,
     pub role_name: String,
     pub active: bool,
 }

@@ -251,7 +251,7 @@ pub async fn approve(
         .rows_affected();
         if decided == 1 {
             sqlx::query(INSERT_CLIENT)
-                .bind(&new.client.id)
+                .bind(new.client.id.as_str())
                 .bind(&new.client.name)
                 .bind(new.credential.hash.as_str())
                 .bind(&new.client.credential_hint)
@@ -259,7 +259,7 @@ pub async fn approve(
                 .execute(&mut *conn)
                 .await?;
             sqlx::query("UPDATE client_applications SET client_id = $1 WHERE id = $2")
-                .bind(&new.client.id)
+                .bind(new.client.id.as_str())
                 .bind(reference)
                 .execute(&mut *conn)
                 .await?;

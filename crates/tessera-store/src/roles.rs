@@ -3,8 +3,8 @@
 use crate::error::one_row;
 use crate::{Db, StoreError, Tx, on_pool, on_tx};
 use std::collections::HashMap;
-use tessera_core::id::OrganizationId;
 use tessera_core::id::{IdKind, new_id};
+use tessera_core::id::{OrganizationId, RoleId};
 use tessera_core::names::DisplayName;
 use tessera_core::permissions::{Access, PermissionSet};
 
@@ -55,7 +55,7 @@ impl RoleKind {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Role {
-    pub id: String,
+    pub id: RoleId,
     pub organization_id: OrganizationId,
     pub name: String,
     pub kind: RoleKind,
@@ -91,7 +91,7 @@ impl TryFrom<RoleRow> for Role {
         Ok(Role {
             kind: RoleKind::parse(&row.kind)?,
             access: Access::from_stored(set),
-            id: row.id,
+            id: row.id.into(),
             organization_id: row.organization_id.into(),
             name: row.name,
         })

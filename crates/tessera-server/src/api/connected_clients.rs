@@ -100,9 +100,9 @@ async fn set_blocked(
     let connection = client_connections::list(db, organization_id)
         .await?
         .into_iter()
-        .find(|c| c.client_id == client.id)
+        .find(|c| client.id == c.client_id)
         .unwrap_or(Connection {
-            client_id: client.id,
+            client_id: client.id.into_string(),
             client_name: client.name,
             first_used_at: None,
             last_used_at: None,

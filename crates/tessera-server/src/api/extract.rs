@@ -135,7 +135,7 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
         key.organization_rate_limit,
     ));
     if let Some(limit) = key.key_rate_limit {
-        buckets.push((Bucket::Key(key.id.clone()), limit));
+        buckets.push((Bucket::Key(key.id.to_string()), limit));
     }
     let decisions = state.rate_limits().check(&buckets).await;
     let refused = decisions
@@ -203,7 +203,7 @@ impl PasswordAuth {
     pub fn actor(&self) -> Actor {
         Actor {
             kind: ActorKind::User,
-            id: Some(self.account.id.clone()),
+            id: Some(self.account.id.to_string()),
             name: self.account.username.clone(),
             ip: Some(self.client.ip.to_string()),
         }

@@ -123,7 +123,7 @@ async fn revoke_itself(
     };
     let itself = Actor {
         kind: ActorKind::ApiKey,
-        id: Some(key.id.clone()),
+        id: Some(key.id.to_string()),
         name: key.name.clone(),
         ip: Some(auth.client.ip.to_string()),
     };

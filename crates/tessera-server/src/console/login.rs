@@ -186,7 +186,7 @@ async fn end_session(
     };
     let actor = Actor {
         kind,
-        id: Some(account.id.clone()),
+        id: Some(account.id.to_string()),
         name: account.username.clone(),
         ip: Some(client.ip.to_string()),
     };

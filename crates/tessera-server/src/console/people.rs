@@ -192,7 +192,7 @@ async fn roles_of(
     let employee = roles
         .iter()
         .find(|r| r.name == EMPLOYEE)
-        .map(|r| r.id.clone())
+        .map(|r| r.id.to_string())
         .unwrap_or_default();
     Ok((roles, employee))
 }

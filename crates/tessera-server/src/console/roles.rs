@@ -85,7 +85,7 @@ async fn list(
                 thead { tr { th { "Name" } th { "Kind" } th { "Permissions" } th { "Used by" } } }
                 tbody {
                     @for role in &roles {
-                        @let used = usage.get(&role.id).copied().unwrap_or_default();
+                        @let used = usage.get(role.id.as_str()).copied().unwrap_or_default();
                         tr data-role=(role.name) {
                             td data-label="Name" { a href={ "/settings/roles/" (role.id) } { (role.name) } }
                             td data-label="Kind" { (kind_label(role.kind)) }

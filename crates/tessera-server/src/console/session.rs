@@ -99,7 +99,7 @@ impl SignedIn {
                 Membership::Operator => ActorKind::Operator,
                 Membership::Member { .. } => ActorKind::User,
             },
-            id: Some(account.id.clone()),
+            id: Some(account.id.to_string()),
             name: account.username.clone(),
             ip: Some(self.ip()),
         }

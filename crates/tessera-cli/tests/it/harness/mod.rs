@@ -205,7 +205,7 @@ impl TestApp {
     }
 
     /// The id of the role `name` of the organisation `slug`.
-    pub async fn role_id(&self, slug: &str, name: &str) -> String {
+    pub async fn role_id(&self, slug: &str, name: &str) -> tessera_core::id::RoleId {
         let organization = self.organization_id(slug).await;
         roles::find_by_name(&self.db, &organization, name)
             .await
@@ -215,7 +215,7 @@ impl TestApp {
     }
 
     /// The id of the account `username`.
-    pub async fn account_id(&self, username: &str) -> String {
+    pub async fn account_id(&self, username: &str) -> tessera_core::id::AccountId {
         accounts::find_by_username(&self.db, username)
             .await
             .unwrap()
