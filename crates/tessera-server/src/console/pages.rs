@@ -210,7 +210,9 @@ pub fn home(viewer: &SignedIn) -> Markup {
     )
 }
 
-fn message_page(status: StatusCode, title: &str, message: &str, back: Markup) -> Response {
+/// A page that explains why a request went nowhere, with a link home
+/// labelled `back`.
+fn message_page(status: StatusCode, title: &str, message: &str, back: &str) -> Response {
     (
         status,
         public_page(
@@ -219,7 +221,7 @@ fn message_page(status: StatusCode, title: &str, message: &str, back: Markup) ->
                 section.card.narrow {
                     h1 { (title) }
                     p { (message) }
-                    (back)
+                    a href=(paths::HOME) { (back) }
                 }
             },
         ),
@@ -232,7 +234,7 @@ pub fn csrf_refused() -> Response {
         StatusCode::FORBIDDEN,
         "This form has expired",
         "The form was not sent from this site or is too old. Go back, reload the page and try again.",
-        html! { a href=(paths::HOME) { "Back to the console" } },
+        "Back to the console",
     )
 }
 
@@ -241,7 +243,7 @@ pub fn bad_form() -> Response {
         StatusCode::BAD_REQUEST,
         "The form could not be read",
         "The browser sent a form this page does not understand. Reload the page and try again.",
-        html! { a href=(paths::HOME) { "Back to the console" } },
+        "Back to the console",
     )
 }
 
@@ -250,7 +252,7 @@ pub fn not_found() -> Response {
         StatusCode::NOT_FOUND,
         "Page not found",
         "There is nothing at this address.",
-        html! { a href=(paths::HOME) { "Go to the console" } },
+        "Go to the console",
     )
 }
 
@@ -259,7 +261,7 @@ pub fn internal_error() -> Response {
         StatusCode::INTERNAL_SERVER_ERROR,
         "Something went wrong",
         "Something went wrong on our side and nothing was changed by this request. Try again in a moment.",
-        html! { a href=(paths::HOME) { "Back to the console" } },
+        "Back to the console",
     )
 }
 

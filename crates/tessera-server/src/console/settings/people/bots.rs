@@ -1,30 +1,42 @@
 //! Settings ▸ Bot users: creating one, and its page. Bot users cannot sign
 //! in; they own keys made for integrations, bounded by their role.
 
-use super::shared::{self, Activation, Kind, KindPaths, PersonPage, chosen_role, roles_of};
+use super::shared::{
+    self, Activation, Creation, Kind, KindPaths, PersonPage, chosen_role, roles_of,
+};
 use crate::AppState;
 use crate::console::form::{FormErrors, SubmittedForm};
-use crate::console::pages::{PageError, PageResult, Section, page};
+use crate::console::pages::{PageResult, Section, page};
 use crate::console::paths;
 use crate::console::session::SignedIn;
 use crate::console::ui::flash::{self, Messages};
-use crate::console::ui::{
-    self, count, error_summary, notice, role_select, text_input, unprocessable,
-};
+use crate::console::ui::{self, count, error_summary, notice, role_select};
 use axum::extract::State;
-use axum::response::IntoResponse;
 use maud::{Markup, html};
 use tessera_core::names::DisplayName;
 use tessera_ops::OpError;
 use tessera_ops::people::{self, Person, PersonKind};
 use tessera_store::bots::{self, BotSummary};
-use tessera_store::roles::Role;
 
 impl Kind for BotSummary {
     const PATHS: KindPaths = KindPaths {
         page: paths::bot,
         deactivate: paths::bot_deactivate,
         reactivate: paths::bot_reactivate,
+    };
+
+    const CREATION: Creation = Creation {
+        title: "New bot user",
+        form_id: "bot-form",
+        action: paths::BOTS,
+        intro: Some(
+            "A bot user cannot sign in. Administrators create keys it owns for integrations (key-management API: \"bot\": \"<name>\").",
+        ),
+        name_field: "name",
+        name_label: "Name",
+        name_hint: "Unique in your organisation, e.g. “calendar-sync”.",
+        with_password: false,
+        submit: "Create bot user",
     };
 
     const DONE: Messages = &[
@@ -56,64 +68,10 @@ impl Kind for BotSummary {
     }
 }
 
-fn new_bot_page(
-    signed_in: &SignedIn,
-    roles: &[Role],
-    name: &str,
-    role_id: &str,
-    errors: &FormErrors,
-) -> Markup {
-    let body = html! {
-        section.card {
-            p { a href=(paths::PEOPLE) { "← Users and bots" } }
-            h1 { "New bot user" }
-            p.hint { "A bot user cannot sign in. Administrators create keys it owns for integrations (key-management API: \"bot\": \"<name>\")." }
-            (error_summary(errors))
-            (ui::checked_post_form("bot-form", paths::BOTS, signed_in, html! {
-                (text_input("name", "Name", name, errors, Some("Unique in your organisation, e.g. “calendar-sync”.")))
-                (role_select("role", roles, role_id, errors, false))
-                div.actions {
-                    button type="submit" { "Create bot user" }
-                    a.button.secondary href=(paths::PEOPLE) { "Cancel" }
-                }
-            }))
-        }
-    };
-    page("New bot user", signed_in, Section::People, body)
-}
-
-pub async fn new_bot_form(State(state): State<AppState>, signed_in: SignedIn) -> PageResult {
-    let member = signed_in.administrator()?;
-    let (roles, employee) = roles_of(&state, &member).await?;
-    Ok(new_bot_page(&signed_in, &roles, "", &employee, &FormErrors::default()).into_response())
-}
+const MALFORMED: &str = "Give the bot user a name of 1–100 printable characters.";
 
 fn taken(name: &str) -> String {
     format!("Your organisation already has a bot user called “{name}”; choose another name.")
-}
-
-/// The name typed, if it is well-formed (a message beside the field says
-/// what is wrong with it otherwise).
-async fn check_name(
-    state: &AppState,
-    organization_id: &str,
-    typed: &str,
-    errors: &mut FormErrors,
-) -> Result<Option<DisplayName>, PageError> {
-    let Ok(name) = DisplayName::parse(typed) else {
-        errors.add(
-            "name",
-            "Give the bot user a name of 1–100 printable characters.",
-        );
-        return Ok(None);
-    };
-    if bots::find_by_name(state.db(), organization_id, name.as_str())
-        .await?
-        .is_some()
-    {
-        errors.add("name", taken(name.as_str()));
-    }
-    Ok(Some(name))
 }
 
 pub async fn create_bot(
@@ -124,10 +82,22 @@ pub async fn create_bot(
     let (roles, _) = roles_of(&state, &member).await?;
     let mut errors = FormErrors::default();
     let typed = fields.text("name");
-    let name = check_name(&state, member.organization_id, typed, &mut errors).await?;
+    let name = shared::parsed_name(
+        &BotSummary::CREATION,
+        DisplayName::parse(typed),
+        MALFORMED,
+        &mut errors,
+    );
+    if let Some(name) = &name
+        && bots::find_by_name(state.db(), member.organization_id, name.as_str())
+            .await?
+            .is_some()
+    {
+        errors.add("name", taken(name.as_str()));
+    }
     let role = chosen_role(&roles, &fields, &mut errors);
     let rejected = |role_id: &str, errors: &FormErrors| {
-        unprocessable(new_bot_page(&signed_in, &roles, typed, role_id, errors))
+        shared::creation_refused::<BotSummary>(&signed_in, &roles, typed, role_id, errors)
     };
     let (Some(name), Some(role), true) = (name, role, errors.is_empty()) else {
         return Ok(rejected(fields.text("role"), &errors));

@@ -30,7 +30,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(paths::PEOPLE, get(list))
         .route(paths::USERS, post(users::create_user))
-        .route(paths::NEW_USER, get(users::new_user_form))
+        .route(paths::NEW_USER, get(shared::new_form::<UserSummary>))
         .route(paths::USER, get(shared::show::<UserSummary>))
         .route(paths::USER_ROLE, post(shared::change_role::<UserSummary>))
         .route(paths::USER_PASSWORD, post(users::reset_password))
@@ -43,7 +43,7 @@ pub fn router() -> Router<AppState> {
             post(shared::reactivate::<UserSummary>),
         )
         .route(paths::BOTS, post(bots::create_bot))
-        .route(paths::NEW_BOT, get(bots::new_bot_form))
+        .route(paths::NEW_BOT, get(shared::new_form::<BotSummary>))
         .route(paths::BOT, get(shared::show::<BotSummary>))
         .route(paths::BOT_ROLE, post(shared::change_role::<BotSummary>))
         .route(

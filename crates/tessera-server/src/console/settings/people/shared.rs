@@ -4,12 +4,13 @@
 
 use crate::AppState;
 use crate::console::form::{FormErrors, FormFields, SubmittedForm};
-use crate::console::pages::{PageError, PageResult};
+use crate::console::pages::{PageError, PageResult, Section, page};
+use crate::console::paths;
 use crate::console::session::{MemberContext, SignedIn};
 use crate::console::ui::flash::{self, Flash, Messages};
 use crate::console::ui::{self, unprocessable};
 use axum::extract::{Path, Query, State};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use tessera_core::password::{self, NewPassword, PasswordPolicyError};
 use tessera_ops::people::{self, Person, PersonKind};
@@ -33,9 +34,102 @@ pub struct PersonPage<'a> {
     pub errors: &'a FormErrors,
 }
 
+/// What the form creating one kind of person says, and where it posts.
+pub struct Creation {
+    pub title: &'static str,
+    pub form_id: &'static str,
+    pub action: &'static str,
+    /// A paragraph under the title.
+    pub intro: Option<&'static str>,
+    /// The name's field: `username` or `name`.
+    pub name_field: &'static str,
+    pub name_label: &'static str,
+    pub name_hint: &'static str,
+    /// Whether the person gets an initial password (users sign in; bots do not).
+    pub with_password: bool,
+    pub submit: &'static str,
+}
+
+/// What the creation form shows: the choices and what was typed.
+pub struct CreationPage<'a> {
+    pub roles: &'a [Role],
+    pub name: &'a str,
+    pub role_id: &'a str,
+    pub errors: &'a FormErrors,
+}
+
+pub fn creation_page(signed_in: &SignedIn, creation: &Creation, view: &CreationPage<'_>) -> Markup {
+    let errors = view.errors;
+    let body = html! {
+        section.card {
+            p { a href=(paths::PEOPLE) { "← Users and bots" } }
+            h1 { (creation.title) }
+            @if let Some(intro) = creation.intro { p.hint { (intro) } }
+            (ui::error_summary(errors))
+            (ui::checked_post_form(creation.form_id, creation.action, signed_in, html! {
+                (ui::text_input(creation.name_field, creation.name_label, view.name, errors, Some(creation.name_hint)))
+                @if creation.with_password {
+                    (password_input("Initial password", errors))
+                }
+                (ui::role_select("role", view.roles, view.role_id, errors, false))
+                div.actions {
+                    button type="submit" { (creation.submit) }
+                    a.button.secondary href=(paths::PEOPLE) { "Cancel" }
+                }
+            }))
+        }
+    };
+    page(creation.title, signed_in, Section::People, body)
+}
+
+/// The creation form again, with what was typed and its problems.
+pub fn creation_refused<K: Kind>(
+    signed_in: &SignedIn,
+    roles: &[Role],
+    name: &str,
+    role_id: &str,
+    errors: &FormErrors,
+) -> Response {
+    let view = CreationPage {
+        roles,
+        name,
+        role_id,
+        errors,
+    };
+    unprocessable(creation_page(signed_in, &K::CREATION, &view))
+}
+
+/// A new person's name as typed: `None`, with `malformed` beside its
+/// field, when it does not parse.
+pub fn parsed_name<T, E>(
+    creation: &Creation,
+    parsed: Result<T, E>,
+    malformed: &str,
+    errors: &mut FormErrors,
+) -> Option<T> {
+    let parsed = parsed.ok();
+    if parsed.is_none() {
+        errors.add(creation.name_field, malformed);
+    }
+    parsed
+}
+
+pub async fn new_form<K: Kind>(State(state): State<AppState>, signed_in: SignedIn) -> PageResult {
+    let member = signed_in.administrator()?;
+    let (roles, employee) = roles_of(&state, &member).await?;
+    let view = CreationPage {
+        roles: &roles,
+        name: "",
+        role_id: &employee,
+        errors: &FormErrors::default(),
+    };
+    Ok(creation_page(&signed_in, &K::CREATION, &view).into_response())
+}
+
 /// Users or bot users: what the shared handlers need of each kind.
 pub trait Kind: MemberSummary + Sync + 'static {
     const PATHS: KindPaths;
+    const CREATION: Creation;
     /// The confirmations of the person's page.
     const DONE: Messages;
 

@@ -2,31 +2,41 @@
 //! password.
 
 use super::shared::{
-    self, Activation, Kind, KindPaths, PersonPage, SELF_DEACTIVATE, SELF_ROLE, chosen_role,
-    password_input, password_problem, roles_of,
+    self, Activation, Creation, Kind, KindPaths, PersonPage, SELF_DEACTIVATE, SELF_ROLE,
+    chosen_role, password_input, password_problem, roles_of,
 };
 use crate::AppState;
 use crate::console::form::{FormErrors, SubmittedForm};
-use crate::console::pages::{PageError, PageResult, Section, page};
+use crate::console::pages::{PageResult, Section, page};
 use crate::console::paths;
 use crate::console::session::SignedIn;
 use crate::console::ui::flash::{self, Messages};
-use crate::console::ui::{self, error_summary, notice, role_select, text_input, unprocessable};
+use crate::console::ui::{self, error_summary, notice, role_select, unprocessable};
 use axum::extract::{Path, State};
-use axum::response::IntoResponse;
 use maud::{Markup, html};
 use tessera_core::names::Username;
 use tessera_core::password::NewPassword;
 use tessera_ops::OpError;
 use tessera_ops::people::{self, Person, PersonKind};
 use tessera_store::accounts::{self, UserSummary};
-use tessera_store::roles::Role;
 
 impl Kind for UserSummary {
     const PATHS: KindPaths = KindPaths {
         page: paths::user,
         deactivate: paths::user_deactivate,
         reactivate: paths::user_reactivate,
+    };
+
+    const CREATION: Creation = Creation {
+        title: "New user",
+        form_id: "user-form",
+        action: paths::USERS,
+        intro: None,
+        name_field: "username",
+        name_label: "Username",
+        name_hint: "3–64 letters, digits and . _ @ -; unique across this Tessera deployment.",
+        with_password: true,
+        submit: "Create user",
     };
 
     const DONE: Messages = &[
@@ -64,63 +74,10 @@ impl Kind for UserSummary {
     }
 }
 
-fn new_user_page(
-    signed_in: &SignedIn,
-    roles: &[Role],
-    username: &str,
-    role_id: &str,
-    errors: &FormErrors,
-) -> Markup {
-    let body = html! {
-        section.card {
-            p { a href=(paths::PEOPLE) { "← Users and bots" } }
-            h1 { "New user" }
-            (error_summary(errors))
-            (ui::checked_post_form("user-form", paths::USERS, signed_in, html! {
-                (text_input("username", "Username", username, errors, Some("3–64 letters, digits and . _ @ -; unique across this Tessera deployment.")))
-                (password_input("Initial password", errors))
-                (role_select("role", roles, role_id, errors, false))
-                div.actions {
-                    button type="submit" { "Create user" }
-                    a.button.secondary href=(paths::PEOPLE) { "Cancel" }
-                }
-            }))
-        }
-    };
-    page("New user", signed_in, Section::People, body)
-}
-
-pub async fn new_user_form(State(state): State<AppState>, signed_in: SignedIn) -> PageResult {
-    let member = signed_in.administrator()?;
-    let (roles, employee) = roles_of(&state, &member).await?;
-    Ok(new_user_page(&signed_in, &roles, "", &employee, &FormErrors::default()).into_response())
-}
+const MALFORMED: &str = "Use 3–64 letters, digits and . _ @ - for the username.";
 
 fn taken(username: &str) -> String {
     format!("The username “{username}” is already taken; choose another.")
-}
-
-/// The username typed, if it is well-formed (a message beside the field
-/// says what is wrong with it otherwise).
-async fn check_username(
-    state: &AppState,
-    typed: &str,
-    errors: &mut FormErrors,
-) -> Result<Option<Username>, PageError> {
-    let Ok(username) = Username::parse(typed) else {
-        errors.add(
-            "username",
-            "Use 3–64 letters, digits and . _ @ - for the username.",
-        );
-        return Ok(None);
-    };
-    if accounts::credentials_by_username(state.db(), username.as_str())
-        .await?
-        .is_some()
-    {
-        errors.add("username", taken(username.as_str()));
-    }
-    Ok(Some(username))
 }
 
 pub async fn create_user(
@@ -131,13 +88,25 @@ pub async fn create_user(
     let (roles, _) = roles_of(&state, &member).await?;
     let mut errors = FormErrors::default();
     let typed = fields.trimmed("username");
-    let username = check_username(&state, typed, &mut errors).await?;
+    let username = shared::parsed_name(
+        &UserSummary::CREATION,
+        Username::parse(typed),
+        MALFORMED,
+        &mut errors,
+    );
+    if let Some(username) = &username
+        && accounts::credentials_by_username(state.db(), username.as_str())
+            .await?
+            .is_some()
+    {
+        errors.add("username", taken(username.as_str()));
+    }
     if let Err(err) = NewPassword::parse(fields.text("password")) {
         errors.add("password", password_problem(&err));
     }
     let role = chosen_role(&roles, &fields, &mut errors);
     let rejected = |role_id: &str, errors: &FormErrors| {
-        unprocessable(new_user_page(&signed_in, &roles, typed, role_id, errors))
+        shared::creation_refused::<UserSummary>(&signed_in, &roles, typed, role_id, errors)
     };
     let (Some(username), Some(role), true) = (username, role, errors.is_empty()) else {
         return Ok(rejected(fields.text("role"), &errors));
