@@ -430,6 +430,7 @@ fn compact_details(stored: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::console::paths;
 
     #[test]
     fn details_are_one_line() {
@@ -473,11 +474,11 @@ mod tests {
             before: "aud_x".into(),
         };
         assert_eq!(
-            typed.link("/settings/audit", Some("aud_y")),
+            typed.link(paths::ORGANIZATION_AUDIT, Some("aud_y")),
             "/settings/audit?actor=admin%20acme&action=api_key.%2A&from=2025-01-01&before=aud_y"
         );
         assert_eq!(
-            typed.link("/settings/audit", None),
+            typed.link(paths::ORGANIZATION_AUDIT, None),
             "/settings/audit?actor=admin%20acme&action=api_key.%2A&from=2025-01-01"
         );
     }

@@ -2,6 +2,7 @@
 
 use super::cookies;
 use super::pages::{self, PageError};
+use super::paths;
 use crate::middleware::ClientAddr;
 use crate::{ApiError, AppState};
 use axum::extract::FromRequestParts;
@@ -167,7 +168,7 @@ impl FromRequestParts<AppState> for SignedIn {
             .ok_or_else(|| pages::internal_error().into_response())?;
         match current(state, &parts.headers).await {
             Ok(Some(session)) => Ok(SignedIn { session, client }),
-            Ok(None) => Err(Redirect::to("/login").into_response()),
+            Ok(None) => Err(Redirect::to(paths::LOGIN).into_response()),
             Err(err) => Err(PageError::from(err).into_response()),
         }
     }

@@ -5,13 +5,14 @@ pub mod apply;
 mod login;
 
 use crate::AppState;
+use crate::console::paths;
 use axum::Router;
 use axum::routing::{get, post};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(login::home))
-        .route("/login", get(login::show_form).post(login::sign_in))
-        .route("/logout", post(login::sign_out))
+        .route(paths::HOME, get(login::home))
+        .route(paths::LOGIN, get(login::show_form).post(login::sign_in))
+        .route(paths::LOGOUT, post(login::sign_out))
         .merge(apply::router())
 }
