@@ -114,14 +114,7 @@ pub async fn find_by_name(
         columns_sql!(),
         " FROM roles WHERE organization_id = $1 AND name = $2"
     );
-    let row: Option<RoleRow> = on_pool!(db, |pool| {
-        sqlx::query_as(sql)
-            .bind(organization_id.as_str())
-            .bind(name)
-            .fetch_optional(pool)
-            .await?
-    });
-    row.map(Role::try_from).transpose()
+    find_one(db, sql, organization_id, name).await
 }
 
 /// A role of the organisation; another organisation's is not found.
@@ -135,10 +128,19 @@ pub async fn find_by_id(
         columns_sql!(),
         " FROM roles WHERE organization_id = $1 AND id = $2"
     );
+    find_one(db, sql, organization_id, id).await
+}
+
+async fn find_one(
+    db: &Db,
+    sql: &'static str,
+    organization_id: &OrganizationId,
+    value: &str,
+) -> Result<Option<Role>, StoreError> {
     let row: Option<RoleRow> = on_pool!(db, |pool| {
         sqlx::query_as(sql)
             .bind(organization_id.as_str())
-            .bind(id)
+            .bind(value)
             .fetch_optional(pool)
             .await?
     });

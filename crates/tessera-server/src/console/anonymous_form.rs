@@ -5,8 +5,8 @@
 //! of its own, scoped to the form's path, so one form never disturbs
 //! another's token.
 
-use super::cookies;
 use super::session::tokens_match;
+use super::{cookies, paths};
 use crate::AppState;
 use crate::middleware::ClientAddr;
 use axum::http::{HeaderMap, header};
@@ -23,12 +23,12 @@ pub struct AnonymousForm {
 
 pub const SIGN_IN: AnonymousForm = AnonymousForm {
     cookie: "tessera_login_csrf",
-    path: "/login",
+    path: paths::LOGIN,
 };
 
 pub const APPLY: AnonymousForm = AnonymousForm {
     cookie: "tessera_apply_csrf",
-    path: "/apply",
+    path: paths::APPLY,
 };
 
 impl AnonymousForm {

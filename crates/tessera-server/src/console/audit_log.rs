@@ -1,91 +1,38 @@
-//! The audit log page: who did what, when, from where.
-//! Administrators see their organisation's entries; operators see the whole
-//! deployment's, optionally narrowed to one organisation. The filters are a
+//! The audit log page, shared by `settings::audit` and `operator::audit`:
+//! who did what, when, from where. Administrators see their organisation's
+//! entries; operators see the whole deployment's, optionally narrowed to
+//! one organisation. The filters are a
 //! GET form, so a filtered page is a link that can be shared or bookmarked,
 //! and pages are keyed by entry id ("Older entries").
 
 use super::form::FormErrors;
-use super::pages::{PageResult, Section, error_summary, page, text_input};
+use super::pages::{PageResult, Section, page};
 use super::session::SignedIn;
+use super::ui::{self, error_summary, text_input, time::precise_timestamp, unprocessable};
 use crate::AppState;
-use axum::Router;
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::extract::Query;
 use axum::response::IntoResponse;
-use axum::routing::get;
 use maud::{Markup, html};
 use std::collections::HashMap;
 use tessera_core::audit::AuditAction;
 use tessera_store::audit::{self, AuditFilter, Entry};
-use tessera_store::organizations::{self, Organization};
+use tessera_store::organizations::Organization;
+use time::Date;
 use time::macros::format_description;
-use time::{Date, OffsetDateTime};
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/settings/audit", get(organization_log))
-        .route("/operator/audit", get(deployment_log))
-}
 
 const PAGE_SIZE: usize = 50;
 const MAX_ACTOR_CHARS: usize = 100;
 
 /// The query string of the page, as typed.
-type RawQuery = Query<HashMap<String, String>>;
-
-async fn organization_log(
-    State(state): State<AppState>,
-    signed_in: SignedIn,
-    Query(query): RawQuery,
-) -> PageResult {
-    let member = signed_in.administrator()?;
-    let view = View {
-        path: "/settings/audit",
-        organizations: None,
-    };
-    let typed = Typed::from_query(&query, false);
-    let (mut filter, errors) = typed.parse();
-    // An administrator's search is always confined to their organisation,
-    // whatever the query string says.
-    filter.organization_id = Some(member.organization_id);
-    show(&state, &signed_in, &view, &typed, filter, errors).await
-}
-
-async fn deployment_log(
-    State(state): State<AppState>,
-    signed_in: SignedIn,
-    Query(query): RawQuery,
-) -> PageResult {
-    signed_in.operator()?;
-    let organizations = organizations::list(state.db()).await?;
-    let typed = Typed::from_query(&query, true);
-    let (mut filter, mut errors) = typed.parse();
-    if !typed.organization.is_empty() {
-        match organizations.iter().find(|o| o.slug == typed.organization) {
-            Some(organization) => filter.organization_id = Some(&organization.id),
-            None => errors.add(
-                "organization",
-                format!(
-                    "There is no organisation with the slug '{}'. Choose one from the list.",
-                    typed.organization
-                ),
-            ),
-        }
-    }
-    let view = View {
-        path: "/operator/audit",
-        organizations: Some(&organizations),
-    };
-    show(&state, &signed_in, &view, &typed, filter, errors).await
-}
+pub type RawQuery = Query<HashMap<String, String>>;
 
 /// Where the page lives and, for operators, the organisations to choose from.
-struct View<'a> {
-    path: &'static str,
-    organizations: Option<&'a [Organization]>,
+pub struct View<'a> {
+    pub path: &'static str,
+    pub organizations: Option<&'a [Organization]>,
 }
 
-async fn show(
+pub async fn show(
     state: &AppState,
     signed_in: &SignedIn,
     view: &View<'_>,
@@ -95,11 +42,12 @@ async fn show(
 ) -> PageResult {
     if !errors.is_empty() {
         let body = body(view, signed_in, typed, &errors, None);
-        return Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            page("Audit log", signed_in, Section::AuditLog, body),
-        )
-            .into_response());
+        return Ok(unprocessable(page(
+            "Audit log",
+            signed_in,
+            Section::AuditLog,
+            body,
+        )));
     }
     let mut entries = audit::search(
         state.db(),
@@ -128,17 +76,17 @@ struct Results {
 }
 
 /// The filters exactly as they arrived, to show them back.
-struct Typed {
+pub struct Typed {
     actor: String,
     action: String,
     from: String,
     to: String,
-    organization: String,
+    pub organization: String,
     before: String,
 }
 
 impl Typed {
-    fn from_query(query: &HashMap<String, String>, with_organization: bool) -> Typed {
+    pub fn from_query(query: &HashMap<String, String>, with_organization: bool) -> Typed {
         let field = |name: &str| query.get(name).map_or("", |v| v.trim()).to_owned();
         Typed {
             actor: field("actor"),
@@ -156,7 +104,7 @@ impl Typed {
 
     /// The search these filters ask for (without the organisation), and
     /// what is wrong with them, field by field.
-    fn parse(&self) -> (AuditFilter<'_>, FormErrors) {
+    pub fn parse(&self) -> (AuditFilter<'_>, FormErrors) {
         let mut errors = FormErrors::default();
         if self.actor.chars().count() > MAX_ACTOR_CHARS {
             errors.add(
@@ -355,7 +303,7 @@ fn filter_form(view: &View<'_>, typed: &Typed, errors: &FormErrors) -> Markup {
     html! {
         form.filters #audit-filters method="get" action=(view.path) {
             @if let Some(organizations) = view.organizations {
-                (select_field("organization", "Organisation", errors, html! {
+                (ui::select("organization", "Organisation", None, errors, html! {
                     option value="" { "Every organisation" }
                     @for organization in organizations {
                         option value=(organization.slug) selected[organization.slug == typed.organization] {
@@ -368,7 +316,7 @@ fn filter_form(view: &View<'_>, typed: &Typed, errors: &FormErrors) -> Markup {
                 }))
             }
             (text_input("actor", "Actor", &typed.actor, errors, None))
-            (select_field("action", "Action", errors, html! {
+            (ui::select("action", "Action", None, errors, html! {
                 option value="" { "Any action" }
                 @if !typed_action_known && !typed.action.is_empty() {
                     option value=(typed.action) selected { (typed.action) }
@@ -377,42 +325,12 @@ fn filter_form(view: &View<'_>, typed: &Typed, errors: &FormErrors) -> Markup {
                     option value=(choice.value) selected[choice.value == typed.action] { (choice.label) }
                 }
             }))
-            (date_field("from", "From", &typed.from, errors))
-            (date_field("to", "To (inclusive)", &typed.to, errors))
+            (ui::date_input("from", "From", &typed.from, errors, None))
+            (ui::date_input("to", "To (inclusive)", &typed.to, errors, None))
             div.actions {
                 button type="submit" { "Filter" }
                 a.button.secondary href=(view.path) { "Clear" }
             }
-        }
-    }
-}
-
-/// `aria-describedby` for a field with an optional error.
-fn described_by(id: &str, errors: &FormErrors) -> Option<String> {
-    errors.get(id).map(|_| format!("{id}-error"))
-}
-
-fn select_field(id: &'static str, label: &str, errors: &FormErrors, options: Markup) -> Markup {
-    let error = errors.get(id);
-    html! {
-        div.field {
-            label for=(id) { (label) }
-            @if let Some(error) = error { p.field-error id={ (id) "-error" } { (error) } }
-            select id=(id) name=(id) aria-invalid=[error.map(|_| "true")] aria-describedby=[described_by(id, errors)] {
-                (options)
-            }
-        }
-    }
-}
-
-fn date_field(id: &'static str, label: &str, value: &str, errors: &FormErrors) -> Markup {
-    let error = errors.get(id);
-    html! {
-        div.field {
-            label for=(id) { (label) }
-            @if let Some(error) = error { p.field-error id={ (id) "-error" } { (error) } }
-            input id=(id) name=(id) type="date" value=(value)
-                aria-invalid=[error.map(|_| "true")] aria-describedby=[described_by(id, errors)];
         }
     }
 }
@@ -447,7 +365,7 @@ fn entries_table(view: &View<'_>, results: &Results) -> Markup {
                         @for entry in &results.entries {
                             tr id=(entry.id) {
                                 td data-label="Time" {
-                                    time datetime=(tessera_store::format_ms(entry.created_at)) { (format_time(entry.created_at)) }
+                                    (precise_timestamp(entry.created_at))
                                 }
                                 @if view.organizations.is_some() {
                                     td data-label="Organisation" {
@@ -492,18 +410,6 @@ fn pagination(view: &View<'_>, typed: &Typed, results: &Results) -> Markup {
     }
 }
 
-fn format_time(ms: i64) -> String {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| {
-            t.format(format_description!(
-                "[year]-[month]-[day] [hour]:[minute]:[second]"
-            ))
-            .ok()
-        })
-        .unwrap_or_default()
-}
-
 /// Stored details (a JSON object) as one line: `name: value, …` in name
 /// order, with nested values as compact JSON.
 fn compact_details(stored: &str) -> String {
@@ -524,6 +430,7 @@ fn compact_details(stored: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::console::paths;
 
     #[test]
     fn details_are_one_line() {
@@ -567,11 +474,11 @@ mod tests {
             before: "aud_x".into(),
         };
         assert_eq!(
-            typed.link("/settings/audit", Some("aud_y")),
+            typed.link(paths::ORGANIZATION_AUDIT, Some("aud_y")),
             "/settings/audit?actor=admin%20acme&action=api_key.%2A&from=2025-01-01&before=aud_y"
         );
         assert_eq!(
-            typed.link("/settings/audit", None),
+            typed.link(paths::ORGANIZATION_AUDIT, None),
             "/settings/audit?actor=admin%20acme&action=api_key.%2A&from=2025-01-01"
         );
     }

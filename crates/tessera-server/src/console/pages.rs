@@ -3,8 +3,8 @@
 //! script come from `/assets/`, so the Content-Security-Policy can forbid
 //! inline styles and inline scripts.
 
-use super::form::FormErrors;
 use super::session::SignedIn;
+use super::{paths, ui};
 use crate::problem::Failure;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -34,56 +34,56 @@ struct NavLink {
 const ADMINISTRATOR_LINKS: &[NavLink] = &[
     NavLink {
         section: Section::ApiKeys,
-        href: "/settings/api",
+        href: paths::API_KEYS,
         label: "API keys",
     },
     NavLink {
         section: Section::Roles,
-        href: "/settings/roles",
+        href: paths::ROLES,
         label: "Roles",
     },
     NavLink {
         section: Section::People,
-        href: "/settings/people",
+        href: paths::PEOPLE,
         label: "Users and bots",
     },
     NavLink {
         section: Section::ConnectedClients,
-        href: "/settings/connected-clients",
+        href: paths::CONNECTED_CLIENTS,
         label: "Connected clients",
     },
     NavLink {
         section: Section::AuditLog,
-        href: "/settings/audit",
+        href: paths::ORGANIZATION_AUDIT,
         label: "Audit log",
     },
     NavLink {
         section: Section::Organization,
-        href: "/settings/organization",
+        href: paths::ORGANIZATION_SETTINGS,
         label: "Organisation",
     },
 ];
 
 const MEMBER_LINKS: &[NavLink] = &[NavLink {
     section: Section::ApiKeys,
-    href: "/settings/api",
+    href: paths::API_KEYS,
     label: "API keys",
 }];
 
 const OPERATOR_LINKS: &[NavLink] = &[
     NavLink {
         section: Section::Organizations,
-        href: "/operator/organizations",
+        href: paths::ORGANIZATIONS,
         label: "Organisations",
     },
     NavLink {
         section: Section::ApiClients,
-        href: "/operator/clients",
+        href: paths::CLIENTS,
         label: "API clients",
     },
     NavLink {
         section: Section::AuditLog,
-        href: "/operator/audit",
+        href: paths::DEPLOYMENT_AUDIT,
         label: "Audit log",
     },
 ];
@@ -107,8 +107,8 @@ fn document(title: &str, topbar: Markup, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Tessera" }
-                link rel="stylesheet" href="/assets/console.css";
-                script src="/assets/console.js" defer {}
+                link rel="stylesheet" href=(paths::STYLESHEET);
+                script src=(paths::SCRIPT) defer {}
             }
             body {
                 header.topbar { (topbar) }
@@ -120,14 +120,18 @@ fn document(title: &str, topbar: Markup, body: Markup) -> Markup {
 
 /// A page for someone not signed in (sign-in, applying for an API client).
 pub fn public_page(title: &str, body: Markup) -> Markup {
-    document(title, html! { a.brand href="/" { "Tessera" } }, body)
+    document(
+        title,
+        html! { a.brand href=(paths::HOME) { "Tessera" } },
+        body,
+    )
 }
 
 /// A page for a signed-in account, with the navigation their role allows.
 pub fn page(title: &str, viewer: &SignedIn, current: Section, body: Markup) -> Markup {
     let account = viewer.account();
     let topbar = html! {
-        a.brand href="/" aria-current=[(current == Section::Home).then_some("page")] { "Tessera" }
+        a.brand href=(paths::HOME) aria-current=[(current == Section::Home).then_some("page")] { "Tessera" }
         nav aria-label="Console" {
             ul.nav {
                 @for link in links_for(account) {
@@ -137,64 +141,13 @@ pub fn page(title: &str, viewer: &SignedIn, current: Section, body: Markup) -> M
                 }
             }
         }
-        form.signout method="post" action="/logout" {
-            input type="hidden" name="csrf" value=(viewer.csrf());
+        form.signout method="post" action=(paths::LOGOUT) {
+            (ui::csrf_input(viewer))
             span.who { (account.username) }
             button.secondary.small type="submit" { "Sign out" }
         }
     };
     document(title, topbar, body)
-}
-
-/// A list of a form's problems at its top, each linking to its field.
-pub fn error_summary(errors: &FormErrors) -> Markup {
-    html! {
-        @if !errors.is_empty() {
-            div.error #form-errors role="alert" tabindex="-1" {
-                p { strong { "Please correct the following:" } }
-                ul {
-                    @for (field, message) in errors.iter() {
-                        li { a href={ "#" (field) } { (message) } }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// A labelled text input that keeps its value and shows its error.
-pub fn text_input(
-    id: &'static str,
-    label: &str,
-    value: &str,
-    errors: &FormErrors,
-    hint: Option<&str>,
-) -> Markup {
-    let error = errors.get(id);
-    let described_by = match (hint.is_some(), error.is_some()) {
-        (true, true) => Some(format!("{id}-hint {id}-error")),
-        (true, false) => Some(format!("{id}-hint")),
-        (false, true) => Some(format!("{id}-error")),
-        (false, false) => None,
-    };
-    html! {
-        div.field {
-            label for=(id) { (label) }
-            @if let Some(hint) = hint { p.hint id={ (id) "-hint" } { (hint) } }
-            @if let Some(error) = error { p.field-error id={ (id) "-error" } { (error) } }
-            input id=(id) name=(id) type="text" value=(value)
-                aria-invalid=[error.map(|_| "true")] aria-describedby=[described_by];
-        }
-    }
-}
-
-/// A short confirmation shown at the top of a page after an action.
-pub fn notice(message: Option<&str>) -> Markup {
-    html! {
-        @if let Some(message) = message {
-            p.notice #notice role="status" { (message) }
-        }
-    }
 }
 
 pub fn login(csrf_token: &str, username: &str, error: Option<&str>) -> Markup {
@@ -206,7 +159,7 @@ pub fn login(csrf_token: &str, username: &str, error: Option<&str>) -> Markup {
                 @if let Some(error) = error {
                     p.error role="alert" { (error) }
                 }
-                form method="post" action="/login" {
+                form method="post" action=(paths::LOGIN) {
                     input type="hidden" name="csrf" value=(csrf_token);
                     label for="username" { "Username" }
                     input #username type="text" name="username" value=(username) autocomplete="username" required autofocus;
@@ -214,7 +167,7 @@ pub fn login(csrf_token: &str, username: &str, error: Option<&str>) -> Markup {
                     input #password type="password" name="password" autocomplete="current-password" required;
                     button type="submit" { "Sign in" }
                 }
-                p.aside { "Integrating with Tessera for your company? " a href="/apply" { "Apply for an API client" } "." }
+                p.aside { "Integrating with Tessera for your company? " a href=(paths::APPLY) { "Apply for an API client" } "." }
             }
         },
     )
@@ -249,8 +202,8 @@ pub fn home(viewer: &SignedIn) -> Markup {
                 }
                 p {
                     @match &account.membership {
-                        Membership::Operator => a.button href="/operator/organizations" { "Manage organisations" },
-                        Membership::Member { .. } => a.button href="/settings/api" { "Manage API keys" },
+                        Membership::Operator => a.button href=(paths::ORGANIZATIONS) { "Manage organisations" },
+                        Membership::Member { .. } => a.button href=(paths::API_KEYS) { "Manage API keys" },
                     }
                 }
             }
@@ -258,7 +211,9 @@ pub fn home(viewer: &SignedIn) -> Markup {
     )
 }
 
-fn message_page(status: StatusCode, title: &str, message: &str, back: Markup) -> Response {
+/// A page that explains why a request went nowhere, with a link home
+/// labelled `back`.
+fn message_page(status: StatusCode, title: &str, message: &str, back: &str) -> Response {
     (
         status,
         public_page(
@@ -267,7 +222,7 @@ fn message_page(status: StatusCode, title: &str, message: &str, back: Markup) ->
                 section.card.narrow {
                     h1 { (title) }
                     p { (message) }
-                    (back)
+                    a href=(paths::HOME) { (back) }
                 }
             },
         ),
@@ -280,7 +235,7 @@ pub fn csrf_refused() -> Response {
         StatusCode::FORBIDDEN,
         "This form has expired",
         "The form was not sent from this site or is too old. Go back, reload the page and try again.",
-        html! { a href="/" { "Back to the console" } },
+        "Back to the console",
     )
 }
 
@@ -289,7 +244,7 @@ pub fn bad_form() -> Response {
         StatusCode::BAD_REQUEST,
         "The form could not be read",
         "The browser sent a form this page does not understand. Reload the page and try again.",
-        html! { a href="/" { "Back to the console" } },
+        "Back to the console",
     )
 }
 
@@ -298,7 +253,7 @@ pub fn not_found() -> Response {
         StatusCode::NOT_FOUND,
         "Page not found",
         "There is nothing at this address.",
-        html! { a href="/" { "Go to the console" } },
+        "Go to the console",
     )
 }
 
@@ -307,7 +262,7 @@ pub fn internal_error() -> Response {
         StatusCode::INTERNAL_SERVER_ERROR,
         "Something went wrong",
         "Something went wrong on our side and nothing was changed by this request. Try again in a moment.",
-        html! { a href="/" { "Back to the console" } },
+        "Back to the console",
     )
 }
 
@@ -336,7 +291,7 @@ impl PageError {
                         section.card.narrow {
                             h1 { "Not allowed" }
                             p #forbidden { (message) }
-                            a href="/" { "Back to the console" }
+                            a href=(paths::HOME) { "Back to the console" }
                         }
                     },
                 ),
@@ -377,14 +332,3 @@ impl From<tessera_ops::OpError> for PageError {
 }
 
 pub type PageResult = Result<Response, PageError>;
-
-/// A stored time (Unix ms) for people, to the minute in UTC, with the exact
-/// RFC 3339 value in `datetime`.
-pub fn timestamp(ms: i64) -> Markup {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    let shown = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(format).ok())
-        .unwrap_or_default();
-    html! { time datetime=(tessera_store::format_ms(ms)) { (shown) } }
-}

@@ -121,6 +121,18 @@ fn title_case(word: &str) -> String {
 /// The matrix and field pickers for `draft`.
 pub fn matrix(draft: &PermissionDraft) -> Markup {
     html! {
+        (action_table(draft))
+        h3 { "Fields" }
+        p.hint { "By default a grant covers all fields, including fields added later. Choose “Only these fields” to restrict one resource." }
+        @for resource in RESOURCES {
+            (field_picker(resource, draft.grant(resource.name).and_then(|g| g.fields.as_ref())))
+        }
+    }
+}
+
+/// One checkbox per resource and action it supports.
+fn action_table(draft: &PermissionDraft) -> Markup {
+    html! {
         div.table-wrap {
             table.matrix #permission-matrix {
                 caption.hint { "Tick what the key may do with each kind of record." }
@@ -152,47 +164,48 @@ pub fn matrix(draft: &PermissionDraft) -> Markup {
                 }
             }
         }
-        h3 { "Fields" }
-        p.hint { "By default a grant covers all fields, including fields added later. Choose “Only these fields” to restrict one resource." }
-        @for resource in RESOURCES {
-            @let chosen = draft.grant(resource.name).and_then(|g| g.fields.as_ref());
-            details.fields-of #{ "fields-" (resource.name) } open[chosen.is_some()] {
-                summary { (resource.title) ": "
-                    @match chosen {
-                        None => "all fields",
-                        Some(fields) => { (fields.len()) " of " (resource.fields.len()) " fields" },
+    }
+}
+
+/// All of a resource's fields, or the ones `chosen`, section by section.
+fn field_picker(resource: &Resource, chosen: Option<&BTreeSet<String>>) -> Markup {
+    html! {
+        details.fields-of #{ "fields-" (resource.name) } open[chosen.is_some()] {
+            summary { (resource.title) ": "
+                @match chosen {
+                    None => "all fields",
+                    Some(fields) => { (fields.len()) " of " (resource.fields.len()) " fields" },
+                }
+            }
+            fieldset {
+                legend { "Fields of " (resource.title) }
+                div.choices {
+                    label.choice {
+                        input type="radio" name={ "scope." (resource.name) } value="all" checked[chosen.is_none()];
+                        "All fields"
+                    }
+                    label.choice {
+                        input type="radio" id={ "scope-" (resource.name) "-chosen" } name={ "scope." (resource.name) } value="chosen" checked[chosen.is_some()];
+                        "Only these fields"
                     }
                 }
-                fieldset {
-                    legend { "Fields of " (resource.title) }
-                    div.choices {
+                @for (section, fields) in resource.sections() {
+                    @let section_key = format!("{}.{}", resource.name, section);
+                    @let whole = chosen.is_some_and(|c| fields.iter().all(|f| c.contains(f.name)));
+                    div.section {
                         label.choice {
-                            input type="radio" name={ "scope." (resource.name) } value="all" checked[chosen.is_none()];
-                            "All fields"
+                            input type="checkbox" name={ "section." (resource.name) } value=(section)
+                                data-section=(section_key) checked[whole];
+                            strong { (title_case(section)) " (whole section)" }
                         }
-                        label.choice {
-                            input type="radio" id={ "scope-" (resource.name) "-chosen" } name={ "scope." (resource.name) } value="chosen" checked[chosen.is_some()];
-                            "Only these fields"
-                        }
-                    }
-                    @for (section, fields) in resource.sections() {
-                        @let section_key = format!("{}.{}", resource.name, section);
-                        @let whole = chosen.is_some_and(|c| fields.iter().all(|f| c.contains(f.name)));
-                        div.section {
-                            label.choice {
-                                input type="checkbox" name={ "section." (resource.name) } value=(section)
-                                    data-section=(section_key) checked[whole];
-                                strong { (title_case(section)) " (whole section)" }
-                            }
-                            div.section-fields {
-                                @for field in fields {
-                                    label.choice {
-                                        input type="checkbox" id={ "field-" (resource.name) "-" (field.name) }
-                                            name={ "field." (resource.name) } value=(field.name)
-                                            data-in-section=(section_key)
-                                            checked[chosen.is_some_and(|c| c.contains(field.name))];
-                                        code { (field.name) }
-                                    }
+                        div.section-fields {
+                            @for field in fields {
+                                label.choice {
+                                    input type="checkbox" id={ "field-" (resource.name) "-" (field.name) }
+                                        name={ "field." (resource.name) } value=(field.name)
+                                        data-in-section=(section_key)
+                                        checked[chosen.is_some_and(|c| c.contains(field.name))];
+                                    code { (field.name) }
                                 }
                             }
                         }

@@ -2,6 +2,7 @@
 
 use super::cookies;
 use super::pages::{self, PageError};
+use super::paths;
 use crate::AppState;
 use crate::middleware::ClientAddr;
 use axum::extract::FromRequestParts;
@@ -168,7 +169,7 @@ impl FromRequestParts<AppState> for SignedIn {
             .ok_or_else(|| pages::internal_error().into_response())?;
         match current(state, &parts.headers).await {
             Ok(Some(session)) => Ok(SignedIn { session, client }),
-            Ok(None) => Err(Redirect::to("/login").into_response()),
+            Ok(None) => Err(Redirect::to(paths::LOGIN).into_response()),
             Err(err) => Err(err.into_response()),
         }
     }

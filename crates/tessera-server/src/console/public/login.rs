@@ -1,9 +1,9 @@
 //! Signing in and out, and the signed-in landing page.
 
-use super::pages::{self, PageError};
-use super::session::{self, CurrentSession, SignedIn};
-use super::{anonymous_form, cookies};
 use crate::AppState;
+use crate::console::pages::{PageError, PageResult};
+use crate::console::session::{self, CurrentSession, SignedIn};
+use crate::console::{anonymous_form, cookies, pages, paths};
 use crate::middleware::ClientAddr;
 use axum::extract::{Extension, Form, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -23,9 +23,9 @@ pub async fn show_form(
     State(state): State<AppState>,
     Extension(client): Extension<ClientAddr>,
     headers: HeaderMap,
-) -> Result<Response, PageError> {
+) -> PageResult {
     if session::current(&state, &headers).await?.is_some() {
-        return Ok(Redirect::to("/").into_response());
+        return Ok(Redirect::to(paths::HOME).into_response());
     }
     Ok(login_form(
         &state,
@@ -67,7 +67,7 @@ pub async fn sign_in(
     Extension(client): Extension<ClientAddr>,
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     if !anonymous_form::SIGN_IN.accepts(&headers, &form.csrf) {
         return Ok(pages::csrf_refused().into_response());
     }
@@ -112,11 +112,7 @@ pub async fn sign_in(
 
 /// Creates the session of an account whose password was accepted and sets
 /// its cookie.
-async fn start_session(
-    state: &AppState,
-    client: ClientAddr,
-    account: &Credentials,
-) -> Result<Response, PageError> {
+async fn start_session(state: &AppState, client: ClientAddr, account: &Credentials) -> PageResult {
     let token = random_base62(43);
     let token_hash = SecretHash::of(&token);
     let csrf_token = random_base62(32);
@@ -131,13 +127,13 @@ async fn start_session(
     };
     auth::start_session(state.ops(), account, &session, client.ip).await?;
     let max_age = time::Duration::seconds(ttl.as_secs() as i64);
-    let mut response = Redirect::to("/").into_response();
+    let mut response = Redirect::to(paths::HOME).into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
         cookies::set(
             cookies::SESSION,
             &token,
-            "/",
+            paths::HOME,
             cookies::secure(state, client),
             max_age,
         ),
@@ -156,18 +152,22 @@ pub async fn sign_out(
     Extension(client): Extension<ClientAddr>,
     headers: HeaderMap,
     Form(form): Form<SignOutForm>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let Some(current) = session::current(&state, &headers).await? else {
-        return Ok(Redirect::to("/login").into_response());
+        return Ok(Redirect::to(paths::LOGIN).into_response());
     };
     if !current.accepts_csrf(&form.csrf) {
         return Ok(pages::csrf_refused().into_response());
     }
     end_session(&state, &current, client).await?;
-    let mut response = Redirect::to("/login").into_response();
+    let mut response = Redirect::to(paths::LOGIN).into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
-        cookies::clear(cookies::SESSION, "/", cookies::secure(&state, client)),
+        cookies::clear(
+            cookies::SESSION,
+            paths::HOME,
+            cookies::secure(&state, client),
+        ),
     );
     Ok(response)
 }

@@ -6,16 +6,18 @@
 //! transaction (every instance's key cache hears of it) and this instance
 //! applies it before answering, so the very next request sees the new role.
 
-use super::administration::{Done, count, unprocessable};
-use super::form::{FormErrors, SubmittedForm};
-use super::pages::{PageError, PageResult, Section, error_summary, notice, page, text_input};
-use super::permission_form::{self, PermissionDraft};
-use super::session::{MemberContext, SignedIn};
 use crate::AppState;
+use crate::console::form::{FormErrors, FormFields, SubmittedForm};
+use crate::console::pages::{PageError, PageResult, Section, page};
+use crate::console::paths;
+use crate::console::permission_form::{self, PermissionDraft};
+use crate::console::session::{MemberContext, SignedIn};
+use crate::console::ui::flash::{self, Flash, Messages};
+use crate::console::ui::{self, cell, count, error_summary, notice, text_input, unprocessable};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use maud::{Markup, html};
 use tessera_core::names::DisplayName;
@@ -27,13 +29,13 @@ use tessera_store::roles::{self, Deletion, Role, RoleKind, RoleUsage};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/settings/roles", get(list).post(create))
-        .route("/settings/roles/new", get(new_form))
-        .route("/settings/roles/{id}", get(edit_form).post(update))
-        .route("/settings/roles/{id}/delete", post(delete))
+        .route(paths::ROLES, get(list).post(create))
+        .route(paths::NEW_ROLE, get(new_form))
+        .route(paths::ROLE, get(edit_form).post(update))
+        .route(paths::ROLE_DELETE, post(delete))
 }
 
-const DONE: &[(&str, &str)] = &[
+const DONE: Messages = &[
     ("created", "Role created."),
     (
         "updated",
@@ -68,7 +70,7 @@ fn usage_text(usage: RoleUsage) -> String {
 async fn list(
     State(state): State<AppState>,
     signed_in: SignedIn,
-    Query(done): Query<Done>,
+    Query(flash): Query<Flash>,
 ) -> PageResult {
     let member = signed_in.administrator()?;
     let roles = roles::list(state.db(), member.organization_id).await?;
@@ -76,26 +78,18 @@ async fn list(
     let body = html! {
         div.page-head {
             h1 { "Roles" }
-            a.button.small #new-role href="/settings/roles/new" { "New role" }
+            a.button.small #new-role href=(paths::NEW_ROLE) { "New role" }
         }
-        (notice(done.message(DONE)))
+        (notice(flash.message(DONE)))
         p.hint { "A role is a named permission set. Each user and bot user holds one; keys linked to a role follow its later edits. Built-in: Administrator (everything, plus administration) and Employee (what you grant it)." }
-        div.table-wrap {
-            table.stack #roles {
-                thead { tr { th { "Name" } th { "Kind" } th { "Permissions" } th { "Used by" } } }
-                tbody {
-                    @for role in &roles {
-                        @let used = usage.get(role.id.as_str()).copied().unwrap_or_default();
-                        tr data-role=(role.name) {
-                            td data-label="Name" { a href={ "/settings/roles/" (role.id) } { (role.name) } }
-                            td data-label="Kind" { (kind_label(role.kind)) }
-                            td data-label="Permissions" { (permission_form::summary(&role.access)) }
-                            td data-label="Used by" { (usage_text(used)) }
-                        }
-                    }
-                }
+        (ui::table("roles", &["Name", "Kind", "Permissions", "Used by"], &roles, |role| html! {
+            tr data-role=(role.name) {
+                (cell("Name", html! { a href=(paths::role(&role.id)) { (role.name) } }))
+                (cell("Kind", html! { (kind_label(role.kind)) }))
+                (cell("Permissions", html! { (permission_form::summary(&role.access)) }))
+                (cell("Used by", html! { (usage_text(usage.get(role.id.as_str()).copied().unwrap_or_default())) }))
             }
-        }
+        }))
     };
     Ok(page("Roles", &signed_in, Section::Roles, body).into_response())
 }
@@ -113,23 +107,22 @@ fn role_page(signed_in: &SignedIn, form: &RoleForm<'_>, errors: &FormErrors) -> 
     let (title, action, submit) = match form.role {
         None => (
             "New role".to_owned(),
-            "/settings/roles".to_owned(),
+            paths::ROLES.to_owned(),
             "Create role",
         ),
         Some(role) => (
             format!("Role “{}”", role.name),
-            format!("/settings/roles/{}", role.id),
+            paths::role(&role.id),
             "Save role",
         ),
     };
     let permissions_error = errors.get("permissions");
     let body = html! {
         section.card {
-            p { a href="/settings/roles" { "← Roles" } }
+            p { a href=(paths::ROLES) { "← Roles" } }
             h1 { (title) }
             (error_summary(errors))
-            form #role-form method="post" action=(action) {
-                input type="hidden" name="csrf" value=(signed_in.csrf());
+            (ui::checked_post_form("role-form", &action, signed_in, html! {
                 @match form.role.map(|r| r.kind) {
                     Some(RoleKind::Employee) => {
                         dl.facts {
@@ -149,9 +142,9 @@ fn role_page(signed_in: &SignedIn, form: &RoleForm<'_>, errors: &FormErrors) -> 
                 }
                 div.actions {
                     button type="submit" { (submit) }
-                    a.button.secondary href="/settings/roles" { "Cancel" }
+                    a.button.secondary href=(paths::ROLES) { "Cancel" }
                 }
-            }
+            }))
         }
         @if let Some(role) = form.role.filter(|r| r.kind == RoleKind::Custom) {
             section.card.danger-zone #delete-role {
@@ -161,10 +154,9 @@ fn role_page(signed_in: &SignedIn, form: &RoleForm<'_>, errors: &FormErrors) -> 
                 } @else {
                     p { "Used by " (usage_text(form.usage)) ". Give them another role, or revoke the keys, before deleting it." }
                 }
-                form method="post" action={ "/settings/roles/" (role.id) "/delete" } {
-                    input type="hidden" name="csrf" value=(signed_in.csrf());
+                (ui::post_form(&paths::role_delete(&role.id), signed_in, html! {
                     button.danger type="submit" { "Delete role" }
-                }
+                }))
             }
         }
     };
@@ -175,7 +167,7 @@ fn role_page(signed_in: &SignedIn, form: &RoleForm<'_>, errors: &FormErrors) -> 
 fn administrator_page(signed_in: &SignedIn, role: &Role) -> Markup {
     let body = html! {
         section.card {
-            p { a href="/settings/roles" { "← Roles" } }
+            p { a href=(paths::ROLES) { "← Roles" } }
             h1 { "Role “" (role.name) "”" }
             p #role-locked { "The built-in Administrator role holds every permission and administers the organisation. It cannot be edited or deleted." }
             (permission_form::detail(&role.access))
@@ -249,7 +241,7 @@ struct Submitted {
 async fn read_form(
     state: &AppState,
     member: &MemberContext<'_>,
-    form: &super::form::FormFields,
+    form: &FormFields,
     editing: Option<&Role>,
 ) -> Result<Submitted, PageError> {
     let mut errors = FormErrors::default();
@@ -335,7 +327,7 @@ async fn create(State(state): State<AppState>, submitted: SubmittedForm) -> Page
         };
         return Ok(unprocessable(role_page(&signed_in, &form, &errors)));
     }
-    Ok(Redirect::to("/settings/roles?done=created").into_response())
+    Ok(flash::redirect(paths::ROLES, "created"))
 }
 
 async fn update(
@@ -397,7 +389,7 @@ async fn update(
         };
         return Ok(unprocessable(role_page(&signed_in, &form, &errors)));
     }
-    Ok(Redirect::to("/settings/roles?done=updated").into_response())
+    Ok(flash::redirect(paths::ROLES, "updated"))
 }
 
 async fn delete(
@@ -444,7 +436,7 @@ async fn delete(
             };
             Ok((StatusCode::CONFLICT, role_page(&signed_in, &form, &errors)).into_response())
         }
-        Deletion::Deleted => Ok(Redirect::to("/settings/roles?done=deleted").into_response()),
+        Deletion::Deleted => Ok(flash::redirect(paths::ROLES, "deleted")),
     }
 }
 

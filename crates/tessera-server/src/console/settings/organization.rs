@@ -2,14 +2,16 @@
 //! may create them, how long they may live, the default IP allow-list).
 //! `tessera_ops::keys::issue` enforces them for the console and the API alike.
 
-use super::administration::{Done, unprocessable};
-use super::form::{FormErrors, FormFields, SubmittedForm};
-use super::pages::{PageResult, Section, error_summary, notice, page, text_input};
-use super::session::SignedIn;
 use crate::AppState;
+use crate::console::form::{FormErrors, FormFields, SubmittedForm};
+use crate::console::pages::{PageResult, Section, page};
+use crate::console::paths;
+use crate::console::session::SignedIn;
+use crate::console::ui::flash::{self, Flash, Messages};
+use crate::console::ui::{self, error_summary, notice, text_input, unprocessable};
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Redirect};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use maud::{Markup, html};
 use tessera_store::StoreError;
@@ -18,10 +20,10 @@ use tessera_store::organizations::{
 };
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/settings/organization", get(show).post(save))
+    Router::new().route(paths::ORGANIZATION_SETTINGS, get(show).post(save))
 }
 
-const DONE: &[(&str, &str)] = &[(
+const DONE: Messages = &[(
     "saved",
     "Settings saved. They apply to keys created from now on.",
 )];
@@ -40,7 +42,6 @@ fn settings_page(
     message: Option<&str>,
     errors: &FormErrors,
 ) -> Markup {
-    let allowlist_error = errors.get("default_ip_allowlist");
     let key_creation_error = errors.get("key_creation");
     let body = html! {
         section.card {
@@ -57,8 +58,7 @@ fn settings_page(
             h2 { "New API keys" }
             p.hint { "These rules apply when a key is created, in the console or through the key-management API. Keys that already exist are not changed." }
             (error_summary(errors))
-            form #settings-form method="post" action="/settings/organization" {
-                input type="hidden" name="csrf" value=(signed_in.csrf());
+            (ui::checked_post_form("settings-form", paths::ORGANIZATION_SETTINGS, signed_in, html! {
                 fieldset #key_creation {
                     legend { "Who may create API keys" }
                     @if let Some(error) = key_creation_error { p.field-error { (error) } }
@@ -80,18 +80,10 @@ fn settings_page(
                     errors,
                     Some("Leave empty for no limit. With a limit (1–3650), every new key must have an expiry at most this many days away."),
                 ))
-                div.field {
-                    label for="default_ip_allowlist" { "Default IP allow-list" }
-                    p.hint #default_ip_allowlist-hint { "CIDR ranges or single addresses, IPv4 or IPv6, one per line. A new key created without its own list gets this one. Leave empty for none." }
-                    @if let Some(error) = allowlist_error { p.field-error #default_ip_allowlist-error { (error) } }
-                    textarea #default_ip_allowlist name="default_ip_allowlist" rows="4"
-                        aria-invalid=[allowlist_error.map(|_| "true")]
-                        aria-describedby=(if allowlist_error.is_some() { "default_ip_allowlist-hint default_ip_allowlist-error" } else { "default_ip_allowlist-hint" }) {
-                        (typed.default_ip_allowlist)
-                    }
-                }
+                (ui::text_area("default_ip_allowlist", "Default IP allow-list", typed.default_ip_allowlist, errors,
+                    Some("CIDR ranges or single addresses, IPv4 or IPv6, one per line. A new key created without its own list gets this one. Leave empty for none.")))
                 button type="submit" { "Save settings" }
-            }
+            }))
         }
     };
     page(
@@ -111,7 +103,7 @@ async fn find_organization(state: &AppState, id: &str) -> Result<Organization, S
 async fn show(
     State(state): State<AppState>,
     signed_in: SignedIn,
-    Query(done): Query<Done>,
+    Query(flash): Query<Flash>,
 ) -> PageResult {
     let member = signed_in.administrator()?;
     let organization = find_organization(&state, member.organization_id).await?;
@@ -133,7 +125,7 @@ async fn show(
         &signed_in,
         &organization,
         &typed,
-        done.message(DONE),
+        flash.message(DONE),
         &FormErrors::default(),
     );
     Ok(page.into_response())
@@ -225,7 +217,7 @@ async fn save(State(state): State<AppState>, submitted: SubmittedForm) -> PageRe
         &policy,
     )
     .await?;
-    Ok(Redirect::to("/settings/organization?done=saved").into_response())
+    Ok(flash::redirect(paths::ORGANIZATION_SETTINGS, "saved"))
 }
 
 #[cfg(test)]

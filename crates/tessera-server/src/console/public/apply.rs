@@ -3,10 +3,12 @@
 //! CSRF cookie of its own, accepted applications are limited per client
 //! address, and the applicant's only handle is a random reference.
 
-use super::anonymous_form::{self, AnonymousForm};
-use super::form::FormErrors;
-use super::pages::{self, error_summary, public_page, text_input};
 use crate::AppState;
+use crate::console::anonymous_form::{self, AnonymousForm};
+use crate::console::form::FormErrors;
+use crate::console::pages::{self, PageResult, public_page};
+use crate::console::paths;
+use crate::console::ui::{self, error_summary, text_input, time::timestamp};
 use crate::middleware::ClientAddr;
 use axum::Router;
 use axum::extract::{Extension, Form, Query, State};
@@ -29,8 +31,8 @@ const FORM: AnonymousForm = anonymous_form::APPLY;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/apply", get(show_form).post(submit))
-        .route("/apply/status", get(status))
+        .route(paths::APPLY, get(show_form).post(submit))
+        .route(paths::APPLY_STATUS, get(status))
 }
 
 /// How each expected volume reads on the form and in the operator's list.
@@ -40,6 +42,16 @@ pub fn volume_label(volume: ExpectedVolume) -> &'static str {
         ExpectedVolume::From10kTo100k => "10,000 to 100,000 requests a day",
         ExpectedVolume::Over100k => "More than 100,000 requests a day",
     }
+}
+
+/// An application's state, as the applicant and the operator see it.
+pub fn application_badge(status: ApplicationStatus) -> Markup {
+    let label = match status {
+        ApplicationStatus::Pending => "Pending",
+        ApplicationStatus::Approved => "Approved",
+        ApplicationStatus::Rejected => "Rejected",
+    };
+    ui::status_badge(status.as_str(), label)
 }
 
 /// What the applicant typed, kept as typed so a refused form shows it again.
@@ -57,20 +69,38 @@ pub struct ApplyForm {
     csrf: String,
 }
 
+/// The request a form page answers: its cookie goes with the form's token.
+struct Visit<'a> {
+    state: &'a AppState,
+    client: ClientAddr,
+    headers: &'a HeaderMap,
+}
+
+/// What the form page shows: what was typed, and what is wrong with it.
+#[derive(Clone, Copy)]
+struct ApplyPage<'a> {
+    form: &'a ApplyForm,
+    errors: &'a FormErrors,
+    /// Why an otherwise valid application was not accepted.
+    refusal: Option<&'a str>,
+}
+
 async fn show_form(
     State(state): State<AppState>,
     Extension(client): Extension<ClientAddr>,
     headers: HeaderMap,
 ) -> Response {
-    form_page(
-        &state,
+    let visit = Visit {
+        state: &state,
         client,
-        &headers,
-        StatusCode::OK,
-        &ApplyForm::default(),
-        &FormErrors::default(),
-        None,
-    )
+        headers: &headers,
+    };
+    let page = ApplyPage {
+        form: &ApplyForm::default(),
+        errors: &FormErrors::default(),
+        refusal: None,
+    };
+    form_page(&visit, StatusCode::OK, &page)
 }
 
 async fn submit(
@@ -78,22 +108,24 @@ async fn submit(
     Extension(client): Extension<ClientAddr>,
     headers: HeaderMap,
     Form(form): Form<ApplyForm>,
-) -> Result<Response, pages::PageError> {
+) -> PageResult {
     if !FORM.accepts(&headers, &form.csrf) {
         return Ok(pages::csrf_refused());
     }
+    let visit = Visit {
+        state: &state,
+        client,
+        headers: &headers,
+    };
     let (company, volume) = match validate(&form) {
         Ok(valid) => valid,
         Err(errors) => {
-            return Ok(form_page(
-                &state,
-                client,
-                &headers,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &form,
-                &errors,
-                None,
-            ));
+            let page = ApplyPage {
+                form: &form,
+                errors: &errors,
+                refusal: None,
+            };
+            return Ok(form_page(&visit, StatusCode::UNPROCESSABLE_ENTITY, &page));
         }
     };
     // Only applications that would be accepted count against the limit, so
@@ -108,15 +140,12 @@ async fn submit(
             "Too many applications from your address. Try again in {minutes} minute{}.",
             if minutes == 1 { "" } else { "s" }
         );
-        let mut response = form_page(
-            &state,
-            client,
-            &headers,
-            StatusCode::TOO_MANY_REQUESTS,
-            &form,
-            &FormErrors::default(),
-            Some(&message),
-        );
+        let page = ApplyPage {
+            form: &form,
+            errors: &FormErrors::default(),
+            refusal: Some(&message),
+        };
+        let mut response = form_page(&visit, StatusCode::TOO_MANY_REQUESTS, &page);
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(wait));
@@ -216,16 +245,13 @@ pub fn plausible_email(candidate: &str) -> bool {
     candidate.len() <= 254 && local_ok && domain_ok
 }
 
-fn form_page(
-    state: &AppState,
-    client: ClientAddr,
-    headers: &HeaderMap,
-    status: StatusCode,
-    form: &ApplyForm,
-    errors: &FormErrors,
-    refusal: Option<&str>,
-) -> Response {
-    let token = FORM.token(headers);
+fn form_page(visit: &Visit<'_>, status: StatusCode, page: &ApplyPage<'_>) -> Response {
+    let ApplyPage {
+        form,
+        errors,
+        refusal,
+    } = *page;
+    let token = FORM.token(visit.headers);
     let body = html! {
         section.card.narrow {
             h1 { "Apply for an API client" }
@@ -233,64 +259,32 @@ fn form_page(
                 "The operator of this deployment reviews each application; once it is approved, they hand you your client credential." }
             @if let Some(refusal) = refusal { p.error #refusal role="alert" { (refusal) } }
             (error_summary(errors))
-            form method="post" action="/apply" {
+            form method="post" action=(paths::APPLY) {
                 input type="hidden" name="csrf" value=(token);
                 (text_input("company", "Company name", &form.company, errors, None))
-                (field("contact_email", "Contact e-mail", Some("Where the operator can reach you about this application."), errors, |described_by, invalid| html! {
+                (ui::field("contact_email", "Contact e-mail", Some(ui::text("Where the operator can reach you about this application.")), errors, |c| html! {
                     input #contact_email name="contact_email" type="email" value=(form.contact_email)
-                        autocomplete="email" aria-invalid=[invalid] aria-describedby=[described_by];
+                        autocomplete="email" aria-invalid=[c.invalid] aria-describedby=[c.described_by];
                 }))
-                (field("purpose", "Purpose", Some("What will your integration do with the organisations' data? At most 2,000 characters."), errors, |described_by, invalid| html! {
-                    textarea #purpose name="purpose" rows="5" aria-invalid=[invalid] aria-describedby=[described_by] { (form.purpose) }
-                }))
-                (field("expected_volume", "Expected volume", None, errors, |described_by, invalid| html! {
-                    select #expected_volume name="expected_volume" aria-invalid=[invalid] aria-describedby=[described_by] {
-                        option value="" selected[ExpectedVolume::parse(&form.expected_volume).is_none()] { "Choose…" }
-                        @for volume in ExpectedVolume::ALL {
-                            option value=(volume.as_str()) selected[form.expected_volume == volume.as_str()] { (volume_label(volume)) }
-                        }
+                (ui::text_area("purpose", "Purpose", &form.purpose, errors, Some("What will your integration do with the organisations' data? At most 2,000 characters.")))
+                (ui::select("expected_volume", "Expected volume", None, errors, html! {
+                    option value="" selected[ExpectedVolume::parse(&form.expected_volume).is_none()] { "Choose…" }
+                    @for volume in ExpectedVolume::ALL {
+                        option value=(volume.as_str()) selected[form.expected_volume == volume.as_str()] { (volume_label(volume)) }
                     }
                 }))
                 button type="submit" { "Submit application" }
             }
-            p.aside { "Already applied? " a href="/apply/status" { "Check your application's status" } "." }
+            p.aside { "Already applied? " a href=(paths::APPLY_STATUS) { "Check your application's status" } "." }
         }
     };
     let mut response = (status, public_page("Apply for an API client", body)).into_response();
-    FORM.attach(&mut response, &token, state, client);
+    FORM.attach(&mut response, &token, visit.state, visit.client);
     response
 }
 
-/// A labelled form control with its hint and error; `control` receives the
-/// `aria-describedby` and `aria-invalid` values to put on the control.
-pub fn field(
-    id: &'static str,
-    label: &str,
-    hint: Option<&str>,
-    errors: &FormErrors,
-    control: impl FnOnce(Option<String>, Option<&'static str>) -> Markup,
-) -> Markup {
-    let error = errors.get(id);
-    let described_by: Vec<String> = [
-        hint.map(|_| format!("{id}-hint")),
-        error.map(|_| format!("{id}-error")),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    let described_by = (!described_by.is_empty()).then(|| described_by.join(" "));
-    html! {
-        div.field {
-            label for=(id) { (label) }
-            @if let Some(hint) = hint { p.hint id={ (id) "-hint" } { (hint) } }
-            @if let Some(error) = error { p.field-error id={ (id) "-error" } { (error) } }
-            (control(described_by, error.map(|_| "true")))
-        }
-    }
-}
-
 fn received_page(application: &Application) -> Response {
-    let status_url = format!("/apply/status?reference={}", application.reference);
+    let status_url = paths::application_status(&application.reference);
     let body = html! {
         section.card.narrow {
             h1 { "Application received" }
@@ -316,10 +310,7 @@ struct StatusQuery {
     reference: String,
 }
 
-async fn status(
-    State(state): State<AppState>,
-    Query(query): Query<StatusQuery>,
-) -> Result<Response, pages::PageError> {
+async fn status(State(state): State<AppState>, Query(query): Query<StatusQuery>) -> PageResult {
     let reference = query.reference.trim();
     let found = if reference.is_empty() || reference.len() > 100 {
         None
@@ -334,7 +325,7 @@ async fn status(
     let body = html! {
         section.card.narrow {
             h1 { "Your application" }
-            form method="get" action="/apply/status" {
+            form method="get" action=(paths::APPLY_STATUS) {
                 label for="reference" { "Reference" }
                 p.hint #reference-hint { "The reference shown when you applied, starting with " code { "apl_" } "." }
                 input #reference name="reference" type="text" value=(reference) autocomplete="off"
@@ -349,7 +340,7 @@ async fn status(
                     Some(application) => (application_status(application)),
                 }
             }
-            p.aside { "Not applied yet? " a href="/apply" { "Apply for an API client" } "." }
+            p.aside { "Not applied yet? " a href=(paths::APPLY) { "Apply for an API client" } "." }
         }
     };
     let mut response = (code, public_page("Application status", body)).into_response();
@@ -366,20 +357,12 @@ fn application_status(application: &Application) -> Markup {
             dt { "Company" }
             dd #company { (application.company) }
             dt { "Submitted" }
-            dd { (pages::timestamp(application.created_at)) }
+            dd { (timestamp(application.created_at)) }
             dt { "Status" }
-            dd #application-status {
-                span class={ "status status-" (application.status.as_str()) } {
-                    @match application.status {
-                        ApplicationStatus::Pending => "Pending",
-                        ApplicationStatus::Approved => "Approved",
-                        ApplicationStatus::Rejected => "Rejected",
-                    }
-                }
-            }
+            dd #application-status { (application_badge(application.status)) }
             @if let Some(decided_at) = application.decided_at {
                 dt { "Decided" }
-                dd { (pages::timestamp(decided_at)) }
+                dd { (timestamp(decided_at)) }
             }
             @if let Some(client_id) = &application.client_id {
                 dt { "Client id" }

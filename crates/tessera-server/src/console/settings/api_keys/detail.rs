@@ -1,0 +1,143 @@
+//! One key's detail page: its facts, what it can reach now, and its audit
+//! trail.
+
+use super::{key_access, key_access_summary, visible_key};
+use crate::AppState;
+use crate::console::pages::{PageError, PageResult, Section, page};
+use crate::console::paths;
+use crate::console::permission_form;
+use crate::console::session::SignedIn;
+use crate::console::ui::{self, cell, time::date_time};
+use axum::extract::{Path, State};
+use axum::response::IntoResponse;
+use maud::{Markup, html};
+use tessera_core::permissions::Access;
+use tessera_store::api_keys::{ApiKey, Owner};
+use tessera_store::audit::{self, Entry};
+use tessera_store::{bots, now_ms, roles};
+
+/// The key's owner's current role, which bounds what the key can do.
+async fn owner_access(
+    state: &AppState,
+    key: &ApiKey,
+) -> Result<Option<(String, Access)>, PageError> {
+    let role_id = match &key.owner {
+        Owner::Account(id) => match tessera_store::accounts::find_by_id(state.db(), id).await? {
+            Some(tessera_store::accounts::Account {
+                membership: tessera_store::accounts::Membership::Member { role_id, .. },
+                ..
+            }) => role_id,
+            _ => return Ok(None),
+        },
+        Owner::Bot(id) => match bots::find_by_id(state.db(), &key.organization_id, id).await? {
+            Some(bot) => bot.role_id,
+            None => return Ok(None),
+        },
+    };
+    Ok(
+        roles::find_by_id(state.db(), &key.organization_id, &role_id)
+            .await?
+            .map(|role| (role.name, role.access)),
+    )
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+) -> PageResult {
+    let member = signed_in.member()?;
+    let key = visible_key(&state, &member, &id).await?;
+    let granted = key_access(&state, &key).await?;
+    let bound = owner_access(&state, &key).await?;
+    let effective = match &bound {
+        Some((_, owner)) => granted.intersect(owner),
+        None => Access::Limited(Default::default()),
+    };
+    let trail = audit::search(
+        state.db(),
+        &audit::AuditFilter {
+            organization_id: Some(member.organization_id),
+            target: Some(&key.id),
+            limit: 100,
+            ..Default::default()
+        },
+    )
+    .await?;
+    let status = key.status(now_ms());
+    let body = html! {
+        div.page-head {
+            h1 { (key.name) }
+            div.actions {
+                @if status == "active" {
+                    a.button.secondary #roll-key href=(paths::key_roll(&key.id)) { "Roll key" }
+                    a.button.danger #revoke-key href=(paths::key_revoke(&key.id)) { "✕ Revoke" }
+                }
+            }
+        }
+        (facts(&key, status))
+        section.card {
+            h2 { "Fields it can access" }
+            @match &bound {
+                Some((role_name, _)) => p.hint { "What the key can reach now: its grant, limited by its owner's role (" (role_name) "). Changes to that role apply at once." },
+                None => p.hint { "The key's owner no longer has a role, so the key reaches nothing." },
+            }
+            (permission_form::detail(&effective))
+        }
+        (audit_trail(&trail))
+        p { a href=(paths::API_KEYS) { "← Back to API keys" } }
+    };
+    Ok(page(&key.name, &signed_in, Section::ApiKeys, body).into_response())
+}
+
+fn facts(key: &ApiKey, status: &str) -> Markup {
+    html! {
+        section.card {
+            dl.facts #key-facts {
+                dt { "Status" } dd #key-status { (ui::status_badge(status, status)) }
+                dt { "Key" } dd { code { (key.hint) } }
+                dt { "Id" } dd { code { (key.id) } }
+                dt { "Owner" } dd { (key.owner_name) @if key.owner.kind() == "bot" { " (bot user)" } }
+                dt { "Permissions" } dd { (key_access_summary(key)) }
+                dt { "Created" } dd { (date_time(key.created_at)) }
+                dt { "Last used" } dd {
+                    @match key.last_used_at {
+                        Some(t) => { (date_time(t)) @if let Some(ip) = &key.last_used_ip { " from " code { (ip) } } },
+                        None => "Never",
+                    }
+                }
+                dt { "Expires" } dd { @match key.expires_at { Some(t) => (date_time(t)), None => "Never" } }
+                @if let Some(t) = key.revoked_at {
+                    dt { "Revoked" } dd { (date_time(t)) @if let Some(reason) = &key.revoked_reason { " (" (reason.replace('_', " ")) ")" } }
+                }
+                dt { "IP allow-list" } dd {
+                    @match &key.ip_allowlist {
+                        Some(list) => { @for (i, range) in list.iter().enumerate() { @if i > 0 { ", " } code { (range) } } },
+                        None => "Any address",
+                    }
+                }
+                dt { "API client" } dd { @match &key.client_id { Some(c) => code { (c) }, None => "Not bound; works without a client" } }
+            }
+        }
+    }
+}
+
+fn audit_trail(trail: &[Entry]) -> Markup {
+    html! {
+        section.card {
+            h2 { "Audit trail" }
+            @if trail.is_empty() {
+                p { "Nothing recorded for this key." }
+            } @else {
+                (ui::table("key-audit", &["When", "Who", "What", "From"], trail, |entry| html! {
+                    tr {
+                        (cell("When", html! { (date_time(entry.created_at)) }))
+                        (cell("Who", html! { (entry.actor_name) " (" (entry.actor_kind) ")" }))
+                        (cell("What", html! { code { (entry.action) } }))
+                        (cell("From", html! { (entry.ip.as_deref().unwrap_or("—")) }))
+                    }
+                }))
+            }
+        }
+    }
+}

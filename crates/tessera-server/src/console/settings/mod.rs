@@ -1,0 +1,23 @@
+//! Settings: an organisation's members manage their keys; its
+//! administrators also manage roles, people, connected clients and the
+//! organisation's rules, and read its audit log.
+
+mod api_keys;
+mod audit;
+mod connected_clients;
+mod organization;
+mod people;
+mod roles;
+
+use crate::AppState;
+use axum::Router;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(api_keys::router())
+        .merge(roles::router())
+        .merge(people::router())
+        .merge(connected_clients::router())
+        .merge(organization::router())
+        .merge(audit::router())
+}
