@@ -152,6 +152,18 @@ pub const PAY_RATE_KINDS: &[&str] = &["hourly", "monthly", "annual"];
 pub const TIME_OFF_STATUSES: &[&str] = &["requested", "approved", "rejected", "cancelled"];
 pub const TRANSACTION_TYPES: &[&str] = &["withdrawal", "return", "exchange"];
 
+/// What most resources declare alike: no date-order rule, a JSON body.
+/// Table entries spell out what differs and take the rest from here.
+const PLAIN: Resource = Resource {
+    name: "",
+    title: "",
+    id_prefix: "",
+    actions: CRUD,
+    fields: &[],
+    date_order: &[],
+    upload: false,
+};
+
 pub static RESOURCES: &[Resource] = &[
     Resource {
         name: "employees",
@@ -183,7 +195,7 @@ pub static RESOURCES: &[Resource] = &[
             field("bank_name", Text, "banking"),
         ],
         date_order: &[("start_date", "end_date")],
-        upload: false,
+        ..PLAIN
     },
     Resource {
         name: "sectors",
@@ -195,8 +207,7 @@ pub static RESOURCES: &[Resource] = &[
             filterable(field("code", Text, "details")),
             field("description", Text, "details"),
         ],
-        date_order: &[],
-        upload: false,
+        ..PLAIN
     },
     Resource {
         name: "cost-centers",
@@ -207,8 +218,7 @@ pub static RESOURCES: &[Resource] = &[
             required(field("name", Text, "details")),
             filterable(field("code", Text, "details")),
         ],
-        date_order: &[],
-        upload: false,
+        ..PLAIN
     },
     Resource {
         name: "job-roles",
@@ -219,8 +229,7 @@ pub static RESOURCES: &[Resource] = &[
             required(field("title", Text, "details")),
             filterable(field("code", Text, "details")),
         ],
-        date_order: &[],
-        upload: false,
+        ..PLAIN
     },
     Resource {
         name: "groups",
@@ -231,8 +240,7 @@ pub static RESOURCES: &[Resource] = &[
             required(field("name", Text, "details")),
             field("description", Text, "details"),
         ],
-        date_order: &[],
-        upload: false,
+        ..PLAIN
     },
     Resource {
         name: "pay-rates",
@@ -252,7 +260,7 @@ pub static RESOURCES: &[Resource] = &[
             field("effective_to", Date, "details"),
         ],
         date_order: &[("effective_from", "effective_to")],
-        upload: false,
+        ..PLAIN
     },
     Resource {
         name: "time-off",
@@ -272,7 +280,7 @@ pub static RESOURCES: &[Resource] = &[
             field("note", Text, "details"),
         ],
         date_order: &[("start_date", "end_date")],
-        upload: false,
+        ..PLAIN
     },
     Resource {
         name: "documents",
@@ -305,8 +313,7 @@ pub static RESOURCES: &[Resource] = &[
             field("size", Text, "details"),
             field("unit_price", Decimal, "details"),
         ],
-        date_order: &[],
-        upload: false,
+        ..PLAIN
     },
     Resource {
         name: "transactions",
@@ -332,8 +339,7 @@ pub static RESOURCES: &[Resource] = &[
             required(field("quantity", Integer, "details")),
             required(field("occurred_at", Timestamp, "details")),
         ],
-        date_order: &[],
-        upload: false,
+        ..PLAIN
     },
 ];
 

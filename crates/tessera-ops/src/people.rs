@@ -6,6 +6,8 @@ use tessera_core::access_change::AccessChange;
 use tessera_core::audit::{Actor, AuditEvent};
 use tessera_core::id::OrganizationId;
 use tessera_core::names::{DisplayName, Username};
+use tessera_store::accounts::UserSummary;
+use tessera_store::bots::Bot;
 use tessera_store::roles::Role;
 use tessera_store::{StoreError, accounts, bots, members};
 
@@ -21,6 +23,32 @@ pub struct Person<'a> {
     pub active: bool,
     pub role_id: &'a str,
     pub role_name: &'a str,
+}
+
+impl<'a> From<&'a UserSummary> for Person<'a> {
+    fn from(user: &'a UserSummary) -> Self {
+        Person {
+            kind: PersonKind::User,
+            id: &user.id,
+            name: &user.username,
+            active: user.active,
+            role_id: &user.role_id,
+            role_name: &user.role_name,
+        }
+    }
+}
+
+impl<'a> From<&'a Bot> for Person<'a> {
+    fn from(bot: &'a Bot) -> Self {
+        Person {
+            kind: PersonKind::Bot,
+            id: &bot.id,
+            name: &bot.name,
+            active: bot.active,
+            role_id: &bot.role_id,
+            role_name: &bot.role_name,
+        }
+    }
 }
 
 pub async fn create_user(

@@ -104,17 +104,23 @@ macro_rules! columns_sql {
     };
 }
 
+const ROLE_BY_NAME: &str = concat!(
+    "SELECT ",
+    columns_sql!(),
+    " FROM roles WHERE organization_id = $1 AND name = $2"
+);
+const ROLE_BY_ID: &str = concat!(
+    "SELECT ",
+    columns_sql!(),
+    " FROM roles WHERE organization_id = $1 AND id = $2"
+);
+
 pub async fn find_by_name(
     db: &Db,
     organization_id: &OrganizationId,
     name: &str,
 ) -> Result<Option<Role>, StoreError> {
-    let sql = concat!(
-        "SELECT ",
-        columns_sql!(),
-        " FROM roles WHERE organization_id = $1 AND name = $2"
-    );
-    find_one(db, sql, organization_id, name).await
+    find_one(db, ROLE_BY_NAME, organization_id, name).await
 }
 
 /// A role of the organisation; another organisation's is not found.
@@ -123,12 +129,7 @@ pub async fn find_by_id(
     organization_id: &OrganizationId,
     id: &str,
 ) -> Result<Option<Role>, StoreError> {
-    let sql = concat!(
-        "SELECT ",
-        columns_sql!(),
-        " FROM roles WHERE organization_id = $1 AND id = $2"
-    );
-    find_one(db, sql, organization_id, id).await
+    find_one(db, ROLE_BY_ID, organization_id, id).await
 }
 
 async fn find_one(

@@ -131,19 +131,11 @@ impl TestApp {
                 .await
                 .unwrap()
                 .unwrap();
-        let person = tessera_ops::people::Person {
-            kind: tessera_ops::people::PersonKind::User,
-            id: &user.id,
-            name: &user.username,
-            active: user.active,
-            role_id: &user.role_id,
-            role_name: &user.role_name,
-        };
         tessera_ops::people::set_active(
             &self.ops_elsewhere(),
             &tessera_core::audit::Actor::command_line(),
             organization_id,
-            person,
+            (&user).into(),
             false,
         )
         .await

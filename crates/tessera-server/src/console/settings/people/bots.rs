@@ -15,7 +15,7 @@ use axum::extract::State;
 use maud::{Markup, html};
 use tessera_core::names::DisplayName;
 use tessera_ops::OpError;
-use tessera_ops::people::{self, Person, PersonKind};
+use tessera_ops::people::{self, Person};
 use tessera_store::bots::{self, BotSummary};
 
 impl Kind for BotSummary {
@@ -52,15 +52,7 @@ impl Kind for BotSummary {
     ];
 
     fn person(&self) -> Person<'_> {
-        let bot = &self.bot;
-        Person {
-            kind: PersonKind::Bot,
-            id: &bot.id,
-            name: &bot.name,
-            active: bot.active,
-            role_id: &bot.role_id,
-            role_name: &bot.role_name,
-        }
+        (&self.bot).into()
     }
 
     fn render(&self, signed_in: &SignedIn, page: &PersonPage<'_>) -> Markup {

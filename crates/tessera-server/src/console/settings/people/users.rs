@@ -17,7 +17,7 @@ use maud::{Markup, html};
 use tessera_core::names::Username;
 use tessera_core::password::NewPassword;
 use tessera_ops::OpError;
-use tessera_ops::people::{self, Person, PersonKind};
+use tessera_ops::people::{self, Person};
 use tessera_store::accounts::{self, UserSummary};
 
 impl Kind for UserSummary {
@@ -59,14 +59,7 @@ impl Kind for UserSummary {
     ];
 
     fn person(&self) -> Person<'_> {
-        Person {
-            kind: PersonKind::User,
-            id: &self.id,
-            name: &self.username,
-            active: self.active,
-            role_id: &self.role_id,
-            role_name: &self.role_name,
-        }
+        self.into()
     }
 
     fn render(&self, signed_in: &SignedIn, page: &PersonPage<'_>) -> Markup {
