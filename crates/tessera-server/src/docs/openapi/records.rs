@@ -136,45 +136,43 @@ fn list_operation(names: &Names) -> Value {
 }
 
 fn show_operation(names: &Names) -> Value {
-    let Names {
-        name,
-        type_name,
-        singular,
-        tags,
-        example_item,
-        ..
-    } = names;
-    let sample = Sample::new("GET", example_item.clone(), Credential::ApiKey);
-    with_sample(
+    let (name, type_name, singular) = (names.name, &names.type_name, &names.singular);
+    item_operation(
+        names,
+        "GET",
+        "get",
         json!({
-            "operationId": format!("get{type_name}"),
-            "tags": tags,
             "summary": format!("Get one {singular}"),
             "description": format!("Needs `read` on `{name}`. The `ETag` identifies this version, for `If-Match` on an update."),
             "parameters": [reference("parameters", &format!("{type_name}Fields"))],
             "responses": responses(&[("200", json_answer(&format!("The {singular}."), type_name, &["ETag"]))], &[400, 401, 403, 404, 429]),
         }),
-        &sample,
     )
 }
 
+/// An operation on one record without a body, tagged and with its code
+/// samples.
+fn item_operation(names: &Names, method: &'static str, verb: &str, mut operation: Value) -> Value {
+    operation["operationId"] = json!(format!("{verb}{}", names.type_name));
+    let sample = Sample::new(method, names.example_item.clone(), Credential::ApiKey);
+    tagged(names, operation, &sample)
+}
+
+/// The operation with the resource's tags and its code samples.
+fn tagged(names: &Names, mut operation: Value, sample: &Sample) -> Value {
+    operation["tags"] = json!(names.tags);
+    with_sample(operation, sample)
+}
+
 fn create_operation(names: &Names) -> Value {
-    let Names {
-        resource,
-        name,
-        type_name,
-        singular,
-        tags,
-        collection_path,
-        ..
-    } = names;
-    let sample = Sample::new("POST", collection_path.clone(), Credential::ApiKey)
+    let (name, type_name, singular) = (names.name, &names.type_name, &names.singular);
+    let sample = Sample::new("POST", names.collection_path.clone(), Credential::ApiKey)
         .header("Idempotency-Key", "3f7c2d1e-8b4a-4c6f-9e2d-1a5b7c9d0e3f")
-        .body(Body::Json(schema::create_example(resource)));
-    with_sample(
+        .body(Body::Json(schema::create_example(names.resource)));
+    tagged(
+        names,
         json!({
             "operationId": format!("create{type_name}"),
-            "tags": tags,
             "summary": format!("Create a {singular}"),
             "description": format!("Needs `create` on `{name}`, and the key must be allowed to write every field sent. References must name records of this organisation."),
             "parameters": [reference("parameters", "IdempotencyKey"), reference("parameters", "XOrganization")],
@@ -191,22 +189,14 @@ fn create_operation(names: &Names) -> Value {
 }
 
 fn update_operation(names: &Names) -> Value {
-    let Names {
-        resource,
-        name,
-        type_name,
-        singular,
-        tags,
-        example_item,
-        ..
-    } = names;
-    let sample = Sample::new("PATCH", example_item.clone(), Credential::ApiKey)
+    let (name, type_name, singular) = (names.name, &names.type_name, &names.singular);
+    let sample = Sample::new("PATCH", names.example_item.clone(), Credential::ApiKey)
         .header("If-Match", "\"1\"")
-        .body(Body::Json(update_example(resource)));
-    with_sample(
+        .body(Body::Json(update_example(names.resource)));
+    tagged(
+        names,
         json!({
             "operationId": format!("update{type_name}"),
-            "tags": tags,
             "summary": format!("Update a {singular}"),
             "description": format!("Changes only the fields sent; `null` clears an optional field. Needs `update` on `{name}` and write access to every field sent."),
             "parameters": [reference("parameters", "IfMatch")],
@@ -223,24 +213,16 @@ fn update_operation(names: &Names) -> Value {
 }
 
 fn delete_operation(names: &Names) -> Value {
-    let Names {
-        name,
-        type_name,
-        singular,
-        tags,
-        example_item,
-        ..
-    } = names;
-    let sample = Sample::new("DELETE", example_item.clone(), Credential::ApiKey);
-    with_sample(
+    let (name, singular) = (names.name, &names.singular);
+    item_operation(
+        names,
+        "DELETE",
+        "delete",
         json!({
-            "operationId": format!("delete{type_name}"),
-            "tags": tags,
             "summary": format!("Delete a {singular}"),
             "description": format!("Needs `delete` on `{name}`. A record other records still refer to is not deleted: 409 `conflict`, with the referring fields in `details.referenced_by`."),
             "responses": responses(&[("204", no_content("Deleted."))], &[400, 401, 403, 404, 409, 429]),
         }),
-        &sample,
     )
 }
 

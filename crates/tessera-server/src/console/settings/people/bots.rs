@@ -2,7 +2,7 @@
 //! in; they own keys made for integrations, bounded by their role.
 
 use super::shared::{
-    self, Activation, Creation, Kind, KindPaths, PersonPage, chosen_role, roles_of,
+    self, Activation, Creation, CreationStart, Kind, KindPaths, PersonPage, chosen_role,
 };
 use crate::AppState;
 use crate::console::form::{FormErrors, SubmittedForm};
@@ -66,50 +66,6 @@ fn taken(name: &str) -> String {
     format!("Your organisation already has a bot user called “{name}”; choose another name.")
 }
 
-pub async fn create_bot(
-    State(state): State<AppState>,
-    SubmittedForm { signed_in, fields }: SubmittedForm,
-) -> PageResult {
-    let member = signed_in.administrator()?;
-    let (roles, _) = roles_of(&state, &member).await?;
-    let mut errors = FormErrors::default();
-    let typed = fields.text("name");
-    let name = shared::parsed_name(
-        &BotSummary::CREATION,
-        DisplayName::parse(typed),
-        MALFORMED,
-        &mut errors,
-    );
-    if let Some(name) = &name
-        && bots::find_by_name(state.db(), member.organization_id, name.as_str())
-            .await?
-            .is_some()
-    {
-        errors.add("name", taken(name.as_str()));
-    }
-    let role = chosen_role(&roles, &fields, &mut errors);
-    let rejected = |role_id: &str, errors: &FormErrors| {
-        shared::creation_refused::<BotSummary>(&signed_in, &roles, typed, role_id, errors)
-    };
-    let (Some(name), Some(role), true) = (name, role, errors.is_empty()) else {
-        return Ok(rejected(fields.text("role"), &errors));
-    };
-    let created = people::create_bot(
-        state.ops(),
-        &signed_in.actor(),
-        member.organization_id,
-        role,
-        &name,
-    )
-    .await;
-    if let Err(OpError::Refused(_)) = created {
-        errors.add("name", taken(name.as_str()));
-        return Ok(rejected(&role.id, &errors));
-    }
-    created?;
-    Ok(flash::redirect(paths::PEOPLE, "bot-created"))
-}
-
 fn bot_page(signed_in: &SignedIn, summary: &BotSummary, view: &PersonPage<'_>) -> Markup {
     let bot = &summary.bot;
     let body = html! {
@@ -144,4 +100,52 @@ fn bot_page(signed_in: &SignedIn, summary: &BotSummary, view: &PersonPage<'_>) -
         }))
     };
     page(&bot.name, signed_in, Section::People, body)
+}
+
+pub async fn create_bot(
+    State(state): State<AppState>,
+    SubmittedForm { signed_in, fields }: SubmittedForm,
+) -> PageResult {
+    let typed = fields.text("name");
+    let CreationStart {
+        member,
+        roles,
+        name,
+        mut errors,
+    } = shared::creation_start(
+        &state,
+        &signed_in,
+        &BotSummary::CREATION,
+        DisplayName::parse(typed),
+        MALFORMED,
+    )
+    .await?;
+    if let Some(name) = &name
+        && bots::find_by_name(state.db(), member.organization_id, name.as_str())
+            .await?
+            .is_some()
+    {
+        errors.add("name", taken(name.as_str()));
+    }
+    let role = chosen_role(&roles, &fields, &mut errors);
+    let rejected = |role_id: &str, errors: &FormErrors| {
+        shared::creation_refused::<BotSummary>(&signed_in, &roles, typed, role_id, errors)
+    };
+    let (Some(name), Some(role), true) = (name, role, errors.is_empty()) else {
+        return Ok(rejected(fields.text("role"), &errors));
+    };
+    let created = people::create_bot(
+        state.ops(),
+        &signed_in.actor(),
+        member.organization_id,
+        role,
+        &name,
+    )
+    .await;
+    if let Err(OpError::Refused(_)) = created {
+        errors.add("name", taken(name.as_str()));
+        return Ok(rejected(&role.id, &errors));
+    }
+    created?;
+    Ok(flash::redirect(paths::PEOPLE, "bot-created"))
 }

@@ -101,7 +101,36 @@ pub fn creation_refused<K: Kind>(
 
 /// A new person's name as typed: `None`, with `malformed` beside its
 /// field, when it does not parse.
-pub fn parsed_name<T, E>(
+/// What every creation form starts from: the administrator acting, the
+/// organisation's roles, the name as parsed (a message beside the field
+/// when it is not one) and the problems found so far.
+pub struct CreationStart<'a, T> {
+    pub member: MemberContext<'a>,
+    pub roles: Vec<Role>,
+    pub name: Option<T>,
+    pub errors: FormErrors,
+}
+
+pub async fn creation_start<'a, T, E>(
+    state: &AppState,
+    signed_in: &'a SignedIn,
+    creation: &Creation,
+    parsed: Result<T, E>,
+    malformed: &str,
+) -> Result<CreationStart<'a, T>, PageError> {
+    let member = signed_in.administrator()?;
+    let (roles, _) = roles_of(state, &member).await?;
+    let mut errors = FormErrors::default();
+    let name = parsed_name(creation, parsed, malformed, &mut errors);
+    Ok(CreationStart {
+        member,
+        roles,
+        name,
+        errors,
+    })
+}
+
+fn parsed_name<T, E>(
     creation: &Creation,
     parsed: Result<T, E>,
     malformed: &str,

@@ -2,8 +2,8 @@
 //! password.
 
 use super::shared::{
-    self, Activation, Creation, Kind, KindPaths, PersonPage, SELF_DEACTIVATE, SELF_ROLE,
-    chosen_role, password_input, password_problem, roles_of,
+    self, Activation, Creation, CreationStart, Kind, KindPaths, PersonPage, SELF_DEACTIVATE,
+    SELF_ROLE, chosen_role, password_input, password_problem, roles_of,
 };
 use crate::AppState;
 use crate::console::form::{FormErrors, SubmittedForm};
@@ -67,26 +67,24 @@ impl Kind for UserSummary {
     }
 }
 
-const MALFORMED: &str = "Use 3–64 letters, digits and . _ @ - for the username.";
-
-fn taken(username: &str) -> String {
-    format!("The username “{username}” is already taken; choose another.")
-}
-
 pub async fn create_user(
     State(state): State<AppState>,
     SubmittedForm { signed_in, fields }: SubmittedForm,
 ) -> PageResult {
-    let member = signed_in.administrator()?;
-    let (roles, _) = roles_of(&state, &member).await?;
-    let mut errors = FormErrors::default();
     let typed = fields.trimmed("username");
-    let username = shared::parsed_name(
+    let CreationStart {
+        member,
+        roles,
+        name: username,
+        mut errors,
+    } = shared::creation_start(
+        &state,
+        &signed_in,
         &UserSummary::CREATION,
         Username::parse(typed),
         MALFORMED,
-        &mut errors,
-    );
+    )
+    .await?;
     if let Some(username) = &username
         && accounts::credentials_by_username(state.db(), username.as_str())
             .await?
@@ -128,6 +126,12 @@ pub async fn create_user(
         other => other?,
     };
     Ok(flash::redirect(paths::PEOPLE, "user-created"))
+}
+
+const MALFORMED: &str = "Use 3–64 letters, digits and . _ @ - for the username.";
+
+fn taken(username: &str) -> String {
+    format!("The username “{username}” is already taken; choose another.")
 }
 
 fn user_page(signed_in: &SignedIn, user: &UserSummary, view: &PersonPage<'_>) -> Markup {
