@@ -23,6 +23,7 @@ use tessera_core::credentials;
 use tessera_core::id::{KeyId, OrganizationId};
 use tessera_core::permissions::Access;
 use tessera_core::secret::{self, SecretHash, SecretKind};
+use tessera_store::api_clients::ApiClient;
 use tessera_store::api_keys::{self, KeyForVerification, KeyUse, Owner};
 use tessera_store::client_connections::{self, ClientUse};
 use tessera_store::organizations::RateLimit;
@@ -125,6 +126,13 @@ impl VerifiedKey {
                 .is_ok()
     }
 
+    /// Neither revoked nor expired, and its owner active.
+    fn is_usable(&self, now: i64) -> bool {
+        self.revoked_at.is_none()
+            && self.expires_at.is_none_or(|expires| expires > now)
+            && self.owner_active
+    }
+
     fn allows_address(&self, ip: IpAddr) -> bool {
         let ip = match ip {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
@@ -143,6 +151,10 @@ pub struct Presentation<'a> {
     pub client_ip: IpAddr,
 }
 
+/// The most keys one request may present (an API client acting for several
+/// organisations): enough for real integrations, too few to probe with.
+pub const MAX_KEYS_PER_REQUEST: usize = 10;
+
 /// A request allowed through: the key it acts with and the client, if any.
 #[derive(Debug, Clone)]
 pub struct Verdict {
@@ -157,26 +169,26 @@ pub struct Denial {
     pub detail: String,
     /// Seconds to wait before retrying, for throttled callers.
     pub retry_after: Option<u64>,
+    /// How many failed key checks the refusal stands for: one, or one per
+    /// invalid key when a request presents several.
+    failed_checks: u32,
 }
 
 impl Denial {
     fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Denial {
+        let failed_checks = u32::from(matches!(
             code,
-            detail: detail.into(),
-            retry_after: None,
-        }
-    }
-
-    /// Whether this refusal counts as a failed authentication attempt.
-    fn is_failed_authentication(&self) -> bool {
-        matches!(
-            self.code,
             ErrorCode::InvalidApiKey
                 | ErrorCode::ExpiredApiKey
                 | ErrorCode::RevokedApiKey
                 | ErrorCode::InvalidApiClient
-        )
+        ));
+        Denial {
+            code,
+            detail: detail.into(),
+            retry_after: None,
+            failed_checks,
+        }
     }
 }
 
@@ -259,17 +271,19 @@ impl AccessEngine {
         if let Err(wait) = self.auth_failures.check(&presented.client_ip) {
             let seconds = wait.as_secs().max(1);
             return Err(Denial {
-                code: ErrorCode::RateLimited,
-                detail: format!("Too many failed authentication attempts from this address; retry in {seconds} seconds."),
                 retry_after: Some(seconds),
+                ..Denial::new(
+                    ErrorCode::RateLimited,
+                    format!("Too many failed authentication attempts from this address; retry in {seconds} seconds."),
+                )
             }
             .into());
         }
         let result = self.check_presentation(presented).await;
-        if let Err(VerifyError::Denied(denial)) = &result
-            && denial.is_failed_authentication()
-        {
-            self.auth_failures.record_failure(&presented.client_ip);
+        if let Err(VerifyError::Denied(denial)) = &result {
+            for _ in 0..denial.failed_checks {
+                self.auth_failures.record_failure(&presented.client_ip);
+            }
         }
         result
     }
@@ -344,37 +358,24 @@ impl AccessEngine {
         &self,
         presented: &Presentation<'_>,
     ) -> Result<Arc<VerifiedKey>, VerifyError> {
-        let mut found = Vec::with_capacity(presented.keys.len());
-        for raw in &presented.keys {
-            let hash = credentials::api_key_hash(raw).map_err(|_| {
-                Denial::new(
-                    ErrorCode::InvalidApiKey,
-                    "This is not a valid Tessera API key: its format or checksum is wrong.",
-                )
-            })?;
-            if let Some(key) = self.lookup(&hash).await? {
-                found.push(key);
+        let found = match presented.keys.as_slice() {
+            [single] => vec![self.find_key(single).await?],
+            several => {
+                self.find_several(several, presented.client_credential)
+                    .await?
             }
-        }
-        let unknown = || Denial::new(ErrorCode::InvalidApiKey, "This API key is not recognised.");
+        };
         match presented.organization {
-            Some(slug) => {
-                if found.is_empty() {
-                    return Err(unknown().into());
-                }
-                found
-                    .into_iter()
-                    .find(|k| k.organization_slug == slug)
-                    .ok_or_else(|| {
-                        Denial::new(
-                            ErrorCode::OrganizationNotInKeys,
-                            format!(
-                                "None of the API keys sent belongs to the organization '{slug}'."
-                            ),
-                        )
-                        .into()
-                    })
-            }
+            Some(slug) => found
+                .into_iter()
+                .find(|k| k.organization_slug == slug)
+                .ok_or_else(|| {
+                    Denial::new(
+                        ErrorCode::OrganizationNotInKeys,
+                        format!("None of the API keys sent belongs to the organization '{slug}'."),
+                    )
+                    .into()
+                }),
             None => {
                 let organizations: BTreeSet<&str> =
                     found.iter().map(|k| k.organization_slug.as_str()).collect();
@@ -385,9 +386,98 @@ impl AccessEngine {
                     )
                     .into());
                 }
-                found.into_iter().next().ok_or_else(|| unknown().into())
+                found
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| Denial::new(ErrorCode::MissingApiKey, "Send an API key.").into())
             }
         }
+    }
+
+    /// The one presented key, whatever its state (the caller tells a
+    /// revoked or expired key apart, as its holder needs to know).
+    async fn find_key(&self, raw: &str) -> Result<Arc<VerifiedKey>, VerifyError> {
+        let hash = credentials::api_key_hash(raw).map_err(|_| {
+            Denial::new(
+                ErrorCode::InvalidApiKey,
+                "This is not a valid Tessera API key: its format or checksum is wrong.",
+            )
+        })?;
+        self.lookup(&hash).await?.ok_or_else(|| {
+            Denial::new(ErrorCode::InvalidApiKey, "This API key is not recognised.").into()
+        })
+    }
+
+    /// Several keys, as an API client acting for several organisations
+    /// sends them: only with a valid client credential, checked before any
+    /// key is looked up, and only when every key is valid. Unknown, revoked
+    /// and expired keys are refused alike, each counting as a failed key
+    /// check, so the answer never tells whether a guessed key exists.
+    async fn find_several(
+        &self,
+        raw_keys: &[&str],
+        client_credential: Option<&str>,
+    ) -> Result<Vec<Arc<VerifiedKey>>, VerifyError> {
+        if raw_keys.len() > MAX_KEYS_PER_REQUEST {
+            return Err(Denial::new(
+                ErrorCode::InvalidRequest,
+                format!("A request may present at most {MAX_KEYS_PER_REQUEST} API keys."),
+            )
+            .into());
+        }
+        let Some(credential) = client_credential else {
+            return Err(Denial::new(
+                ErrorCode::ApiClientRequired,
+                "Several API keys are accepted only with the credential of the API client acting for their organizations (X-API-Client).",
+            )
+            .into());
+        };
+        self.active_client(credential).await?;
+        let now = now_ms();
+        let mut found = Vec::with_capacity(raw_keys.len());
+        let mut invalid = Vec::new();
+        for (position, raw) in raw_keys.iter().enumerate() {
+            let key = match credentials::api_key_hash(raw) {
+                Ok(hash) => self.lookup(&hash).await?,
+                Err(_) => None,
+            };
+            match key {
+                Some(key) if key.is_usable(now) => found.push(key),
+                _ => invalid.push((position + 1).to_string()),
+            }
+        }
+        if invalid.is_empty() {
+            return Ok(found);
+        }
+        Err(Denial {
+            failed_checks: invalid.len() as u32,
+            ..Denial::new(
+                ErrorCode::InvalidApiKey,
+                format!(
+                    "Every API key sent must be valid; the key(s) at position {} are not.",
+                    invalid.join(", ")
+                ),
+            )
+        }
+        .into())
+    }
+
+    /// The client a credential belongs to, if it is well-formed, known and
+    /// not disabled.
+    async fn active_client(&self, credential: &str) -> Result<ApiClient, VerifyError> {
+        let invalid = || {
+            Denial::new(
+                ErrorCode::InvalidApiClient,
+                "The X-API-Client credential is not valid.",
+            )
+        };
+        secret::check_generated(SecretKind::ClientCredential, credential).map_err(|_| invalid())?;
+        Ok(
+            api_clients::find_by_credential(&self.db, &SecretHash::of(credential))
+                .await?
+                .filter(|c| c.active)
+                .ok_or_else(invalid)?,
+        )
     }
 
     async fn check_client(
@@ -398,18 +488,7 @@ impl AccessEngine {
         let client = match credential {
             None => None,
             Some(credential) => {
-                let invalid = || {
-                    Denial::new(
-                        ErrorCode::InvalidApiClient,
-                        "The X-API-Client credential is not valid.",
-                    )
-                };
-                secret::check_generated(SecretKind::ClientCredential, credential)
-                    .map_err(|_| invalid())?;
-                let client = api_clients::find_by_credential(&self.db, &SecretHash::of(credential))
-                    .await?
-                    .filter(|c| c.active)
-                    .ok_or_else(invalid)?;
+                let client = self.active_client(credential).await?;
                 if client_connections::is_blocked(&self.db, &key.organization_id, &client.id)
                     .await?
                 {
