@@ -288,6 +288,20 @@ impl AccessEngine {
         result
     }
 
+    /// Seconds until `ip` may try keys again, while it has failed too often.
+    pub fn key_checks_throttled(&self, ip: IpAddr) -> Option<u64> {
+        self.auth_failures
+            .check(&ip)
+            .err()
+            .map(|wait| wait.as_secs().max(1))
+    }
+
+    /// Counts a failed key check that did not come through [`Self::verify`]
+    /// (a custom key that turned out to be taken).
+    pub fn record_failed_key_check(&self, ip: IpAddr) {
+        self.auth_failures.record_failure(&ip);
+    }
+
     /// Forgets addresses whose failure window has ended.
     pub fn forget_idle_failures(&self) {
         self.auth_failures.forget_idle();

@@ -180,6 +180,46 @@ pub fn canonical_guid(presented: &str) -> Result<String, SecretFormatError> {
     Ok(presented.to_ascii_uppercase())
 }
 
+/// GUIDs anyone could guess, refused as custom keys: the example from
+/// Tessera's documentation, and GUIDs with little variety — fewer than
+/// eight different digits (`00000000-…-000000000042`), a digit repeated
+/// seven times in a row, or eight digits counting up or down
+/// (`12345678-…`). A random (version 4) GUID falls foul of these only with
+/// a probability of about two in a million. Takes a canonical GUID.
+pub fn is_guessable_guid(canonical: &str) -> bool {
+    const DOCUMENTED_EXAMPLES: [&str; 2] = [
+        "3F2504E0-4F89-11D3-9A0C-0305E82C3301",
+        "5C3A9E1F-7B2D-4F8A-9E6C-1D4B7A2F0E83",
+    ];
+    let digits: Vec<u8> = canonical
+        .bytes()
+        .filter(u8::is_ascii_hexdigit)
+        .map(|b| (b as char).to_digit(16).unwrap_or(0) as u8)
+        .collect();
+    let distinct = digits
+        .iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let longest_run = |step: i16| {
+        digits
+            .windows(2)
+            .fold((1, 1), |(best, current), pair| {
+                let next = if i16::from(pair[1]) - i16::from(pair[0]) == step {
+                    current + 1
+                } else {
+                    1
+                };
+                (best.max(next), next)
+            })
+            .0
+    };
+    DOCUMENTED_EXAMPLES.contains(&canonical)
+        || distinct < 8
+        || longest_run(0) >= 7
+        || longest_run(1) >= 8
+        || longest_run(-1) >= 8
+}
+
 /// The display hint of a secret: its prefix and first four characters, an
 /// ellipsis, and its last four characters. Enough to recognise a key in a
 /// list, far too little to use it.
@@ -199,6 +239,29 @@ pub fn hint(raw: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn guessable_guids_are_recognised_and_random_ones_are_not() {
+        for guessable in [
+            "3F2504E0-4F89-11D3-9A0C-0305E82C3301",
+            "5C3A9E1F-7B2D-4F8A-9E6C-1D4B7A2F0E83",
+            "00000000-0000-0000-0000-000000000042",
+            "00000000-0000-0000-0000-000000000001",
+            "12345678-9ABC-DEF0-1234-56789ABCDEF0",
+            "AAAAAAAA-1111-2222-3333-444455556666",
+            "FEDCBA98-7654-4321-8000-0B1C2D3E4F50",
+        ] {
+            assert!(is_guessable_guid(guessable), "{guessable}");
+        }
+        for random in [
+            "6F1C2A7E-93B4-4D0A-8F5E-2B7C9D1E3A40",
+            "D4E8A1C3-5B7F-4E92-A6D0-3C1F8B2E7A95",
+            "9B3E7F12-C4A8-4D6E-B1F5-0A2C8E4D6B37",
+            "1F7C0B9A-2E4D-4A8F-9C3B-5D6E7F8A0B1C",
+        ] {
+            assert!(!is_guessable_guid(random), "{random}");
+        }
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -266,6 +266,12 @@ fn mint_secret(custom_key: Option<&str>) -> Result<(String, SecretHash, String),
         Some(custom) => {
             let guid = secret::canonical_guid(custom)
                 .map_err(|e| Refusal::invalid("custom_key", format!("custom_key: {e}")))?;
+            if secret::is_guessable_guid(&guid) {
+                return Err(Refusal::invalid(
+                    "custom_key",
+                    "custom_key: this GUID is too easy to guess (a documentation example, or too little variety); use a randomly generated one (version 4).",
+                ));
+            }
             let hash = SecretHash::of(&guid);
             let hint = secret::hint(&guid);
             Ok((guid, hash, hint))
@@ -299,6 +305,11 @@ async fn check_request(
     let ip_allowlist =
         apply_key_policy(&organization, request.expires_at, request.ip_allowlist, now)?;
     check_client(ops, request.client_id.as_deref()).await?;
+    if request.custom_key.is_some()
+        && let Some(seconds) = ops.key_checks_throttled(issuer.actor.ip.as_deref())
+    {
+        return Err(Refusal::throttled("custom_key", seconds).into());
+    }
     let (raw, hash, hint) = mint_secret(request.custom_key.as_deref())?;
     let stored_permissions = match (grant, &role) {
         (Access::Limited(set), None) => Some(set),
@@ -345,10 +356,16 @@ async fn insert(
     )
     .await;
     let id = match created {
+        // A taken custom key is a failed key check for the address, like an
+        // unknown key presented to the API: otherwise creating keys would be
+        // an unthrottled way to test guesses.
         Err(StoreError::Conflict(_)) => {
+            change
+                .ops
+                .record_failed_key_check(issuer.actor.ip.as_deref());
             return Err(Refusal::conflict(
                 "custom_key",
-                "This custom key is already in use; choose another GUID.",
+                "This custom key cannot be used; choose another, randomly generated GUID.",
             )
             .into());
         }

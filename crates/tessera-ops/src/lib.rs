@@ -51,6 +51,20 @@ impl Ops {
         &self.db
     }
 
+    /// Seconds until the address may check keys again, while it is
+    /// throttled for failing too often (servers only: the command line has
+    /// no such counter).
+    pub(crate) fn key_checks_throttled(&self, ip: Option<&str>) -> Option<u64> {
+        let ip = ip?.parse().ok()?;
+        self.cache.as_ref()?.key_checks_throttled(ip)
+    }
+
+    pub(crate) fn record_failed_key_check(&self, ip: Option<&str>) {
+        if let (Some(cache), Some(Ok(ip))) = (&self.cache, ip.map(str::parse)) {
+            cache.record_failed_key_check(ip);
+        }
+    }
+
     /// Opens the transaction of one change.
     pub(crate) async fn change(&self) -> Result<Change<'_>, StoreError> {
         Ok(Change {
@@ -164,33 +178,43 @@ pub struct Refusal {
     pub code: ErrorCode,
     pub message: String,
     pub details: Option<serde_json::Value>,
+    /// Seconds after which trying again may succeed (a throttled caller).
+    pub retry_after: Option<u64>,
 }
 
 impl Refusal {
-    pub fn invalid(input: &'static str, message: impl Into<String>) -> Refusal {
+    fn new(input: &'static str, code: ErrorCode, message: impl Into<String>) -> Refusal {
         Refusal {
             input,
-            code: ErrorCode::InvalidRequest,
+            code,
             message: message.into(),
             details: None,
+            retry_after: None,
         }
+    }
+
+    pub fn invalid(input: &'static str, message: impl Into<String>) -> Refusal {
+        Refusal::new(input, ErrorCode::InvalidRequest, message)
     }
 
     pub fn denied(input: &'static str, message: impl Into<String>) -> Refusal {
-        Refusal {
-            input,
-            code: ErrorCode::PermissionDenied,
-            message: message.into(),
-            details: None,
-        }
+        Refusal::new(input, ErrorCode::PermissionDenied, message)
     }
 
     pub fn conflict(input: &'static str, message: impl Into<String>) -> Refusal {
+        Refusal::new(input, ErrorCode::Conflict, message)
+    }
+
+    pub fn throttled(input: &'static str, retry_after: u64) -> Refusal {
         Refusal {
-            input,
-            code: ErrorCode::Conflict,
-            message: message.into(),
-            details: None,
+            retry_after: Some(retry_after),
+            ..Refusal::new(
+                input,
+                ErrorCode::RateLimited,
+                format!(
+                    "Too many failed key checks from this address; retry in {retry_after} seconds."
+                ),
+            )
         }
     }
 

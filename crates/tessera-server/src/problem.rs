@@ -116,11 +116,14 @@ impl From<tessera_store::StoreError> for ApiError {
 
 impl From<tessera_ops::Refusal> for ApiError {
     fn from(refusal: tessera_ops::Refusal) -> Self {
-        let error = ApiError::new(refusal.code, refusal.message);
-        match refusal.details {
-            Some(details) => error.with_details(details),
-            None => error,
+        let mut error = ApiError::new(refusal.code, refusal.message);
+        if let Some(details) = refusal.details {
+            error = error.with_details(details);
         }
+        if let Some(seconds) = refusal.retry_after {
+            error = error.with_retry_after(seconds);
+        }
+        error
     }
 }
 

@@ -19,6 +19,7 @@ on_both_backends!(
     bot_owned_role_linked_and_guid_keys,
     lists_are_paginated_with_a_cursor,
     revoke_all_needs_the_typed_slug,
+    custom_keys_must_be_hard_to_guess_and_probing_them_is_throttled,
 );
 
 async fn an_administrator_creates_a_key_that_works_at_once(backend: Backend) {
@@ -433,7 +434,7 @@ async fn bot_owned_role_linked_and_guid_keys(backend: Backend) {
         .trim_start_matches("client_id: ")
         .to_owned();
 
-    let guid = "3f2504e0-4f89-11d3-9a0c-0305e82c3301";
+    let guid = "6f1c2a7e-93b4-4d0a-8f5e-2b7c9d1e3a40";
     let created = create_key(
         &app,
         "admin-acme",
@@ -449,7 +450,7 @@ async fn bot_owned_role_linked_and_guid_keys(backend: Backend) {
     )
     .await;
     assert_eq!(created["key"], guid.to_uppercase());
-    assert_eq!(created["hint"], "3F25…3301");
+    assert_eq!(created["hint"], "6F1C…3A40");
     assert_eq!(
         created["owner"],
         json!({"type": "bot", "name": "payroll-bot"})
@@ -569,4 +570,48 @@ async fn revoke_all_needs_the_typed_slug(backend: Backend) {
             .iter()
             .any(|e| e.action == "api_key.revoked_all")
     );
+}
+
+async fn custom_keys_must_be_hard_to_guess_and_probing_them_is_throttled(backend: Backend) {
+    let config = tessera_server::ServerConfig {
+        auth_failures_per_minute: 3,
+        ..tessera_server::ServerConfig::default()
+    };
+    let app = TestApp::spawn_with(backend, config).await;
+    seed_organization(&app, "acme").await;
+    let app = &app;
+    let create = |guid: &'static str| async move {
+        let body = json!({"name": "legacy", "custom_key": guid});
+        app.as_user(
+            reqwest::Method::POST,
+            "/api/v1/api-keys",
+            "admin-acme",
+            Some(&body),
+        )
+        .await
+    };
+    for guessable in [
+        "3f2504e0-4f89-11d3-9a0c-0305e82c3301",
+        "00000000-0000-0000-0000-000000000042",
+        "12345678-9abc-def0-1234-56789abcdef0",
+    ] {
+        let body = assert_problem(create(guessable).await, 400, "invalid_request").await;
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("too easy to guess"),
+            "{body}"
+        );
+    }
+    let taken = "d4e8a1c3-5b7f-4e92-a6d0-3c1f8b2e7a95";
+    assert_eq!(create(taken).await.status(), 201);
+    // Probing for taken keys counts as failed key checks: three refusals,
+    // then the address is throttled, with Retry-After.
+    for _ in 0..3 {
+        assert_problem(create(taken).await, 409, "conflict").await;
+    }
+    let throttled = create(taken).await;
+    assert!(throttled.headers().contains_key("retry-after"));
+    assert_problem(throttled, 429, "rate_limited").await;
 }

@@ -253,7 +253,7 @@ fn key_form_page(signed_in: &SignedIn, view: &KeyFormPage<'_>) -> Markup {
             details #advanced open[!form.custom_key.is_empty()] {
                 summary { "Advanced" }
                 (text_input("custom_key", "Use my own key (GUID)", &form.custom_key, errors,
-                    Some("Only if a system you integrate with requires a key of its own in GUID form, e.g. 3F2504E0-4F89-11D3-9A0C-0305E82C3301. Otherwise Tessera generates a stronger key.")))
+                    Some("Only if a system you integrate with requires a key of its own in GUID form: a randomly generated (version 4) GUID, such as 5C3A9E1F-7B2D-4F8A-9E6C-1D4B7A2F0E83 but not that one. Guessable GUIDs are refused. Otherwise Tessera generates a stronger key.")))
             }
             div.actions {
                 button #create-key type="submit" { "Generate key" }
