@@ -131,7 +131,7 @@ pub async fn set_active(
     }
     let mut change = ops.change().await?;
     let name = person.name.to_owned();
-    members::set_active(change.tx(), person.kind, organization_id, person.id, active).await?;
+    members::set_active(change.tx(), organization_id, person.kind, person.id, active).await?;
     let event = match (person.kind, active) {
         (PersonKind::User, true) => AuditEvent::UserReactivated { username: name },
         (PersonKind::User, false) => AuditEvent::UserDeactivated { username: name },
@@ -163,8 +163,8 @@ pub async fn set_role(
     );
     members::set_role(
         change.tx(),
-        person.kind,
         organization_id,
+        person.kind,
         person.id,
         &role.id,
     )

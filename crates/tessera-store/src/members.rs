@@ -18,8 +18,8 @@ pub enum MemberKind {
 /// both the member and the role belong to the organisation.
 pub async fn set_role(
     tx: &mut Tx,
-    kind: MemberKind,
     organization_id: &OrganizationId,
+    kind: MemberKind,
     id: &str,
     role_id: &str,
 ) -> Result<(), StoreError> {
@@ -56,8 +56,8 @@ pub async fn set_role(
 /// otherwise come back on reactivation).
 pub async fn set_active(
     tx: &mut Tx,
-    kind: MemberKind,
     organization_id: &OrganizationId,
+    kind: MemberKind,
     id: &str,
     active: bool,
 ) -> Result<(), StoreError> {
