@@ -3,20 +3,54 @@
 
 use crate::secret::{self, SecretFormatError, SecretHash, SecretKind};
 
-/// Query parameters that look like a key: refused, because URLs leak into
-/// logs, proxies and browser history.
-pub const KEY_QUERY_PARAMETERS: [&str; 3] = ["api_key", "key", "token"];
+/// Query parameters that look like a key, compared after percent-decoding,
+/// ignoring case and the separators `_`, `-` and `.` (`api_key`, `apiKey`,
+/// `api%5Fkey`, `X-API-KEY`, `access_token` …): refused, because URLs leak
+/// into logs, proxies and browser history.
+pub const KEY_QUERY_PARAMETERS: [&str; 7] = [
+    "apikey",
+    "key",
+    "token",
+    "accesstoken",
+    "authtoken",
+    "xapikey",
+    "bearer",
+];
 
 /// Whether a raw query string carries a key-like parameter.
 pub fn query_carries_key(query: &str) -> bool {
     query
         .split('&')
         .filter_map(|pair| pair.split('=').next())
-        .any(|name| {
-            KEY_QUERY_PARAMETERS
-                .iter()
-                .any(|k| name.eq_ignore_ascii_case(k))
-        })
+        .any(|name| KEY_QUERY_PARAMETERS.contains(&normalized_name(name).as_str()))
+}
+
+/// A parameter name percent-decoded, lowercased, without separators.
+fn normalized_name(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| raw.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                decoded.push(byte);
+                i += 3;
+            }
+            None => {
+                decoded.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded)
+        .chars()
+        .filter(|c| !matches!(c, '_' | '-' | '.'))
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// The keys a request presents: every `X-API-KEY` value (repeated headers
@@ -61,6 +95,44 @@ pub fn api_key_hash(presented: &str) -> Result<SecretHash, SecretFormatError> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
+    #[test]
+    fn keys_in_the_query_are_found_under_any_spelling() {
+        for query in [
+            "api_key=x",
+            "API_KEY=x",
+            "apikey=x",
+            "apiKey=x",
+            "api-key=x",
+            "api%5Fkey=x",
+            "api%5fKEY=x",
+            "limit=2&access_token=x",
+            "x-api-key=x",
+            "token",
+            "Key=x",
+            "auth_token=x",
+        ] {
+            assert!(query_carries_key(query), "{query}");
+        }
+        for query in [
+            "limit=2",
+            "status=active&fields=id",
+            "monkey=1",
+            "tokens=2",
+            "",
+        ] {
+            assert!(!query_carries_key(query), "{query}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_query_strings_never_panic(query in ".{0,200}") {
+            let _ = query_carries_key(&query);
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -70,7 +70,7 @@ impl IpAllowlist {
             let parsed =
                 IpNet::from_str(entry).or_else(|_| IpAddr::from_str(entry).map(IpNet::from));
             match parsed {
-                Ok(net) => ranges.push(net.trunc().to_string()),
+                Ok(net) => ranges.push(unmapped(net).trunc().to_string()),
                 Err(_) => bad.push(entry.to_owned()),
             }
         }
@@ -92,6 +92,18 @@ impl IpAllowlist {
 
     pub fn into_ranges(self) -> Vec<String> {
         self.0
+    }
+}
+
+/// An IPv4-mapped IPv6 range (`::ffff:203.0.113.0/120`) as the IPv4 range
+/// it means, which is how requests from those addresses are compared.
+fn unmapped(net: IpNet) -> IpNet {
+    match net {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
+            Some(v4) => ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96).map_or(net, IpNet::V4),
+            None => net,
+        },
+        other => other,
     }
 }
 
@@ -598,4 +610,35 @@ pub async fn report_leak(
         .await?;
     tracing::warn!(key_id = %key.id, "API key reported as leaked and revoked");
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IpAllowlist;
+
+    #[test]
+    fn allow_lists_are_normalised_to_cidr_and_ipv4_mapped_ranges_to_ipv4() {
+        let list = IpAllowlist::parse([
+            "203.0.113.7",
+            "198.51.100.9/24",
+            "2001:db8::1/32",
+            "::ffff:192.0.2.1",
+            "::ffff:192.0.2.0/120",
+        ])
+        .unwrap();
+        assert_eq!(
+            list.ranges(),
+            [
+                "203.0.113.7/32",
+                "198.51.100.0/24",
+                "2001:db8::/32",
+                "192.0.2.1/32",
+                "192.0.2.0/24",
+            ]
+        );
+        assert_eq!(
+            IpAllowlist::parse(["10.0.0.0/8", "nope", "300.1.1.1"]),
+            Err(vec!["nope".to_owned(), "300.1.1.1".to_owned()])
+        );
+    }
 }

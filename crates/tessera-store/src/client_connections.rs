@@ -51,8 +51,11 @@ pub async fn record_uses(db: &Db, uses: &[ClientUse]) -> Result<(), StoreError> 
         tally.last = tally.last.max(u.at);
         tally.keys.insert(&u.key_id);
     }
+    // One transaction, so a reader never sees a use counted without the
+    // keys it was made with.
+    let mut tx = db.begin().await?;
     for ((organization_id, client_id), tally) in &tallies {
-        on_pool!(db, |pool| {
+        on_tx!(&mut tx, |conn| {
             sqlx::query(
                 "INSERT INTO client_connections
                      (organization_id, client_id, first_used_at, last_used_at, request_count)
@@ -69,7 +72,7 @@ pub async fn record_uses(db: &Db, uses: &[ClientUse]) -> Result<(), StoreError> 
             .bind(tally.first)
             .bind(tally.last)
             .bind(tally.requests)
-            .execute(pool)
+            .execute(&mut *conn)
             .await?;
             for key_id in &tally.keys {
                 sqlx::query(
@@ -79,11 +82,12 @@ pub async fn record_uses(db: &Db, uses: &[ClientUse]) -> Result<(), StoreError> 
                 .bind(organization_id)
                 .bind(client_id)
                 .bind(key_id)
-                .execute(pool)
+                .execute(&mut *conn)
                 .await?;
             }
         });
     }
+    tx.commit().await?;
     Ok(())
 }
 

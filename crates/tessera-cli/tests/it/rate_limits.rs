@@ -192,6 +192,11 @@ async fn headers_count_down_and_refusals_say_when_to_retry(backend: Backend) {
     );
     let problem = assert_problem(refused, 429, "rate_limited").await;
     assert_eq!(problem["message"], "Too Many Requests");
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("this organization's rate limit"),
+        "{detail}"
+    );
 }
 
 async fn a_key_can_have_its_own_limit_on_top(backend: Backend) {
@@ -217,7 +222,11 @@ async fn a_key_can_have_its_own_limit_on_top(backend: Backend) {
             "\"org\";q=200;w=2, \"key\";q=2;w=2"
         );
     }
-    assert_problem(me(&app, &limited).await, 429, "rate_limited").await;
+    // The refusal blames the key's own limit, not the organisation's.
+    let problem = assert_problem(me(&app, &limited).await, 429, "rate_limited").await;
+    assert_eq!(problem["message"], "Too Many Requests");
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("this API key's own rate limit"), "{detail}");
     assert_eq!(me(&app, &free).await.status(), 200);
     let invalid = app
         .as_user(

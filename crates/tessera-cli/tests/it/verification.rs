@@ -90,7 +90,16 @@ async fn keys_in_the_query_string_are_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_organization(&app, "acme").await;
     let key = full_key(&app, "acme").await;
-    for parameter in ["api_key", "key", "token", "API_KEY"] {
+    for parameter in [
+        "api_key",
+        "key",
+        "token",
+        "API_KEY",
+        "api%5Fkey",
+        "apikey",
+        "access_token",
+        "X-Api-Key",
+    ] {
         let response = app
             .get_with(
                 &format!("/api/v1/me?{parameter}={key}"),

@@ -138,18 +138,27 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
         buckets.push((Bucket::Key(key.id.to_string()), limit));
     }
     let decisions = state.rate_limits().check(&buckets).await;
+    // A refused request charges no bucket, so every decision reads as
+    // refused: the one that is empty is the limit that was hit, and the
+    // refusal names it.
     let refused = decisions
         .iter()
         .filter(|d| !d.allowed)
-        .map(|d| d.retry_after_seconds)
-        .max();
+        .max_by_key(|d| (d.remaining == 0, d.retry_after_seconds));
     let mut response = match refused {
-        Some(retry_after) => ApiError::new(
-            ErrorCode::RateLimited,
-            format!("Too many requests for this organization; retry in {retry_after} seconds."),
-        )
-        .with_retry_after(retry_after)
-        .into_response(),
+        Some(decision) => {
+            let retry_after = decision.retry_after_seconds;
+            let limit = match decision.policy {
+                "key" => "this API key's own",
+                _ => "this organization's",
+            };
+            ApiError::new(
+                ErrorCode::RateLimited,
+                format!("Too many requests: {limit} rate limit is reached; retry in {retry_after} seconds."),
+            )
+            .with_retry_after(retry_after)
+            .into_response()
+        }
         None => {
             parts.extensions.insert(ApiKeyAuth { verdict, client });
             next.run(Request::from_parts(parts, body)).await
