@@ -416,6 +416,36 @@ async fn filters_sparse_fields_and_updated_since(backend: Backend) {
     )
     .await;
     assert_eq!(one, json!({"id": id, "last_name": "X"}));
+    // A repeated `fields` (what generated clients send) is a list too.
+    let repeated = get_json(
+        &app,
+        "/api/v1/employees?fields=first_name&fields=status&status=terminated",
+        &key,
+    )
+    .await;
+    assert_eq!(field_names(&repeated["data"][0]), only);
+    let one_repeated = get_json(
+        &app,
+        &format!("/api/v1/employees/{id}?fields=last_name&fields=status"),
+        &key,
+    )
+    .await;
+    assert_eq!(
+        field_names(&one_repeated),
+        BTreeSet::from(["id", "last_name", "status"])
+    );
+    // An offset whose + was not encoded arrives as a space: the refusal
+    // says how to send it.
+    let unencoded = call_with_key(
+        &app,
+        Method::GET,
+        "/api/v1/employees?updated_since=2026-01-31T09:30:00+02:00",
+        &key,
+        None,
+    )
+    .await;
+    let body = assert_problem(unencoded, 400, "invalid_request").await;
+    assert!(body["detail"].as_str().unwrap().contains("%2B"), "{body}");
 
     for (query, code) in [
         ("shoe_size=44", "invalid_request"),

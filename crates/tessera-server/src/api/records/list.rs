@@ -84,8 +84,17 @@ impl ListParams {
         let mut filters = Vec::new();
         let mut not_readable = Vec::new();
         let mut updated_since = None;
-        let mut fields = None;
+        let mut fields: Option<String> = None;
         for (name, value) in params {
+            // Generated clients send a list as the parameter repeated
+            // (`fields=a&fields=b`): the same as `fields=a,b`.
+            if name == "fields" {
+                fields = Some(match fields {
+                    Some(earlier) => format!("{earlier},{value}"),
+                    None => value.clone(),
+                });
+                continue;
+            }
             if !seen.insert(name.as_str()) {
                 return Err(invalid(format!(
                     "The query parameter '{name}' is given more than once."
@@ -94,7 +103,6 @@ impl ListParams {
             match name.as_str() {
                 "limit" | "cursor" => {}
                 "updated_since" => updated_since = Some(parse_timestamp("updated_since", value)?),
-                "fields" => fields = Some(value.as_str()),
                 _ => {
                     let field = filter_field(resource, name)?;
                     if readable.is_some_and(|r| !r.contains(field.name)) {
@@ -120,7 +128,7 @@ impl ListParams {
         Ok(ListParams {
             filters,
             updated_since,
-            fields: requested_fields(resource, fields)?,
+            fields: requested_fields(resource, fields.as_deref())?,
         })
     }
 }
@@ -156,8 +164,15 @@ fn parse_timestamp(name: &str, value: &str) -> Result<i64, ApiError> {
         .ok()
         .and_then(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok())
         .ok_or_else(|| {
+            // A `+` in a query string means a space: an offset such as
+            // +02:00 sent unencoded arrives as " 02:00".
+            let hint = if value.contains(' ') {
+                " A + in the URL is read as a space: send it as %2B (or use Z)."
+            } else {
+                ""
+            };
             invalid(format!(
-                "{name} must be an RFC 3339 date and time like 2026-01-31T09:30:00Z."
+                "{name} must be an RFC 3339 date and time like 2026-01-31T09:30:00Z.{hint}"
             ))
         })
 }

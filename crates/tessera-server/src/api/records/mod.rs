@@ -184,21 +184,23 @@ fn requested_fields(
     .transpose()
 }
 
-#[derive(serde::Deserialize)]
-struct ShowQuery {
-    fields: Option<String>,
-}
-
 async fn show(
     Extension(Served(resource)): Extension<Served>,
     State(state): State<AppState>,
     auth: ApiKeyAuth,
     RecordId(id): RecordId,
-    query: Result<Query<ShowQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let readable = require(&auth, resource, Action::Read)?;
     let Query(query) = query.map_err(|e| invalid(e.body_text()))?;
-    let requested = requested_fields(resource, query.fields.as_deref())?;
+    // `fields` may be repeated, as generated clients send lists.
+    let asked: Vec<&str> = query
+        .iter()
+        .filter(|(name, _)| name == "fields")
+        .map(|(_, value)| value.as_str())
+        .collect();
+    let joined = (!asked.is_empty()).then(|| asked.join(","));
+    let requested = requested_fields(resource, joined.as_deref())?;
     let record = store::get_text(state.db(), organization(&auth), resource.name, &id)
         .await?
         .ok_or_else(|| not_found(resource, &id))?;
