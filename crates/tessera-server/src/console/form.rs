@@ -2,12 +2,13 @@
 //! before a handler sees the fields. Fields arrive as ordered pairs so that
 //! repeated names (a row of checkboxes) keep every value.
 
-use super::pages;
+use super::pages::{self, PageError};
 use super::session::SignedIn;
 use crate::AppState;
 use axum::extract::{Form, FromRequest, FromRequestParts, Request};
 use axum::response::{IntoResponse, Response};
 use std::collections::BTreeMap;
+use tessera_core::password::{self, NewPassword, PasswordPolicyError};
 
 /// A form posted by a signed-in account with a valid CSRF token.
 pub struct SubmittedForm {
@@ -94,4 +95,16 @@ impl FormFields {
                 .collect(),
         )
     }
+}
+
+/// Hashes a new password off the async workers (Argon2 is slow on purpose);
+/// the inner error is the password policy's refusal.
+pub async fn hash_new_password(
+    password: String,
+) -> Result<Result<String, PasswordPolicyError>, PageError> {
+    tokio::task::spawn_blocking(move || {
+        NewPassword::parse(&password).map(|p| password::hash_password(&p))
+    })
+    .await
+    .map_err(PageError::from)
 }

@@ -2,7 +2,7 @@
 
 use super::{key_creation_text, rate_limit_text};
 use crate::AppState;
-use crate::console::form::{FormErrors, SubmittedForm};
+use crate::console::form::{FormErrors, SubmittedForm, hash_new_password};
 use crate::console::pages::{PageError, PageResult, Section, page};
 use crate::console::paths;
 use crate::console::session::SignedIn;
@@ -147,7 +147,12 @@ pub async fn create_organization(
         .await;
     };
     let password_hash = match &administrator {
-        Some(_) => Some(hash_off_the_workers(password.to_owned()).await?),
+        // The policy was checked with the other fields above.
+        Some(_) => Some(
+            hash_new_password(password.to_owned())
+                .await?
+                .map_err(|_| PageError::internal("a checked password failed the policy"))?,
+        ),
         None => None,
     };
     let first_administrator = administrator.as_ref().zip(password_hash.as_deref());
@@ -313,17 +318,4 @@ fn sentence(message: &str) -> String {
         Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
         None => String::new(),
     }
-}
-
-/// Argon2 is deliberately slow: it runs off the async workers.
-async fn hash_off_the_workers(password: String) -> Result<String, PageError> {
-    tokio::task::spawn_blocking(move || {
-        NewPassword::parse(&password)
-            .map(|checked| password::hash_password(&checked))
-            .ok()
-    })
-    .await
-    .ok()
-    .flatten()
-    .ok_or_else(|| PageError::internal("hashing a checked password failed"))
 }

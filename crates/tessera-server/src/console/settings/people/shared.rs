@@ -12,7 +12,7 @@ use crate::console::ui::{self, unprocessable};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
-use tessera_core::password::{self, NewPassword, PasswordPolicyError};
+use tessera_core::password::{self, PasswordPolicyError};
 use tessera_ops::people::{self, Person, PersonKind};
 use tessera_store::members::{self, MemberSummary};
 use tessera_store::roles::{self, EMPLOYEE, Role};
@@ -207,15 +207,6 @@ pub fn password_problem(err: &PasswordPolicyError) -> String {
     }
     message.push('.');
     message
-}
-
-/// Hashes a new password off the async workers (Argon2 is slow on purpose).
-pub async fn hash(password: String) -> Result<Result<String, PasswordPolicyError>, PageError> {
-    tokio::task::spawn_blocking(move || {
-        NewPassword::parse(&password).map(|p| password::hash_password(&p))
-    })
-    .await
-    .map_err(PageError::from)
 }
 
 /// A new password field; what was typed is never sent back.

@@ -6,7 +6,7 @@ use super::shared::{
     SELF_ROLE, chosen_role, password_input, password_problem, roles_of,
 };
 use crate::AppState;
-use crate::console::form::{FormErrors, SubmittedForm};
+use crate::console::form::{FormErrors, SubmittedForm, hash_new_password};
 use crate::console::pages::{PageResult, Section, page};
 use crate::console::paths;
 use crate::console::session::SignedIn;
@@ -102,7 +102,7 @@ pub async fn create_user(
     let (Some(username), Some(role), true) = (username, role, errors.is_empty()) else {
         return Ok(rejected(fields.text("role"), &errors));
     };
-    let password_hash = match shared::hash(fields.text("password").to_owned()).await? {
+    let password_hash = match hash_new_password(fields.text("password").to_owned()).await? {
         Ok(hash) => hash,
         Err(err) => {
             errors.add("password", password_problem(&err));
@@ -189,7 +189,7 @@ pub async fn reset_password(
 ) -> PageResult {
     let member = signed_in.administrator()?;
     let user = shared::find::<UserSummary>(&state, &member, &id).await?;
-    let password_hash = match shared::hash(fields.text("password").to_owned()).await? {
+    let password_hash = match hash_new_password(fields.text("password").to_owned()).await? {
         Ok(hash) => hash,
         Err(err) => {
             let (roles, _) = roles_of(&state, &member).await?;
