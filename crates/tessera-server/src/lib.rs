@@ -13,6 +13,7 @@ mod health;
 mod middleware;
 mod problem;
 mod state;
+pub mod webhooks;
 
 pub use config::ServerConfig;
 pub use problem::ApiError;
