@@ -443,7 +443,7 @@ async fn insert_with_ids(
 async fn store(
     db: &Db,
     organization_id: &OrganizationId,
-    resource: &resources::Resource,
+    resource: &'static resources::Resource,
     new: &[NewRecord],
 ) -> anyhow::Result<()> {
     let ops = tessera_ops::Ops::without_cache(db.clone());

@@ -4,7 +4,9 @@ use anyhow::Context;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tessera_access::client_ip::TrustedProxies;
-use tessera_server::{AppState, ServerConfig};
+use tessera_core::webhooks::RetrySchedule;
+use tessera_core::webhooks::destination::AllowedNetworks;
+use tessera_server::{AppState, ServerConfig, WebhookSettings};
 use tessera_store::{Backend, DatabaseUrl, Db, PoolSettings};
 
 #[derive(clap::Args, Debug, Clone)]
@@ -51,6 +53,29 @@ pub struct ServeArgs {
     /// Largest number of pooled database connections.
     #[arg(long, env = "TESSERA_DB_MAX_CONNECTIONS", default_value_t = 10)]
     pub db_max_connections: u32,
+
+    /// Seconds between webhook attempts after a failure, comma-separated
+    /// (default 5,300,1800,7200,18000,36000,36000: 8 attempts in all).
+    #[arg(long, env = "TESSERA_WEBHOOK_RETRY_SCHEDULE")]
+    pub webhook_retry_schedule: Option<RetrySchedule>,
+
+    /// Seconds a webhook receiver has to answer.
+    #[arg(long, env = "TESSERA_WEBHOOK_TIMEOUT", default_value_t = 15)]
+    pub webhook_timeout: u64,
+
+    /// Comma-separated CIDRs webhook endpoints may point into although they
+    /// are private or loopback (http:// is accepted there too).
+    #[arg(long, env = "TESSERA_WEBHOOK_ALLOWED_NETWORKS", default_value = "")]
+    pub webhook_allowed_networks: AllowedNetworks,
+
+    /// Days webhook messages, attempts and events are kept.
+    #[arg(long, env = "TESSERA_WEBHOOK_RETENTION_DAYS", default_value_t = 30)]
+    pub webhook_retention_days: u64,
+
+    /// Longest wait, in milliseconds, before the webhook worker looks for
+    /// messages queued by another instance or the command line.
+    #[arg(long, env = "TESSERA_WEBHOOK_POLL_MS", default_value_t = 1000)]
+    pub webhook_poll_ms: u64,
 }
 
 impl ServeArgs {
@@ -75,6 +100,14 @@ impl ServeArgs {
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout),
             key_cache_capacity: self.key_cache_capacity.max(1),
             key_cache_ttl: Duration::from_secs(self.key_cache_ttl.max(1)),
+            webhooks: WebhookSettings {
+                retry_schedule: self.webhook_retry_schedule.clone().unwrap_or_default(),
+                timeout: Duration::from_secs(self.webhook_timeout.max(1)),
+                allowed_networks: self.webhook_allowed_networks.clone(),
+                retention: Duration::from_secs(self.webhook_retention_days * 24 * 60 * 60),
+                poll_interval: Duration::from_millis(self.webhook_poll_ms.max(10)),
+                ..WebhookSettings::default()
+            },
             ..ServerConfig::default()
         })
     }

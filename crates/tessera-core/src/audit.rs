@@ -11,6 +11,8 @@ pub enum ActorKind {
     CommandLine,
     /// Someone not signed in (a failed sign-in, a leaked-key report).
     Anonymous,
+    /// Tessera itself, e.g. disabling a webhook endpoint that is gone.
+    System,
 }
 
 impl ActorKind {
@@ -22,6 +24,7 @@ impl ActorKind {
             ActorKind::ApiKey => "api_key",
             ActorKind::CommandLine => "command_line",
             ActorKind::Anonymous => "anonymous",
+            ActorKind::System => "system",
         }
     }
 }
@@ -48,6 +51,15 @@ impl Actor {
     }
 
     /// Someone not signed in, known only by what they typed or sent.
+    pub fn system() -> Actor {
+        Actor {
+            kind: ActorKind::System,
+            id: None,
+            name: "Tessera".to_owned(),
+            ip: None,
+        }
+    }
+
     pub fn anonymous(name: impl Into<String>, ip: impl Into<String>) -> Actor {
         Actor {
             kind: ActorKind::Anonymous,
@@ -185,6 +197,15 @@ audit_events! {
     BotDeactivated => "bot.deactivated" { name: String },
     BotReactivated => "bot.reactivated" { name: String },
     BotRoleChanged => "bot.role_changed" { name: String, role: String, previous_role: String },
+    WebhookEndpointCreated => "webhook_endpoint.created" { url: String, events: Vec<String> },
+    WebhookEndpointUpdated => "webhook_endpoint.updated" { url: String, changed: Vec<&'static str> },
+    WebhookEndpointDeleted => "webhook_endpoint.deleted" { url: String },
+    WebhookEndpointDisabled => "webhook_endpoint.disabled" { url: String, reason: &'static str },
+    WebhookSecretRotated => "webhook_endpoint.secret_rotated" { overlap_hours: u32 },
+    WebhookSecretRevealed => "webhook_endpoint.secret_revealed" {},
+    WebhookTestSent => "webhook_endpoint.test_sent" { message_id: String },
+    WebhookMessageReplayed => "webhook_message.replayed" { message_id: String },
+    WebhookMessagesRecovered => "webhook_endpoint.recovered" { since: String, count: u64 },
     OrganizationSettingsChanged => "organization.settings_changed" {
         key_creation: Option<Transition<&'static str>>,
         max_key_lifetime_days: Option<Transition<Option<u32>>>,

@@ -22,6 +22,9 @@ pub enum IdKind {
     AuditEntry,
     ApiClient,
     ApiKey,
+    WebhookEndpoint,
+    WebhookEvent,
+    WebhookMessage,
 }
 
 impl IdKind {
@@ -34,6 +37,9 @@ impl IdKind {
             IdKind::AuditEntry => "aud",
             IdKind::ApiClient => "cli",
             IdKind::ApiKey => "key",
+            IdKind::WebhookEndpoint => "wep",
+            IdKind::WebhookEvent => "evt",
+            IdKind::WebhookMessage => "msg",
         }
     }
 }
@@ -198,6 +204,13 @@ typed_ids! {
     KeyId => ApiKey,
     /// An API client: `cli_…`.
     ClientId => ApiClient,
+    /// A webhook endpoint: `wep_…`.
+    EndpointId => WebhookEndpoint,
+    /// An event, one per change: `evt_…`.
+    EventId => WebhookEvent,
+    /// A webhook message, one event for one endpoint: `msg_…` (the
+    /// `webhook-id` a receiver dedupes on).
+    MessageId => WebhookMessage,
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! instance from the next request, with no cache to invalidate.
 
 use crate::{Change, OpError, Ops, Refusal};
+use serde_json::json;
 use tessera_core::audit::{Actor, AuditEvent};
 use tessera_core::id::OrganizationId;
 use tessera_core::names::DisplayName;
@@ -33,6 +34,13 @@ pub async fn set_blocked(
         blocked.then(now_ms),
     )
     .await?;
+    let event_type = if blocked {
+        "api_client.blocked"
+    } else {
+        "api_client.unblocked"
+    };
+    let subject = json!({"id": client.id.as_str(), "name": client.name});
+    change.emit_access(organization_id, event_type, ("client", subject), now_ms());
     let name = client.name.clone();
     let event = if blocked {
         AuditEvent::ClientBlocked { name }

@@ -383,6 +383,12 @@ async fn insert(
         }
         other => other?,
     };
+    change.emit_access(
+        issuer.organization_id,
+        "api_key.created",
+        key_subject(&id, key.name.as_str(), key.owner.kind(), &key.owner_name),
+        now_ms(),
+    );
     change
         .audit(
             &issuer.actor,
@@ -482,6 +488,17 @@ pub async fn roll(
     issued(ops, issuer.organization_id, replacement, checked.raw).await
 }
 
+/// What key events say about the key: never its secret.
+fn key_subject(
+    id: &str,
+    name: &str,
+    owner_kind: &str,
+    owner_name: &str,
+) -> (&'static str, serde_json::Value) {
+    let owner = json!({"type": owner_kind, "name": owner_name});
+    ("key", json!({"id": id, "name": name, "owner": owner}))
+}
+
 /// A key as revoking it needs it.
 #[derive(Debug, Clone, Copy)]
 pub struct KeyRef<'a> {
@@ -513,6 +530,12 @@ async fn revoke_in(
         change
             .access_changed(AccessChange::Key(key.id.to_owned()))
             .await?;
+        change.emit_access(
+            key.organization_id,
+            "api_key.revoked",
+            ("key", json!({"id": key.id, "name": key.name})),
+            now_ms(),
+        );
         change
             .audit(
                 actor,
@@ -561,6 +584,12 @@ pub async fn revoke_all(
     change
         .access_changed(AccessChange::Organization(organization_id.to_string()))
         .await?;
+    change.emit_access(
+        organization_id,
+        "api_key.revoked_all",
+        ("revoked", json!(revoked)),
+        now_ms(),
+    );
     change
         .commit_audited(
             actor,
@@ -597,6 +626,15 @@ pub async fn report_leak(
             .access_changed(AccessChange::Key(key.id.to_string()))
             .await?;
     }
+    change.emit_access(
+        &key.organization_id,
+        "api_key.leaked",
+        (
+            "key",
+            json!({"id": key.id, "name": key.name, "source": source}),
+        ),
+        now_ms(),
+    );
     change
         .commit_audited(
             reporter,

@@ -5,17 +5,21 @@
 //! cache to forget what it held, and the typed audit entry; after the commit
 //! it invalidates this instance's cache at once. The console, the API and
 //! the command line call the same operation, so a rule or an audit detail
-//! cannot differ between them. [`Change`] is the one path every write takes:
-//! what must commit with every change (webhook events) is added there.
+//! cannot differ between them. [`Change`] is the one path every write takes,
+//! so the events a change causes (and the webhook messages they queue, see
+//! [`outbox`]) commit with it or not at all.
 
 pub mod auth;
 pub mod clients;
 pub mod keys;
 pub mod organizations;
+mod outbox;
 pub mod people;
 pub mod records;
 pub mod roles;
+pub mod webhooks;
 
+use outbox::PendingEvent;
 use std::sync::Arc;
 use tessera_access::keys::AccessEngine;
 use tessera_core::ErrorCode;
@@ -32,19 +36,45 @@ use tessera_store::{Db, StoreError, Tx, access_changes};
 pub struct Ops {
     db: Db,
     cache: Option<Arc<AccessEngine>>,
+    webhook_rules: Arc<webhooks::WebhookRules>,
+    /// Woken when a change queued webhook messages, so this instance's
+    /// delivery worker attempts them at once instead of at its next poll.
+    outbox: Arc<tokio::sync::Notify>,
 }
 
 impl Ops {
     pub fn new(db: Db, cache: Arc<AccessEngine>) -> Ops {
         Ops {
-            db,
             cache: Some(cache),
+            ..Ops::without_cache(db)
         }
     }
 
     /// Operations for a process that verifies no keys (the command line).
     pub fn without_cache(db: Db) -> Ops {
-        Ops { db, cache: None }
+        Ops {
+            db,
+            cache: None,
+            webhook_rules: Arc::default(),
+            outbox: Arc::default(),
+        }
+    }
+
+    /// The operator's rules for webhook destinations.
+    pub fn with_webhook_rules(self, rules: webhooks::WebhookRules) -> Ops {
+        Ops {
+            webhook_rules: Arc::new(rules),
+            ..self
+        }
+    }
+
+    pub fn webhook_rules(&self) -> &webhooks::WebhookRules {
+        &self.webhook_rules
+    }
+
+    /// Notified whenever a change of this process queued webhook messages.
+    pub fn outbox_signal(&self) -> Arc<tokio::sync::Notify> {
+        self.outbox.clone()
     }
 
     pub fn db(&self) -> &Db {
@@ -71,6 +101,8 @@ impl Ops {
             ops: self,
             tx: self.db.begin().await?,
             invalidations: Vec::new(),
+            events: Vec::new(),
+            queued_messages: 0,
         })
     }
 
@@ -94,6 +126,8 @@ pub(crate) struct Change<'o> {
     ops: &'o Ops,
     tx: Tx,
     invalidations: Vec<AccessChange>,
+    events: Vec<PendingEvent>,
+    queued_messages: usize,
 }
 
 impl Change<'_> {
@@ -140,12 +174,16 @@ impl Change<'_> {
         self.commit().await
     }
 
-    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+    pub(crate) async fn commit(mut self) -> Result<(), StoreError> {
+        self.write_events().await?;
         self.tx.commit().await?;
         if let Some(cache) = &self.ops.cache {
             for change in &self.invalidations {
                 cache.apply(change);
             }
+        }
+        if self.queued_messages > 0 {
+            self.ops.outbox.notify_one();
         }
         Ok(())
     }

@@ -1,5 +1,7 @@
 use std::time::Duration;
 use tessera_access::client_ip::TrustedProxies;
+use tessera_core::webhooks::RetrySchedule;
+use tessera_core::webhooks::destination::AllowedNetworks;
 
 /// Everything the server needs to know that is not in the database.
 #[derive(Debug, Clone)]
@@ -36,6 +38,42 @@ pub struct ServerConfig {
     pub redis_url: Option<String>,
     /// Failed key checks allowed per client address per minute.
     pub auth_failures_per_minute: u32,
+    pub webhooks: WebhookSettings,
+}
+
+/// How webhooks are delivered (SPEC §9).
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// Waits between attempts after a failure.
+    pub retry_schedule: RetrySchedule,
+    /// Longest wait for a receiver's answer, body included.
+    pub timeout: Duration,
+    /// Networks an endpoint may point into despite the address rules (and
+    /// where `http://` is accepted).
+    pub allowed_networks: AllowedNetworks,
+    /// How long messages, attempts and events are kept.
+    pub retention: Duration,
+    /// Longest the worker waits before looking for due messages queued by
+    /// other instances or the command line.
+    pub poll_interval: Duration,
+    /// Deliveries in flight on this instance, all endpoints together, and
+    /// per endpoint: a slow receiver holds only its own share.
+    pub concurrency: usize,
+    pub concurrency_per_endpoint: usize,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        WebhookSettings {
+            retry_schedule: RetrySchedule::default(),
+            timeout: Duration::from_secs(15),
+            allowed_networks: AllowedNetworks::default(),
+            retention: Duration::from_secs(30 * 24 * 60 * 60),
+            poll_interval: Duration::from_secs(1),
+            concurrency: 256,
+            concurrency_per_endpoint: 16,
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -56,6 +94,7 @@ impl Default for ServerConfig {
             applications_per_hour: 5,
             redis_url: None,
             auth_failures_per_minute: 60,
+            webhooks: WebhookSettings::default(),
         }
     }
 }

@@ -13,9 +13,9 @@ mod health;
 mod middleware;
 mod problem;
 mod state;
-pub mod webhooks;
+mod webhooks;
 
-pub use config::ServerConfig;
+pub use config::{ServerConfig, WebhookSettings};
 pub use problem::ApiError;
 pub use state::AppState;
 
@@ -47,6 +47,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let drain_limit = state.config().shutdown_timeout;
     let background = state::spawn_housekeeping(state.clone());
+    let deliveries = webhooks::worker::spawn(state.clone());
     let state_for_stop = state.clone();
     let router = build_router(state);
     let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
@@ -74,6 +75,7 @@ pub async fn serve(
         }
     };
     background.abort();
+    deliveries.abort();
     state_for_stop.stop_background();
     tracing::info!("server stopped");
     result

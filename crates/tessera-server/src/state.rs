@@ -8,6 +8,7 @@ use tessera_access::keys::{AccessEngine, EngineSettings};
 use tessera_access::rate_limit::{InvalidRedisUrl, RateLimits};
 use tessera_access::throttle::PasswordThrottle;
 use tessera_ops::Ops;
+use tessera_ops::webhooks::WebhookRules;
 use tessera_store::Db;
 
 /// Shared, cheaply cloned state of one server process.
@@ -53,7 +54,9 @@ impl AppState {
             ),
             leak_reports: RateLimiter::keyed(leak_quota),
             applications: RateLimiter::keyed(application_quota),
-            ops: Ops::new(db.clone(), access.clone()),
+            ops: Ops::new(db.clone(), access.clone()).with_webhook_rules(WebhookRules {
+                allowed_networks: config.webhooks.allowed_networks.clone(),
+            }),
             access,
             rate_limits,
             background: Mutex::new(background),

@@ -79,7 +79,7 @@ fn in_reference_order() -> Vec<&'static Resource> {
 async fn store_record(
     app: &TestApp,
     org: &str,
-    resource: &Resource,
+    resource: &'static Resource,
     body: &Map<String, Value>,
 ) -> String {
     let organization = tessera_store::organizations::find_by_slug(&app.db, org)

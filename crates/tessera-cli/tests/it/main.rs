@@ -24,3 +24,5 @@ mod rate_limits;
 mod schema_parity;
 mod storage;
 mod verification;
+mod webhook_delivery;
+mod webhooks;

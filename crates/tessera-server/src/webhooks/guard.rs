@@ -154,10 +154,6 @@ impl DeliveryClient {
         })
     }
 
-    pub fn allowed_networks(&self) -> &AllowedNetworks {
-        &self.allowed
-    }
-
     /// A POST to `url`, checked again against the current rules: a URL
     /// accepted when it was saved may be refused now, and an IP-literal host
     /// is checked only here, since reqwest connects to it without asking the

@@ -9,6 +9,7 @@ mod console;
 mod db;
 mod process;
 mod python_tools;
+mod receiver;
 mod seed;
 
 pub use api::{
@@ -24,7 +25,8 @@ pub use db::{Column, TestDb};
 pub use process::{
     RedisProcess, ServerProcess, assert_fails_with, assert_succeeds, stderr, stdout, tessera,
 };
-pub use python_tools::{python_tool, run_tool, tool_report};
+pub use python_tools::{python_tool, run_tool, tool_report, verified_by_standard_webhooks};
+pub use receiver::{Delivery, Receiver, Reply};
 pub use seed::{create_client, create_operator, seed_organization, seed_organization_at};
 
 use std::net::SocketAddr;

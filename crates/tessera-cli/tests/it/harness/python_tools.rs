@@ -1,5 +1,5 @@
-//! The pinned Python tools the suite runs (`openapi-spec-validator` and
-//! Schemathesis), in a virtualenv (`$TESSERA_TOOLS_VENV`, by default
+//! The pinned Python tools the suite runs (`openapi-spec-validator`,
+//! Schemathesis and the official Standard Webhooks library), in a virtualenv (`$TESSERA_TOOLS_VENV`, by default
 //! `~/.cache/tessera/venv`) created from PyPI on first use when it is
 //! missing; a test that cannot get them fails.
 
@@ -8,7 +8,11 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 /// The versions CI installs; `.ci/run` installs the same list.
-const PYTHON_TOOLS: &[&str] = &["schemathesis==4.32.5", "openapi-spec-validator==0.7.2"];
+const PYTHON_TOOLS: &[&str] = &[
+    "schemathesis==4.32.5",
+    "openapi-spec-validator==0.7.2",
+    "standardwebhooks==1.1.0",
+];
 
 fn tools_venv() -> PathBuf {
     std::env::var_os("TESSERA_TOOLS_VENV")
@@ -78,4 +82,51 @@ pub fn tool_report(output: &Output) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     )
+}
+
+/// Checks each delivery's signature with the official Standard Webhooks
+/// library for Python and `secret`: true for each that verifies.
+pub async fn verified_by_standard_webhooks(
+    deliveries: &[super::Delivery],
+    secret: &str,
+) -> Vec<bool> {
+    const VERIFY: &str = r#"
+import json, sys
+from standardwebhooks.webhooks import Webhook
+hook = Webhook(sys.argv[1])
+results = []
+for d in json.load(sys.stdin):
+    headers = {"webhook-id": d["id"], "webhook-timestamp": d["timestamp"], "webhook-signature": d["signature"]}
+    try:
+        hook.verify(d["body"], headers)
+        results.append(True)
+    except Exception:
+        results.append(False)
+print(json.dumps(results))
+"#;
+    let input: Vec<serde_json::Value> = deliveries
+        .iter()
+        .map(|d| {
+            serde_json::json!({"id": d.id, "timestamp": d.timestamp, "signature": d.signature, "body": d.body})
+        })
+        .collect();
+    let python = python_tool("python");
+    let secret = secret.to_owned();
+    let input = serde_json::to_vec(&input).unwrap();
+    let output = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = Command::new(python)
+            .args(["-c", VERIFY, &secret])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run the Standard Webhooks verifier");
+        child.stdin.take().unwrap().write_all(&input).unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(output.status.success(), "{}", tool_report(&output));
+    serde_json::from_slice(&output.stdout).expect("the verifier prints a JSON list")
 }

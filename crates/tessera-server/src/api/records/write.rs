@@ -20,6 +20,7 @@ use tessera_core::id::new_prefixed_id;
 use tessera_core::permissions::Action;
 use tessera_core::records::{self, Data, WriteError, WriteMode};
 use tessera_core::resources::Resource;
+use tessera_ops::records::Revision;
 use tessera_store::now_ms;
 use tessera_store::records::{
     self as store, CreateOutcome, DeleteOutcome, IdempotentAnswer, NewRecord, StoredRecord,
@@ -274,8 +275,11 @@ pub(super) async fn update(
             organization(&auth),
             resource,
             &id,
-            &data,
-            existing.version,
+            Revision {
+                before: &existing.data,
+                after: &data,
+                expected_version: existing.version,
+            },
             now_ms(),
         )
         .await?;
