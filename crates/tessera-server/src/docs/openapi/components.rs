@@ -1,7 +1,7 @@
 //! The document's components: schemas, parameters, headers, security
 //! schemes and the problem responses every operation refers to.
 
-use super::{clients, keys, problem_response_name, reference};
+use super::{clients, keys, problem_response_name, reference, webhooks};
 use crate::api::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
 use serde_json::{Map, Value, json};
 use tessera_core::ErrorCode;
@@ -52,6 +52,7 @@ fn schemas() -> Value {
     }
     keys::key_schemas(&mut schemas);
     clients::client_schemas(&mut schemas);
+    webhooks::webhook_schemas(&mut schemas);
 
     Value::Object(schemas)
 }

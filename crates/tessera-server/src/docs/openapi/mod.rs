@@ -5,13 +5,14 @@
 //! the same declarations.
 //!
 //! This module holds the document's frame and the helpers every section
-//! uses; `records`, `keys` and `clients` describe their paths, and
+//! uses; `records`, `keys`, `clients` and `webhooks` describe their paths, and
 //! `components` the shared schemas, parameters, headers and problems.
 
 mod clients;
 mod components;
 mod keys;
 mod records;
+mod webhooks;
 
 use super::samples::{Credential, Sample};
 use serde_json::{Map, Value, json};
@@ -27,6 +28,7 @@ pub fn document() -> Value {
     }
     keys::key_management_paths(&mut paths);
     clients::connected_client_paths(&mut paths);
+    webhooks::webhook_paths(&mut paths);
     paths.insert("/api/v1/leaked-keys".to_owned(), keys::leaked_keys_path());
     paths.insert("/healthz".to_owned(), health_path());
 
@@ -40,6 +42,7 @@ pub fn document() -> Value {
     );
     tags.push(json!({"name": "Key management", "description": "Create, list and revoke API keys. Authenticated with a console username and password (HTTP Basic); an API key is refused here."}));
     tags.push(json!({"name": "Connected clients", "description": "The API clients (integrating companies) that have used the organisation's keys, and blocking them. Administrators only, with a console username and password (HTTP Basic)."}));
+    tags.push(json!({"name": "Webhook endpoints", "description": "Where Tessera sends events (Standard Webhooks, signed), the message log, replay and recovery. Administrators only, with a console username and password (HTTP Basic); an API key is refused here."}));
     tags.push(json!({"name": "Leaked keys", "description": "Report a key found where it should not be; it is revoked at once."}));
     tags.push(json!({"name": "Service", "description": "Liveness of the server."}));
 
