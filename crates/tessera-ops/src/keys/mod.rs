@@ -3,20 +3,23 @@
 //! form) into a [`KeyRequest`]; a refusal names the input it is about.
 
 use crate::{Change, OpError, Ops, Refusal};
-use ipnet::IpNet;
 use serde_json::json;
-use std::net::IpAddr;
-use std::str::FromStr;
 use tessera_core::access_change::AccessChange;
 use tessera_core::audit::{Actor, AuditEvent, OwnerName};
 use tessera_core::id::{AccountId, KeyId, OrganizationId, RoleId};
 use tessera_core::names::DisplayName;
 use tessera_core::permissions::{Access, PermissionSet};
 use tessera_core::secret::{self, SecretHash, SecretKind};
-use tessera_store::api_keys::{self, ApiKey, NewApiKey, Owner, Revocation, RevocationReason};
+use tessera_store::api_keys::{self, ApiKey, NewApiKey, Owner, RevocationReason};
 use tessera_store::organizations::{KeyCreationPolicy, Organization, RateLimit};
 use tessera_store::roles::Role;
 use tessera_store::{StoreError, api_clients, bots, format_ms, now_ms, organizations, roles};
+
+mod allowlist;
+mod revocation;
+pub use allowlist::IpAllowlist;
+use revocation::revoke_in;
+pub use revocation::{KeyRef, report_leak, revoke, revoke_all, revoke_itself};
 
 pub const DAY_MS: i64 = 86_400_000;
 const HOUR_MS: i64 = 3_600_000;
@@ -50,61 +53,6 @@ pub struct KeyRequest {
     /// A caller-chosen key in GUID form instead of a generated one.
     pub custom_key: Option<String>,
     pub rate_limit: Option<RateLimit>,
-}
-
-/// CIDR ranges (IPv4 and IPv6), normalised, as keys and organisations store
-/// them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IpAllowlist(Vec<String>);
-
-impl IpAllowlist {
-    /// CIDR ranges or single addresses, normalised to CIDR; on failure, the
-    /// entries that are neither.
-    pub fn parse<'a>(
-        entries: impl IntoIterator<Item = &'a str>,
-    ) -> Result<IpAllowlist, Vec<String>> {
-        let mut bad = Vec::new();
-        let mut ranges = Vec::new();
-        for entry in entries {
-            let entry = entry.trim();
-            let parsed =
-                IpNet::from_str(entry).or_else(|_| IpAddr::from_str(entry).map(IpNet::from));
-            match parsed {
-                Ok(net) => ranges.push(unmapped(net).trunc().to_string()),
-                Err(_) => bad.push(entry.to_owned()),
-            }
-        }
-        if bad.is_empty() {
-            Ok(IpAllowlist(ranges))
-        } else {
-            Err(bad)
-        }
-    }
-
-    /// Ranges already stored, which were normalised when written.
-    pub fn from_stored(ranges: Vec<String>) -> IpAllowlist {
-        IpAllowlist(ranges)
-    }
-
-    pub fn ranges(&self) -> &[String] {
-        &self.0
-    }
-
-    pub fn into_ranges(self) -> Vec<String> {
-        self.0
-    }
-}
-
-/// An IPv4-mapped IPv6 range (`::ffff:203.0.113.0/120`) as the IPv4 range
-/// it means, which is how requests from those addresses are compared.
-fn unmapped(net: IpNet) -> IpNet {
-    match net {
-        IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
-            Some(v4) => ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96).map_or(net, IpNet::V4),
-            None => net,
-        },
-        other => other,
-    }
 }
 
 pub struct IssuedKey {
@@ -497,186 +445,4 @@ fn key_subject(
 ) -> (&'static str, serde_json::Value) {
     let owner = json!({"type": owner_kind, "name": owner_name});
     ("key", json!({"id": id, "name": name, "owner": owner}))
-}
-
-/// A key as revoking it needs it.
-#[derive(Debug, Clone, Copy)]
-pub struct KeyRef<'a> {
-    pub organization_id: &'a OrganizationId,
-    pub id: &'a str,
-    pub name: &'a str,
-}
-
-impl<'a> From<&'a ApiKey> for KeyRef<'a> {
-    fn from(key: &'a ApiKey) -> Self {
-        KeyRef {
-            organization_id: &key.organization_id,
-            id: &key.id,
-            name: &key.name,
-        }
-    }
-}
-
-/// Revokes within `change`; audited only when the key was live.
-async fn revoke_in(
-    change: &mut Change<'_>,
-    key: KeyRef<'_>,
-    actor: &Actor,
-    reason: RevocationReason,
-    by: Option<&'static str>,
-) -> Result<Revocation, StoreError> {
-    let revocation = api_keys::revoke(change.tx(), key.organization_id, key.id, reason).await?;
-    if revocation == Revocation::Revoked {
-        change
-            .access_changed(AccessChange::Key(key.id.to_owned()))
-            .await?;
-        change.emit_access(
-            key.organization_id,
-            "api_key.revoked",
-            ("key", json!({"id": key.id, "name": key.name})),
-            now_ms(),
-        );
-        change
-            .audit(
-                actor,
-                Some(key.organization_id),
-                Some(key.id),
-                AuditEvent::KeyRevoked {
-                    name: key.name.to_owned(),
-                    by,
-                },
-            )
-            .await?;
-    }
-    Ok(revocation)
-}
-
-/// Revokes one key now, on this instance at once and on the others through
-/// the change log; audited unless it was already revoked.
-pub async fn revoke(ops: &Ops, key: KeyRef<'_>, actor: &Actor) -> Result<(), StoreError> {
-    let mut change = ops.change().await?;
-    revoke_in(&mut change, key, actor, RevocationReason::Revoked, None).await?;
-    change.commit().await
-}
-
-/// A key revoking itself (`DELETE /api/v1/me`); `actor` is the key.
-pub async fn revoke_itself(ops: &Ops, key: KeyRef<'_>, actor: &Actor) -> Result<(), StoreError> {
-    let mut change = ops.change().await?;
-    revoke_in(
-        &mut change,
-        key,
-        actor,
-        RevocationReason::RevokedItself,
-        Some("itself"),
-    )
-    .await?;
-    change.commit().await
-}
-
-/// Revokes every key of an organisation; returns how many were live.
-pub async fn revoke_all(
-    ops: &Ops,
-    organization_id: &OrganizationId,
-    actor: &Actor,
-) -> Result<u64, StoreError> {
-    let mut change = ops.change().await?;
-    let revoked = api_keys::revoke_all(change.tx(), organization_id).await?;
-    change
-        .access_changed(AccessChange::Organization(organization_id.to_string()))
-        .await?;
-    change.emit_access(
-        organization_id,
-        "api_key.revoked_all",
-        ("revoked", json!(revoked)),
-        now_ms(),
-    );
-    change
-        .commit_audited(
-            actor,
-            Some(organization_id),
-            Some(organization_id),
-            AuditEvent::KeysRevokedAll { revoked },
-        )
-        .await?;
-    Ok(revoked)
-}
-
-/// Revokes the key with this hash, whoever holds it, when someone reports it
-/// leaked; `source` is where it was seen. `false` when no key has this hash
-/// (the reporter is told the same either way).
-pub async fn report_leak(
-    ops: &Ops,
-    hash: &SecretHash,
-    source: Option<String>,
-    reporter: &Actor,
-) -> Result<bool, StoreError> {
-    let Some(key) = api_keys::locate_by_hash(ops.db(), hash).await? else {
-        return Ok(false);
-    };
-    let mut change = ops.change().await?;
-    let revocation = api_keys::revoke(
-        change.tx(),
-        &key.organization_id,
-        &key.id,
-        RevocationReason::Leaked,
-    )
-    .await?;
-    if revocation == Revocation::Revoked {
-        change
-            .access_changed(AccessChange::Key(key.id.to_string()))
-            .await?;
-    }
-    change.emit_access(
-        &key.organization_id,
-        "api_key.leaked",
-        (
-            "key",
-            json!({"id": key.id, "name": key.name, "source": source}),
-        ),
-        now_ms(),
-    );
-    change
-        .commit_audited(
-            reporter,
-            Some(&key.organization_id),
-            Some(&key.id),
-            AuditEvent::KeyLeaked {
-                name: key.name.clone(),
-                source,
-            },
-        )
-        .await?;
-    tracing::warn!(key_id = %key.id, "API key reported as leaked and revoked");
-    Ok(true)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::IpAllowlist;
-
-    #[test]
-    fn allow_lists_are_normalised_to_cidr_and_ipv4_mapped_ranges_to_ipv4() {
-        let list = IpAllowlist::parse([
-            "203.0.113.7",
-            "198.51.100.9/24",
-            "2001:db8::1/32",
-            "::ffff:192.0.2.1",
-            "::ffff:192.0.2.0/120",
-        ])
-        .unwrap();
-        assert_eq!(
-            list.ranges(),
-            [
-                "203.0.113.7/32",
-                "198.51.100.0/24",
-                "2001:db8::/32",
-                "192.0.2.1/32",
-                "192.0.2.0/24",
-            ]
-        );
-        assert_eq!(
-            IpAllowlist::parse(["10.0.0.0/8", "nope", "300.1.1.1"]),
-            Err(vec!["nope".to_owned(), "300.1.1.1".to_owned()])
-        );
-    }
 }
