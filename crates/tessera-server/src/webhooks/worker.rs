@@ -87,6 +87,7 @@ impl Worker {
     async fn dispatch_due(self: &Arc<Self>) -> Result<Duration, StoreError> {
         let db = self.ops.db();
         let now = now_ms();
+        let mut waiting_for_room = false;
         for endpoint_id in delivery::due_endpoints(db, now).await? {
             let room = self
                 .settings
@@ -94,6 +95,7 @@ impl Worker {
                 .saturating_sub(self.in_flight_for(&endpoint_id))
                 .min(self.slots.available_permits());
             if room == 0 {
+                waiting_for_room = true;
                 continue;
             }
             let lease_until = now + self.lease_ms();
@@ -120,7 +122,12 @@ impl Worker {
                 });
             }
         }
-        let next_due = delivery::next_due_at(db).await?;
+        // A finished delivery wakes the worker, so messages waiting for
+        // room need no polling of their own.
+        if waiting_for_room {
+            return Ok(self.settings.poll_interval);
+        }
+        let next_due = delivery::next_due_at(db, now_ms()).await?;
         let until_due = next_due.map_or(self.settings.poll_interval, |at| {
             Duration::from_millis(u64::try_from(at - now_ms()).unwrap_or(0))
         });

@@ -88,12 +88,17 @@ pub async fn due_endpoints(db: &Db, now: i64) -> Result<Vec<String>, StoreError>
     }))
 }
 
-/// When the next pending message falls due, if any.
-pub async fn next_due_at(db: &Db) -> Result<Option<i64>, StoreError> {
+/// When the next message no instance holds falls due, among active
+/// endpoints' (a disabled endpoint's pending messages wait for it).
+pub async fn next_due_at(db: &Db, now: i64) -> Result<Option<i64>, StoreError> {
     Ok(on_pool!(db, |pool| {
         sqlx::query_scalar(
-            "SELECT MIN(next_attempt_at) FROM webhook_messages WHERE status = 'pending'",
+            "SELECT MIN(m.next_attempt_at) FROM webhook_messages m
+             JOIN webhook_endpoints e ON e.id = m.endpoint_id
+             WHERE m.status = 'pending' AND (m.leased_until IS NULL OR m.leased_until < $1)
+               AND e.enabled AND e.disabled_reason IS NULL",
         )
+        .bind(now)
         .fetch_one(pool)
         .await?
     }))
