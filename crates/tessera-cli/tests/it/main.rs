@@ -25,4 +25,5 @@ mod schema_parity;
 mod storage;
 mod verification;
 mod webhook_delivery;
+mod webhook_rules;
 mod webhooks;
