@@ -1,0 +1,256 @@
+//! Settings ▸ Webhooks in a real browser: an administrator creates an
+//! endpoint for the test receiver, keeps its secret, sends a test event,
+//! watches the attempt arrive, replays it and copies it as curl; the SSRF
+//! guard's reason is shown beside the URL; other roles are refused.
+
+use crate::harness::{
+    Backend, Browser, Delivery, Receiver, TestApp, seed_organization, verified_by_standard_webhooks,
+};
+use crate::{assert_audited, on_both_backends};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+use tessera_server::{ServerConfig, WebhookSettings};
+
+on_both_backends!(
+    an_administrator_creates_tests_and_replays_an_endpoint,
+    a_refused_url_is_explained_beside_the_field,
+    only_administrators_open_the_webhook_pages,
+);
+
+const DEADLINE: Duration = Duration::from_secs(20);
+
+/// A server that may deliver to the test receiver on 127.0.0.1.
+async fn app_delivering(backend: Backend) -> TestApp {
+    let config = ServerConfig {
+        webhooks: WebhookSettings {
+            allowed_networks: "127.0.0.1/32".parse().unwrap(),
+            poll_interval: Duration::from_millis(100),
+            ..WebhookSettings::default()
+        },
+        ..ServerConfig::default()
+    };
+    let app = TestApp::spawn_with(backend, config).await;
+    seed_organization(&app, "acme").await;
+    app
+}
+
+/// Reloads `url` until the newest message of the log has been attempted;
+/// returns its id.
+async fn wait_for_an_attempt(browser: &Browser, url: &str) -> String {
+    let started = Instant::now();
+    loop {
+        browser.go(url).await;
+        let newest = browser
+            .execute(
+                "const row = document.querySelector('#messages tr[data-message]');
+                 return row && Number(row.dataset.attempts) > 0 ? row.dataset.message : null;",
+                vec![],
+            )
+            .await;
+        if let Value::String(id) = newest {
+            return id;
+        }
+        assert!(
+            started.elapsed() < DEADLINE,
+            "no attempt appeared in the message log"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn text_content(browser: &Browser, id: &str) -> String {
+    let text = browser
+        .execute(
+            "return document.getElementById(arguments[0])?.textContent.trim();",
+            vec![json!(id)],
+        )
+        .await;
+    text.as_str().unwrap_or_default().to_owned()
+}
+
+/// Creates an endpoint for `receiver` subscribed to employee events and
+/// returns its secret, as the page that shows it once shows it.
+async fn create_endpoint_in_the_browser(app: &TestApp, browser: &Browser, url: &str) -> String {
+    browser.click("a[href='/settings/webhooks']").await;
+    browser.wait_for_url(&app.url("/settings/webhooks")).await;
+    assert!(browser.exists("#no-endpoints").await);
+    browser.click("#new-endpoint").await;
+    browser
+        .wait_for_url(&app.url("/settings/webhooks/new"))
+        .await;
+    browser.type_into("#url", url).await;
+    browser.type_into("#description", "Payroll sync").await;
+    browser.click("#event-all").await;
+    browser.click("#event-employees-all").await;
+    browser.click("#event-api_key-revoked").await;
+    browser.click("#save-endpoint").await;
+    let secret = browser
+        .wait_until(
+            "document.getElementById('endpoint-secret')?.textContent.trim()",
+            "the new secret",
+        )
+        .await;
+    secret.as_str().unwrap().to_owned()
+}
+
+async fn an_administrator_creates_tests_and_replays_an_endpoint(backend: Backend) {
+    let app = app_delivering(backend).await;
+    let receiver = Receiver::start().await;
+    let browser = Browser::launch().await;
+    browser.sign_in(&app, "admin-acme").await;
+    let secret = create_endpoint_in_the_browser(&app, &browser, &receiver.url("/hook")).await;
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    assert!(browser.exists("#copy-secret").await);
+
+    browser.click("#to-endpoint").await;
+    browser
+        .wait_until("document.getElementById('send-test')", "the endpoint page")
+        .await;
+    let endpoint_page = browser.current_url().await;
+    let endpoint_id = endpoint_page.rsplit('/').next().unwrap().to_owned();
+    assert!(endpoint_id.starts_with("wep_"), "{endpoint_page}");
+    assert!(browser.text("#endpoint-status").await.contains("Active"));
+    browser.click("#send-test").await;
+    browser
+        .wait_until("document.getElementById('notice')", "the test notice")
+        .await;
+    let message_id = wait_for_an_attempt(&browser, &endpoint_page).await;
+    let first = receiver.wait_for(1, DEADLINE).await;
+    assert_eq!(first[0].id, message_id);
+    assert_eq!(first[0].event_type(), "webhook.test");
+
+    browser.go(&app.url("/settings/webhooks")).await;
+    let listed = browser
+        .text(&format!("tr[data-endpoint='{endpoint_id}']"))
+        .await;
+    assert!(listed.contains("1 of 1 succeeded (100 %)"), "{listed}");
+    assert!(listed.contains("Payroll sync"), "{listed}");
+
+    browser.go(&endpoint_page).await;
+    browser
+        .click(&format!("tr[data-message='{message_id}'] a"))
+        .await;
+    browser
+        .wait_until("document.getElementById('payload')", "the message page")
+        .await;
+    assert!(
+        text_content(&browser, "payload")
+            .await
+            .contains("\"type\": \"webhook.test\"")
+    );
+    let attempt = browser.text("#attempts tbody tr").await;
+    assert!(attempt.contains("200"), "{attempt}");
+
+    let curl = text_content(&browser, "curl").await;
+    assert!(
+        curl.contains(&format!("-H 'webhook-id: {message_id}'")),
+        "{curl}"
+    );
+    assert!(curl.contains("-H 'webhook-signature: v1,"), "{curl}");
+    assert!(curl.contains("--data-raw '{"), "{curl}");
+
+    browser.click("#replay").await;
+    browser
+        .wait_until("document.getElementById('notice')", "the replay notice")
+        .await;
+    let both = receiver.wait_for(2, DEADLINE).await;
+    assert_eq!(both[1].id, message_id, "a replay keeps the webhook-id");
+    assert_eq!(both[1].body, both[0].body);
+
+    // The copied command is a working shell command whose signature the
+    // official library accepts.
+    let command = curl.clone();
+    let sent = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("sh")
+            .args(["-c", &command])
+            .output()
+            .expect("run the copied curl command")
+    })
+    .await
+    .unwrap();
+    assert!(sent.status.success(), "{sent:?}");
+    let all = receiver.wait_for(3, DEADLINE).await;
+    let copied: Vec<Delivery> = all.into_iter().skip(2).collect();
+    assert_eq!(copied[0].id, message_id);
+    assert_eq!(
+        verified_by_standard_webhooks(&copied, &secret).await,
+        [true]
+    );
+
+    browser.go(&endpoint_page).await;
+    browser.click("#reveal-secret").await;
+    let revealed = browser
+        .wait_until(
+            "document.getElementById('endpoint-secret')?.textContent.trim()",
+            "the revealed secret",
+        )
+        .await;
+    assert_eq!(revealed, json!(secret));
+    assert_audited!(app.audit_log().await, "webhook_endpoint.secret_revealed");
+    assert_audited!(app.audit_log().await, "webhook_message.replayed");
+    browser.quit().await;
+}
+
+async fn a_refused_url_is_explained_beside_the_field(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_organization(&app, "acme").await;
+    let browser = Browser::launch().await;
+    browser.sign_in(&app, "admin-acme").await;
+    browser.go(&app.url("/settings/webhooks/new")).await;
+    browser.type_into("#url", "https://127.0.0.1/").await;
+    browser.click("#save-endpoint").await;
+    let error = browser
+        .wait_until(
+            "document.getElementById('url-error')?.textContent",
+            "the URL's error",
+        )
+        .await;
+    let error = error.as_str().unwrap();
+    assert!(error.contains("url is refused"), "{error}");
+    assert!(error.contains("loopback"), "{error}");
+    let described_by = browser
+        .execute(
+            "const url = document.getElementById('url');
+             return [url.getAttribute('aria-describedby'), url.getAttribute('aria-invalid'), url.value];",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        described_by,
+        json!(["url-hint url-error", "true", "https://127.0.0.1/"])
+    );
+    assert!(browser.exists("#form-errors a[href='#url']").await);
+    browser.go(&app.url("/settings/webhooks")).await;
+    assert!(browser.exists("#no-endpoints").await, "nothing was created");
+    browser.quit().await;
+}
+
+async fn only_administrators_open_the_webhook_pages(backend: Backend) {
+    let app = app_delivering(backend).await;
+    let receiver = Receiver::start().await;
+    let created = app
+        .as_user(
+            reqwest::Method::POST,
+            "/api/v1/webhook-endpoints",
+            "admin-acme",
+            Some(&json!({"url": receiver.url("/hook")})),
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.unwrap();
+    let endpoint_id = created["id"].as_str().unwrap();
+
+    let browser = Browser::launch().await;
+    browser.sign_in(&app, "employee-acme").await;
+    assert!(!browser.exists("a[href='/settings/webhooks']").await);
+    for path in [
+        "/settings/webhooks".to_owned(),
+        "/settings/webhooks/new".to_owned(),
+        format!("/settings/webhooks/{endpoint_id}"),
+    ] {
+        browser.go(&app.url(&path)).await;
+        let refusal = browser.text("#forbidden").await;
+        assert!(refusal.contains("Only administrators"), "{path}: {refusal}");
+    }
+    browser.quit().await;
+}
