@@ -4,7 +4,8 @@
 //! guard's reason is shown beside the URL; other roles are refused.
 
 use crate::harness::{
-    Backend, Browser, Delivery, Receiver, TestApp, seed_organization, verified_by_standard_webhooks,
+    Backend, Browser, Delivery, Receiver, Reply, TestApp, seed_organization,
+    verified_by_standard_webhooks,
 };
 use crate::{assert_audited, on_both_backends};
 use serde_json::{Value, json};
@@ -13,6 +14,7 @@ use tessera_server::{ServerConfig, WebhookSettings};
 
 on_both_backends!(
     an_administrator_creates_tests_and_replays_an_endpoint,
+    a_disabled_endpoint_says_why_and_is_managed_from_its_page,
     a_refused_url_is_explained_beside_the_field,
     only_administrators_open_the_webhook_pages,
 );
@@ -56,6 +58,147 @@ async fn wait_for_an_attempt(browser: &Browser, url: &str) -> String {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// Reloads `url` until `css` matches; returns that element's text.
+async fn reload_until(browser: &Browser, url: &str, css: &str) -> String {
+    let started = Instant::now();
+    loop {
+        browser.go(url).await;
+        if browser.exists(css).await {
+            return browser.text(css).await;
+        }
+        assert!(started.elapsed() < DEADLINE, "{url} never showed {css}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Creates an endpoint for `receiver` over the API; returns its id and secret.
+async fn create_over_the_api(app: &TestApp, receiver: &Receiver) -> (String, String) {
+    let created = app
+        .as_user(
+            reqwest::Method::POST,
+            "/api/v1/webhook-endpoints",
+            "admin-acme",
+            Some(&json!({"url": receiver.url("/hook")})),
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.unwrap();
+    let text = |name: &str| created[name].as_str().unwrap().to_owned();
+    (text("id"), text("secret"))
+}
+
+/// Sets an input's value as a person would pick it (a date-time picker, or
+/// a number replacing the default).
+async fn set_value(browser: &Browser, id: &str, value: &str) {
+    browser
+        .execute(
+            "document.getElementById(arguments[0]).value = arguments[1];",
+            vec![json!(id), json!(value)],
+        )
+        .await;
+}
+
+async fn wait_for_notice(browser: &Browser, what: &str) -> String {
+    let notice = browser
+        .wait_until("document.getElementById('notice')?.textContent", what)
+        .await;
+    notice.as_str().unwrap_or_default().to_owned()
+}
+
+async fn a_disabled_endpoint_says_why_and_is_managed_from_its_page(backend: Backend) {
+    let app = app_delivering(backend).await;
+    let receiver = Receiver::start().await;
+    receiver.script([Reply::status(410)]);
+    let (endpoint_id, first_secret) = create_over_the_api(&app, &receiver).await;
+    let endpoint_page = app.url(&format!("/settings/webhooks/{endpoint_id}"));
+    let browser = Browser::launch().await;
+    browser.sign_in(&app, "admin-acme").await;
+    browser.go(&endpoint_page).await;
+    browser.click("#send-test").await;
+    wait_for_notice(&browser, "the test notice").await;
+    let banner = reload_until(&browser, &endpoint_page, "#disabled-banner").await;
+    assert!(
+        banner.contains("the endpoint answered 410 Gone"),
+        "{banner}"
+    );
+    browser.go(&app.url("/settings/webhooks")).await;
+    let listed = browser
+        .text(&format!("tr[data-endpoint='{endpoint_id}']"))
+        .await;
+    assert!(
+        listed.contains("Disabled (the endpoint answered 410 Gone)"),
+        "{listed}"
+    );
+    assert!(listed.contains("0 of 1 succeeded (0 %)"), "{listed}");
+
+    browser.go(&format!("{endpoint_page}?status=failed")).await;
+    assert!(browser.exists("#messages tr[data-message]").await);
+    browser
+        .go(&format!("{endpoint_page}?status=delivered"))
+        .await;
+    assert!(browser.exists("#no-messages").await);
+
+    browser.go(&endpoint_page).await;
+    browser.click("#enable-endpoint").await;
+    wait_for_notice(&browser, "the enabled notice").await;
+    assert!(!browser.exists("#disabled-banner").await);
+    assert!(browser.text("#endpoint-status").await.contains("Active"));
+    set_value(&browser, "since", "2000-01-01T00:00:00").await;
+    browser.click("#recover").await;
+    let recovered = wait_for_notice(&browser, "the recovery notice").await;
+    assert!(recovered.contains("queued again"), "{recovered}");
+    let both = receiver.wait_for(2, DEADLINE).await;
+    assert_eq!(both[1].id, both[0].id, "the recovered message keeps its id");
+
+    browser.click("#edit-endpoint").await;
+    browser
+        .wait_until("document.getElementById('endpoint-form')", "the edit form")
+        .await;
+    browser.click("#enabled").await;
+    browser.click("#fields-employees summary").await;
+    browser.click("#scope-employees-chosen").await;
+    browser.click("#field-employees-first_name").await;
+    browser.click("#save-endpoint").await;
+    wait_for_notice(&browser, "the saved notice").await;
+    let banner = browser.text("#disabled-banner").await;
+    assert!(banner.contains("disabled by an administrator"), "{banner}");
+    let stored: Value = app
+        .as_user(
+            reqwest::Method::GET,
+            &format!("/api/v1/webhook-endpoints/{endpoint_id}"),
+            "admin-acme",
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["fields"], json!({"employees": ["first_name"]}));
+    assert_eq!(
+        stored["disabled_reason"],
+        json!("disabled_by_administrator")
+    );
+
+    set_value(&browser, "overlap_hours", "0").await;
+    browser.click("#rotate-secret").await;
+    let rotated = browser
+        .wait_until(
+            "document.getElementById('endpoint-secret')?.textContent.trim()",
+            "the rotated secret",
+        )
+        .await;
+    let rotated = rotated.as_str().unwrap();
+    assert!(rotated.starts_with("whsec_") && rotated != first_secret);
+    assert_audited!(app.audit_log().await, "webhook_endpoint.secret_rotated");
+
+    browser.go(&endpoint_page).await;
+    browser.click("#delete-endpoint").await;
+    browser.click("#confirm-delete").await;
+    wait_for_notice(&browser, "the deleted notice").await;
+    assert!(browser.exists("#no-endpoints").await);
+    browser.quit().await;
 }
 
 async fn text_content(browser: &Browser, id: &str) -> String {
@@ -228,17 +371,7 @@ async fn a_refused_url_is_explained_beside_the_field(backend: Backend) {
 async fn only_administrators_open_the_webhook_pages(backend: Backend) {
     let app = app_delivering(backend).await;
     let receiver = Receiver::start().await;
-    let created = app
-        .as_user(
-            reqwest::Method::POST,
-            "/api/v1/webhook-endpoints",
-            "admin-acme",
-            Some(&json!({"url": receiver.url("/hook")})),
-        )
-        .await;
-    assert_eq!(created.status(), 201);
-    let created: Value = created.json().await.unwrap();
-    let endpoint_id = created["id"].as_str().unwrap();
+    let (endpoint_id, _) = create_over_the_api(&app, &receiver).await;
 
     let browser = Browser::launch().await;
     browser.sign_in(&app, "employee-acme").await;

@@ -152,7 +152,6 @@ fn endpoint_page(signed_in: &SignedIn, view: &EndpointView<'_>) -> Markup {
 }
 
 fn details(endpoint: &Endpoint) -> Markup {
-    let limits = endpoint.field_limits().unwrap_or_default();
     html! {
         dl.facts #endpoint-details {
             dt { "URL" }
@@ -165,8 +164,10 @@ fn details(endpoint: &Endpoint) -> Markup {
             dd { (events_summary(endpoint)) }
             dt { "Fields" }
             dd {
-                @if limits.is_empty() { "Whole records" }
-                @else { code { (limits.to_json()) } }
+                @match &endpoint.fields {
+                    None => "Whole records",
+                    Some(limits) => code { (limits) },
+                }
             }
             dt { "Created" }
             dd { (timestamp(endpoint.created_at)) }

@@ -4,7 +4,7 @@
 //! picker) and whether it is enabled. The operations layer checks the URL
 //! against the SSRF rules; its refusals are shown beside their field.
 
-use super::{ShownSecret, event_patterns, find_endpoint, manager, secret_page};
+use super::{ShownSecret, disabled_reason, event_patterns, find_endpoint, manager, secret_page};
 use crate::AppState;
 use crate::console::form::{FormErrors, FormFields, SubmittedForm};
 use crate::console::pages::{PageError, PageResult, Section, page};
@@ -22,6 +22,7 @@ use tessera_core::resources::RESOURCES;
 use tessera_core::webhooks::events::{ACCESS_EVENTS, RECORD_ACTIONS};
 use tessera_ops::OpError;
 use tessera_ops::webhooks::{self as ops_webhooks, EndpointRequest};
+use tessera_store::StoreError;
 use tessera_store::webhooks::Endpoint;
 
 const EVERY_EVENT: &str = "*";
@@ -50,9 +51,9 @@ impl EndpointDraft {
         }
     }
 
-    fn from_endpoint(endpoint: &Endpoint) -> EndpointDraft {
-        let limits = endpoint.field_limits().unwrap_or_default();
-        EndpointDraft {
+    fn from_endpoint(endpoint: &Endpoint) -> Result<EndpointDraft, StoreError> {
+        let limits = endpoint.field_limits()?;
+        Ok(EndpointDraft {
             url: endpoint.url.clone(),
             description: endpoint.description.clone(),
             events: event_patterns(endpoint),
@@ -61,7 +62,7 @@ impl EndpointDraft {
                 .filter_map(|r| limits.for_resource(r.name).map(|f| (r.name, f.clone())))
                 .collect(),
             enabled: endpoint.enabled,
-        }
+        })
     }
 
     /// Reads the posted form; problems the operations layer would only
@@ -261,6 +262,9 @@ fn form_page(
                     input type="checkbox" #enabled name="enabled" value="on" checked[draft.enabled];
                     "Enabled: send events to this endpoint"
                 }
+                @if let Some(reason) = editing.filter(|e| e.enabled).and_then(disabled_reason) {
+                    p.hint #disabled-hint { "Tessera disabled it: " (reason) ". Enable it again from its page." }
+                }
                 div.actions {
                     button #save-endpoint type="submit" { (submit) }
                     a.button.secondary href=(back) { "Cancel" }
@@ -313,7 +317,7 @@ pub async fn edit_form(
 ) -> PageResult {
     let admin = signed_in.administrator()?;
     let endpoint = find_endpoint(&state, &admin, &id).await?;
-    let draft = EndpointDraft::from_endpoint(&endpoint);
+    let draft = EndpointDraft::from_endpoint(&endpoint)?;
     let page = form_page(&signed_in, Some(&endpoint), &draft, &FormErrors::default());
     Ok(page.into_response())
 }
@@ -330,7 +334,11 @@ pub async fn update(
     if errors.is_empty() {
         let actor = signed_in.actor();
         let manager = manager(&admin, &actor);
-        match ops_webhooks::update(state.ops(), &manager, &id, draft.to_request()).await {
+        let mut request = draft.to_request();
+        // Only a changed tick counts: saving an endpoint Tessera disabled
+        // does not quietly enable it again (its page's banner does that).
+        request.enabled = request.enabled.filter(|e| *e != endpoint.enabled);
+        match ops_webhooks::update(state.ops(), &manager, &id, request).await {
             Ok(_) => return Ok(flash::redirect(&paths::webhook(&id), "saved")),
             Err(OpError::Refused(refusal)) => errors.add(refusal.input, refusal.message),
             // Deleted by someone else meanwhile.
