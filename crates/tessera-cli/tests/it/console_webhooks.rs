@@ -17,6 +17,7 @@ on_both_backends!(
     a_disabled_endpoint_says_why_and_is_managed_from_its_page,
     a_refused_url_is_explained_beside_the_field,
     only_administrators_open_the_webhook_pages,
+    the_webhook_pages_fit_a_phone_and_label_every_control,
 );
 
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -100,11 +101,14 @@ async fn set_value(browser: &Browser, id: &str, value: &str) {
         .await;
 }
 
-async fn wait_for_notice(browser: &Browser, what: &str) -> String {
-    let notice = browser
-        .wait_until("document.getElementById('notice')?.textContent", what)
-        .await;
-    notice.as_str().unwrap_or_default().to_owned()
+/// Waits for the confirmation that holds `fragment`: a click returns before
+/// the next page loads, and the page before may show another notice.
+async fn wait_for_notice(browser: &Browser, fragment: &str) {
+    let condition = format!(
+        "document.getElementById('notice')?.textContent.includes({})",
+        json!(fragment)
+    );
+    browser.wait_until(&condition, fragment).await;
 }
 
 async fn a_disabled_endpoint_says_why_and_is_managed_from_its_page(backend: Backend) {
@@ -117,7 +121,7 @@ async fn a_disabled_endpoint_says_why_and_is_managed_from_its_page(backend: Back
     browser.sign_in(&app, "admin-acme").await;
     browser.go(&endpoint_page).await;
     browser.click("#send-test").await;
-    wait_for_notice(&browser, "the test notice").await;
+    wait_for_notice(&browser, "Test event queued").await;
     let banner = reload_until(&browser, &endpoint_page, "#disabled-banner").await;
     assert!(
         banner.contains("the endpoint answered 410 Gone"),
@@ -142,13 +146,12 @@ async fn a_disabled_endpoint_says_why_and_is_managed_from_its_page(backend: Back
 
     browser.go(&endpoint_page).await;
     browser.click("#enable-endpoint").await;
-    wait_for_notice(&browser, "the enabled notice").await;
+    wait_for_notice(&browser, "Endpoint enabled").await;
     assert!(!browser.exists("#disabled-banner").await);
     assert!(browser.text("#endpoint-status").await.contains("Active"));
     set_value(&browser, "since", "2000-01-01T00:00:00").await;
     browser.click("#recover").await;
-    let recovered = wait_for_notice(&browser, "the recovery notice").await;
-    assert!(recovered.contains("queued again"), "{recovered}");
+    wait_for_notice(&browser, "failed since then is queued again").await;
     let both = receiver.wait_for(2, DEADLINE).await;
     assert_eq!(both[1].id, both[0].id, "the recovered message keeps its id");
 
@@ -161,7 +164,7 @@ async fn a_disabled_endpoint_says_why_and_is_managed_from_its_page(backend: Back
     browser.click("#scope-employees-chosen").await;
     browser.click("#field-employees-first_name").await;
     browser.click("#save-endpoint").await;
-    wait_for_notice(&browser, "the saved notice").await;
+    wait_for_notice(&browser, "Endpoint saved").await;
     let banner = browser.text("#disabled-banner").await;
     assert!(banner.contains("disabled by an administrator"), "{banner}");
     let stored: Value = app
@@ -196,7 +199,7 @@ async fn a_disabled_endpoint_says_why_and_is_managed_from_its_page(backend: Back
     browser.go(&endpoint_page).await;
     browser.click("#delete-endpoint").await;
     browser.click("#confirm-delete").await;
-    wait_for_notice(&browser, "the deleted notice").await;
+    wait_for_notice(&browser, "Endpoint deleted").await;
     assert!(browser.exists("#no-endpoints").await);
     browser.quit().await;
 }
@@ -254,9 +257,7 @@ async fn an_administrator_creates_tests_and_replays_an_endpoint(backend: Backend
     assert!(endpoint_id.starts_with("wep_"), "{endpoint_page}");
     assert!(browser.text("#endpoint-status").await.contains("Active"));
     browser.click("#send-test").await;
-    browser
-        .wait_until("document.getElementById('notice')", "the test notice")
-        .await;
+    wait_for_notice(&browser, "Test event queued").await;
     let message_id = wait_for_an_attempt(&browser, &endpoint_page).await;
     let first = receiver.wait_for(1, DEADLINE).await;
     assert_eq!(first[0].id, message_id);
@@ -293,9 +294,7 @@ async fn an_administrator_creates_tests_and_replays_an_endpoint(backend: Backend
     assert!(curl.contains("--data-raw '{"), "{curl}");
 
     browser.click("#replay").await;
-    browser
-        .wait_until("document.getElementById('notice')", "the replay notice")
-        .await;
+    wait_for_notice(&browser, "Replay queued").await;
     let both = receiver.wait_for(2, DEADLINE).await;
     assert_eq!(both[1].id, message_id, "a replay keeps the webhook-id");
     assert_eq!(both[1].body, both[0].body);
@@ -384,6 +383,56 @@ async fn only_administrators_open_the_webhook_pages(backend: Backend) {
         browser.go(&app.url(&path)).await;
         let refusal = browser.text("#forbidden").await;
         assert!(refusal.contains("Only administrators"), "{path}: {refusal}");
+    }
+    browser.quit().await;
+}
+
+/// Controls without an accessible name, as the console tour checks them.
+const UNLABELLED: &str = "return Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))
+    .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby'))
+    .map(e => e.outerHTML);";
+const OVERFLOW: &str =
+    "return document.documentElement.scrollWidth - document.documentElement.clientWidth;";
+
+async fn the_webhook_pages_fit_a_phone_and_label_every_control(backend: Backend) {
+    let app = app_delivering(backend).await;
+    let receiver = Receiver::start().await;
+    let (endpoint_id, _) = create_over_the_api(&app, &receiver).await;
+    let endpoint_path = format!("/settings/webhooks/{endpoint_id}");
+    let browser = Browser::launch().await;
+    browser.sign_in(&app, "admin-acme").await;
+    browser.go(&app.url(&endpoint_path)).await;
+    browser.click("#send-test").await;
+    wait_for_notice(&browser, "Test event queued").await;
+    let message_id = wait_for_an_attempt(&browser, &app.url(&endpoint_path)).await;
+    let pages = [
+        ("webhooks", "/settings/webhooks".to_owned()),
+        ("new-webhook", "/settings/webhooks/new".to_owned()),
+        ("webhook-endpoint", endpoint_path.clone()),
+        ("webhook-edit", format!("{endpoint_path}/edit")),
+        (
+            "webhook-message",
+            format!("{endpoint_path}/messages/{message_id}"),
+        ),
+    ];
+    for (width, height) in [(1280, 900), (390, 844)] {
+        browser.resize(width, height).await;
+        for (name, path) in &pages {
+            browser.go(&app.url(path)).await;
+            let heading = browser.text("h1").await;
+            assert!(
+                !heading.is_empty() && !heading.contains("Not allowed"),
+                "{path}: {heading}"
+            );
+            let overflow = browser.execute(OVERFLOW, vec![]).await;
+            assert!(
+                overflow.as_i64().unwrap_or(0) <= 0,
+                "{path} scrolls sideways by {overflow} px at {width} px"
+            );
+            let unlabelled = browser.execute(UNLABELLED, vec![]).await;
+            assert_eq!(unlabelled, json!([]), "{path}: controls without a label");
+            browser.save_screenshot(&format!("{name}-{width}")).await;
+        }
     }
     browser.quit().await;
 }

@@ -13,7 +13,6 @@ use crate::console::ui::{self, cell, notice};
 use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;
 use maud::{Markup, html};
-use serde_json::Value;
 use tessera_core::webhooks::signing::signature_header;
 use tessera_ops::OpError;
 use tessera_ops::webhooks as ops_webhooks;
@@ -57,12 +56,61 @@ fn curl_command(
     Ok(command)
 }
 
-/// The body as indented JSON, or as sent when it is not JSON.
+/// The body indented two spaces a level, its keys in the order they were
+/// sent (parsing into a `Value` would sort them); as sent when it is not
+/// JSON.
 fn pretty_payload(body: &str) -> String {
-    serde_json::from_str::<Value>(body)
-        .ok()
-        .and_then(|value| serde_json::to_string_pretty(&value).ok())
-        .unwrap_or_else(|| body.to_owned())
+    if serde_json::from_str::<serde::de::IgnoredAny>(body).is_err() {
+        return body.to_owned();
+    }
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        out.push_str(&"  ".repeat(depth));
+    };
+    let mut out = String::with_capacity(body.len() * 2);
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        if in_string {
+            out.push(c);
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                out.push(c);
+            }
+            '{' | '[' => {
+                out.push(c);
+                while chars.next_if(|c| c.is_whitespace()).is_some() {}
+                if let Some(close) = chars.next_if(|c| matches!(c, '}' | ']')) {
+                    out.push(close);
+                } else {
+                    depth += 1;
+                    newline(&mut out, depth);
+                }
+            }
+            '}' | ']' => {
+                depth = depth.saturating_sub(1);
+                newline(&mut out, depth);
+                out.push(c);
+            }
+            ',' => {
+                out.push(c);
+                newline(&mut out, depth);
+            }
+            ':' => out.push_str(": "),
+            _ if c.is_whitespace() => {}
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 fn attempts_table(attempts: &[Attempt]) -> Markup {
@@ -185,6 +233,7 @@ pub async fn replay(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[test]
     fn a_quote_in_the_body_stays_one_shell_word() {
@@ -194,7 +243,12 @@ mod tests {
 
     #[test]
     fn payloads_are_indented() {
-        assert_eq!(pretty_payload(r#"{"a":1}"#), "{\n  \"a\": 1\n}");
+        let body = r#"{"type":"a,b","data":{"z":[1,{}],"q":"say \"hi\" {x}"},"e":[]}"#;
+        let pretty = pretty_payload(body);
+        let expected = "{\n  \"type\": \"a,b\",\n  \"data\": {\n    \"z\": [\n      1,\n      {}\n    ],\n    \"q\": \"say \\\"hi\\\" {x}\"\n  },\n  \"e\": []\n}";
+        assert_eq!(pretty, expected);
+        let reparsed: Value = serde_json::from_str(&pretty).unwrap();
+        assert_eq!(reparsed, serde_json::from_str::<Value>(body).unwrap());
         assert_eq!(pretty_payload("not json"), "not json");
     }
 }
