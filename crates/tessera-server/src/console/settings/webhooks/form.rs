@@ -147,6 +147,15 @@ fn offered_patterns() -> Vec<String> {
     offered
 }
 
+/// "created" → "Created", for column headings.
+fn capitalised(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 fn event_checkbox(draft: &EndpointDraft, pattern: &str, label: &str) -> Markup {
     html! {
         input type="checkbox" id=(event_input_id(pattern)) name="events" value=(pattern)
@@ -176,7 +185,7 @@ fn event_picker(draft: &EndpointDraft, errors: &FormErrors) -> Markup {
                     thead { tr {
                         th scope="col" { "Resource" }
                         th scope="col" { "All events" }
-                        @for action in RECORD_ACTIONS { th scope="col" { (action) } }
+                        @for action in RECORD_ACTIONS { th scope="col" { (capitalised(action)) } }
                     } }
                     tbody {
                         @for resource in RESOURCES {
@@ -233,23 +242,25 @@ fn form_page(
     draft: &EndpointDraft,
     errors: &FormErrors,
 ) -> Markup {
-    let (title, action, submit, back) = match editing {
+    let (title, action, submit, back, back_label) = match editing {
         None => (
             "New webhook endpoint",
             paths::WEBHOOKS.to_owned(),
             "Create endpoint",
             paths::WEBHOOKS.to_owned(),
+            "← Webhooks",
         ),
         Some(endpoint) => (
             "Edit webhook endpoint",
             paths::webhook_edit(endpoint.id.as_str()),
             "Save endpoint",
             paths::webhook(endpoint.id.as_str()),
+            "← Endpoint",
         ),
     };
     let body = html! {
         section.card {
-            p { a href=(back) { "← Back" } }
+            p { a href=(back) { (back_label) } }
             h1 { (title) }
             (error_summary(errors))
             (ui::checked_post_form("endpoint-form", &action, signed_in, html! {
@@ -373,6 +384,7 @@ mod tests {
         );
         assert!(!draft.enabled);
         assert_eq!(event_input_id("employees.*"), "event-employees-all");
+        assert_eq!(capitalised("created"), "Created");
     }
 
     #[test]

@@ -177,7 +177,7 @@ fn endpoints_table(endpoints: &[Endpoint], health: &BTreeMap<String, (i64, i64)>
         html! {
             tr data-endpoint=(endpoint.id) {
                 (cell("URL", html! { a href=(paths::webhook(endpoint.id.as_str())) { code { (endpoint.url) } } }))
-                (cell("Description", html! { (endpoint.description) }))
+                (cell("Description", html! { @if endpoint.description.is_empty() { "—" } @else { (endpoint.description) } }))
                 (cell("Status", status_badge(endpoint)))
                 (cell("Events", events_summary(endpoint)))
                 (cell("Last 24 hours", html! { (success_rate(succeeded, attempted)) }))
