@@ -4,7 +4,7 @@
 //! guard's reason is shown beside the URL; other roles are refused.
 
 use crate::harness::{
-    Backend, Browser, Delivery, Receiver, Reply, TestApp, seed_organization,
+    Backend, Browser, Delivery, Receiver, Reply, TestApp, full_key, post, seed_organization,
     verified_by_standard_webhooks,
 };
 use crate::{assert_audited, on_both_backends};
@@ -204,6 +204,46 @@ async fn a_disabled_endpoint_says_why_and_is_managed_from_its_page(backend: Back
     browser.quit().await;
 }
 
+/// The request a copied curl command makes, read by the shell itself (a
+/// `curl` function stands in for the program and prints its arguments),
+/// so the quoting is checked as a shell reads it.
+async fn copied_request(command: &str, url: &str, body: &str) -> Delivery {
+    let script = format!("curl() {{ printf '%s\\0' \"$@\"; }}\n{command}");
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("sh")
+            .args(["-c", &script])
+            .output()
+            .expect("run sh")
+    })
+    .await
+    .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let words: Vec<String> = String::from_utf8(output.stdout)
+        .unwrap()
+        .split_terminator('\0')
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(words[..3], ["-X", "POST", url], "{words:?}");
+    assert_eq!(words[words.len() - 2..], ["--data-raw", body], "{words:?}");
+    let header = |name: &str| {
+        words
+            .iter()
+            .find_map(|w| w.strip_prefix(&format!("{name}: ")))
+            .unwrap_or_else(|| panic!("no {name} header in {words:?}"))
+            .to_owned()
+    };
+    assert_eq!(header("content-type"), "application/json");
+    Delivery {
+        path: "/hook".to_owned(),
+        id: header("webhook-id"),
+        timestamp: header("webhook-timestamp"),
+        signature: header("webhook-signature"),
+        content_type: header("content-type"),
+        body: words[words.len() - 1].clone(),
+        at: Instant::now(),
+    }
+}
+
 async fn text_content(browser: &Browser, id: &str) -> String {
     let text = browser
         .execute(
@@ -299,24 +339,27 @@ async fn an_administrator_creates_tests_and_replays_an_endpoint(backend: Backend
     assert_eq!(both[1].id, message_id, "a replay keeps the webhook-id");
     assert_eq!(both[1].body, both[0].body);
 
-    // The copied command is a working shell command whose signature the
-    // official library accepts.
-    let command = curl.clone();
-    let sent = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("sh")
-            .args(["-c", &command])
-            .output()
-            .expect("run the copied curl command")
-    })
-    .await
-    .unwrap();
-    assert!(sent.status.success(), "{sent:?}");
-    let all = receiver.wait_for(3, DEADLINE).await;
-    let copied: Vec<Delivery> = all.into_iter().skip(2).collect();
-    assert_eq!(copied[0].id, message_id);
+    let copied = copied_request(&curl, &receiver.url("/hook"), &both[0].body).await;
+    assert_eq!(copied.id, message_id);
+
+    // A record whose text needs shell quoting comes through intact too.
+    let key = full_key(&app, "acme").await;
+    let employee = json!({"first_name": "Siobhán", "last_name": "O'Brien $HOME `id`",
+        "start_date": "2024-01-01", "status": "active"});
+    post(&app, "/api/v1/employees", &key, &employee).await;
+    let deliveries = receiver.wait_for(3, DEADLINE).await;
+    let created = wait_for_an_attempt(&browser, &endpoint_page).await;
+    assert_eq!(deliveries[2].id, created);
+    browser
+        .go(&app.url(&format!(
+            "/settings/webhooks/{endpoint_id}/messages/{created}"
+        )))
+        .await;
+    let curl = text_content(&browser, "curl").await;
+    let quoted = copied_request(&curl, &receiver.url("/hook"), &deliveries[2].body).await;
     assert_eq!(
-        verified_by_standard_webhooks(&copied, &secret).await,
-        [true]
+        verified_by_standard_webhooks(&[copied, quoted], &secret).await,
+        [true, true]
     );
 
     browser.go(&endpoint_page).await;
