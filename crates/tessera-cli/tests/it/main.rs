@@ -13,6 +13,7 @@ mod console_admin;
 mod console_keys;
 mod console_operator;
 mod console_tour;
+mod console_webhooks;
 mod data_api;
 mod docs;
 mod http_basics;

@@ -19,6 +19,7 @@ pub enum Section {
     Roles,
     People,
     ConnectedClients,
+    Webhooks,
     AuditLog,
     Organization,
     Organizations,
@@ -51,6 +52,11 @@ const ADMINISTRATOR_LINKS: &[NavLink] = &[
         section: Section::ConnectedClients,
         href: paths::CONNECTED_CLIENTS,
         label: "Connected clients",
+    },
+    NavLink {
+        section: Section::Webhooks,
+        href: paths::WEBHOOKS,
+        label: "Webhooks",
     },
     NavLink {
         section: Section::AuditLog,

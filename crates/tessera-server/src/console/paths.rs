@@ -42,6 +42,19 @@ pub const CONNECTED_CLIENTS: &str = "/settings/connected-clients";
 pub const CONNECTED_CLIENT_BLOCK: &str = "/settings/connected-clients/{client_id}/block";
 pub const CONNECTED_CLIENT_UNBLOCK: &str = "/settings/connected-clients/{client_id}/unblock";
 
+pub const WEBHOOKS: &str = "/settings/webhooks";
+pub const NEW_WEBHOOK: &str = "/settings/webhooks/new";
+pub const WEBHOOK: &str = "/settings/webhooks/{id}";
+pub const WEBHOOK_EDIT: &str = "/settings/webhooks/{id}/edit";
+pub const WEBHOOK_ENABLE: &str = "/settings/webhooks/{id}/enable";
+pub const WEBHOOK_TEST: &str = "/settings/webhooks/{id}/test";
+pub const WEBHOOK_ROTATE: &str = "/settings/webhooks/{id}/rotate-secret";
+pub const WEBHOOK_REVEAL: &str = "/settings/webhooks/{id}/reveal-secret";
+pub const WEBHOOK_RECOVER: &str = "/settings/webhooks/{id}/recover";
+pub const WEBHOOK_DELETE: &str = "/settings/webhooks/{id}/delete";
+pub const WEBHOOK_MESSAGE: &str = "/settings/webhooks/{id}/messages/{message_id}";
+pub const WEBHOOK_MESSAGE_REPLAY: &str = "/settings/webhooks/{id}/messages/{message_id}/replay";
+
 pub const ORGANIZATION_SETTINGS: &str = "/settings/organization";
 pub const ORGANIZATION_AUDIT: &str = "/settings/audit";
 
@@ -58,7 +71,7 @@ pub const APPLICATION_REJECT: &str = "/operator/clients/applications/{reference}
 
 pub const DEPLOYMENT_AUDIT: &str = "/operator/audit";
 
-/// `pattern` with its one `{…}` segment replaced by `value`.
+/// `pattern` with its first `{…}` segment replaced by `value`.
 fn fill(pattern: &str, value: &str) -> String {
     match (pattern.find('{'), pattern.find('}')) {
         (Some(open), Some(close)) => {
@@ -136,6 +149,46 @@ pub fn connected_client_unblock(client_id: &str) -> String {
     fill(CONNECTED_CLIENT_UNBLOCK, client_id)
 }
 
+pub fn webhook(id: &str) -> String {
+    fill(WEBHOOK, id)
+}
+
+pub fn webhook_edit(id: &str) -> String {
+    fill(WEBHOOK_EDIT, id)
+}
+
+pub fn webhook_enable(id: &str) -> String {
+    fill(WEBHOOK_ENABLE, id)
+}
+
+pub fn webhook_test(id: &str) -> String {
+    fill(WEBHOOK_TEST, id)
+}
+
+pub fn webhook_rotate(id: &str) -> String {
+    fill(WEBHOOK_ROTATE, id)
+}
+
+pub fn webhook_reveal(id: &str) -> String {
+    fill(WEBHOOK_REVEAL, id)
+}
+
+pub fn webhook_recover(id: &str) -> String {
+    fill(WEBHOOK_RECOVER, id)
+}
+
+pub fn webhook_delete(id: &str) -> String {
+    fill(WEBHOOK_DELETE, id)
+}
+
+pub fn webhook_message(id: &str, message_id: &str) -> String {
+    fill(&fill(WEBHOOK_MESSAGE, id), message_id)
+}
+
+pub fn webhook_message_replay(id: &str, message_id: &str) -> String {
+    fill(&fill(WEBHOOK_MESSAGE_REPLAY, id), message_id)
+}
+
 pub fn organization(slug: &str) -> String {
     fill(ORGANIZATION, slug)
 }
@@ -185,6 +238,10 @@ mod tests {
         assert_eq!(
             application_reject("apl_4"),
             "/operator/clients/applications/apl_4/reject"
+        );
+        assert_eq!(
+            webhook_message_replay("wep_5", "msg_6"),
+            "/settings/webhooks/wep_5/messages/msg_6/replay"
         );
         assert_eq!(fill(API_KEYS, "x"), API_KEYS);
     }

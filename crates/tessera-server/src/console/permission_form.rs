@@ -3,7 +3,8 @@
 //! `action.<resource>` (one value per ticked action), `scope.<resource>`
 //! (`all` or `chosen`), `field.<resource>` (ticked fields) and
 //! `section.<resource>` (a ticked section stands for all its fields, so the
-//! picker works without JavaScript too).
+//! picker works without JavaScript too). The webhook endpoint form reuses
+//! the field picker alone for an endpoint's field limits.
 
 use super::form::FormFields;
 use maud::{Markup, html};
@@ -61,9 +62,8 @@ impl PermissionDraft {
                 .filter_map(Action::parse)
                 .filter(|a| resource.supports(*a))
                 .collect();
-            let chosen = form.text(&format!("scope.{}", resource.name)) == "chosen";
-            let fields = chosen.then(|| chosen_fields(form, resource));
-            if actions.is_empty() && !chosen {
+            let fields = field_choice(form, resource);
+            if actions.is_empty() && fields.is_none() {
                 continue;
             }
             if !actions.is_empty() && fields.as_ref().is_some_and(BTreeSet::is_empty) {
@@ -90,6 +90,13 @@ impl PermissionDraft {
     fn grant(&self, resource: &str) -> Option<&Grant> {
         self.0.get(resource)
     }
+}
+
+/// The fields ticked for `resource` when "Only these fields" is chosen;
+/// `None` when all fields are.
+pub fn field_choice(form: &FormFields, resource: &Resource) -> Option<BTreeSet<String>> {
+    (form.text(&format!("scope.{}", resource.name)) == "chosen")
+        .then(|| chosen_fields(form, resource))
 }
 
 fn chosen_fields(form: &FormFields, resource: &Resource) -> BTreeSet<String> {
@@ -168,7 +175,7 @@ fn action_table(draft: &PermissionDraft) -> Markup {
 }
 
 /// All of a resource's fields, or the ones `chosen`, section by section.
-fn field_picker(resource: &Resource, chosen: Option<&BTreeSet<String>>) -> Markup {
+pub fn field_picker(resource: &Resource, chosen: Option<&BTreeSet<String>>) -> Markup {
     html! {
         details.fields-of #{ "fields-" (resource.name) } open[chosen.is_some()] {
             summary { (resource.title) ": "

@@ -1,6 +1,6 @@
 //! Settings: an organisation's members manage their keys; its
-//! administrators also manage roles, people, connected clients and the
-//! organisation's rules, and read its audit log.
+//! administrators also manage roles, people, connected clients, webhook
+//! endpoints and the organisation's rules, and read its audit log.
 
 mod api_keys;
 mod audit;
@@ -8,6 +8,7 @@ mod connected_clients;
 mod organization;
 mod people;
 mod roles;
+mod webhooks;
 
 use crate::AppState;
 use axum::Router;
@@ -18,6 +19,7 @@ pub fn router() -> Router<AppState> {
         .merge(roles::router())
         .merge(people::router())
         .merge(connected_clients::router())
+        .merge(webhooks::router())
         .merge(organization::router())
         .merge(audit::router())
 }
