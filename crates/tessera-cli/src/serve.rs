@@ -4,7 +4,7 @@ use anyhow::Context;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tessera_access::client_ip::TrustedProxies;
-use tessera_server::{AppState, ServerConfig};
+use tessera_server::{AppState, ServerConfig, UsageSettings};
 use tessera_store::{Backend, DatabaseUrl, Db, PoolSettings};
 
 #[derive(clap::Args, Debug, Clone)]
@@ -48,6 +48,14 @@ pub struct ServeArgs {
     #[arg(long, env = "TESSERA_REDIS_URL")]
     pub redis_url: Option<String>,
 
+    /// Whether every API request is recorded for usage analytics: on or off.
+    #[arg(long, env = "TESSERA_USAGE_RECORDING", default_value = "on", value_parser = ["on", "off"])]
+    pub usage_recording: String,
+
+    /// Days raw usage records are kept (daily roll-ups are kept 400 days).
+    #[arg(long, env = "TESSERA_USAGE_RETENTION_DAYS", default_value_t = 30)]
+    pub usage_retention_days: u32,
+
     /// Largest number of pooled database connections.
     #[arg(long, env = "TESSERA_DB_MAX_CONNECTIONS", default_value_t = 10)]
     pub db_max_connections: u32,
@@ -75,6 +83,11 @@ impl ServeArgs {
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout),
             key_cache_capacity: self.key_cache_capacity.max(1),
             key_cache_ttl: Duration::from_secs(self.key_cache_ttl.max(1)),
+            usage: UsageSettings {
+                recording: self.usage_recording == "on",
+                retention_days: self.usage_retention_days,
+                ..UsageSettings::default()
+            },
             ..ServerConfig::default()
         })
     }

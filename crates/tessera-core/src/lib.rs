@@ -19,5 +19,6 @@ pub mod records;
 pub mod resources;
 pub mod schema;
 pub mod secret;
+pub mod usage;
 
 pub use error_code::ErrorCode;

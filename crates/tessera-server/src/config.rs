@@ -36,6 +36,8 @@ pub struct ServerConfig {
     pub redis_url: Option<String>,
     /// Failed key checks allowed per client address per minute.
     pub auth_failures_per_minute: u32,
+    /// Usage recording and retention (SPEC §10).
+    pub usage: crate::UsageSettings,
 }
 
 impl Default for ServerConfig {
@@ -56,6 +58,7 @@ impl Default for ServerConfig {
             applications_per_hour: 5,
             redis_url: None,
             auth_failures_per_minute: 60,
+            usage: crate::UsageSettings::default(),
         }
     }
 }

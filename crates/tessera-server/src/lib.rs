@@ -13,10 +13,12 @@ mod health;
 mod middleware;
 mod problem;
 mod state;
+mod usage;
 
 pub use config::ServerConfig;
 pub use problem::ApiError;
 pub use state::AppState;
+pub use usage::{UsageRecorder, UsageSettings};
 
 use axum::Router;
 use std::future::Future;
@@ -73,6 +75,10 @@ pub async fn serve(
         }
     };
     background.abort();
+    state_for_stop
+        .usage()
+        .flush_and_stop(std::time::Duration::from_secs(5))
+        .await;
     state_for_stop.stop_background();
     tracing::info!("server stopped");
     result

@@ -14,6 +14,7 @@ mod leaked_keys;
 mod me;
 pub(crate) mod pagination;
 mod records;
+pub(crate) mod usage;
 
 use crate::AppState;
 use axum::Router;
@@ -29,6 +30,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(api_keys::router())
         .merge(connected_clients::router())
         .merge(leaked_keys::router())
+        .merge(usage::router())
 }
 
 /// The routes that need an API key: the key is verified and the request

@@ -20,6 +20,7 @@ pub enum Section {
     People,
     ConnectedClients,
     AuditLog,
+    Usage,
     Organization,
     Organizations,
     ApiClients,
@@ -58,6 +59,11 @@ const ADMINISTRATOR_LINKS: &[NavLink] = &[
         label: "Audit log",
     },
     NavLink {
+        section: Section::Usage,
+        href: paths::USAGE,
+        label: "Usage",
+    },
+    NavLink {
         section: Section::Organization,
         href: paths::ORGANIZATION_SETTINGS,
         label: "Organisation",
@@ -85,6 +91,11 @@ const OPERATOR_LINKS: &[NavLink] = &[
         section: Section::AuditLog,
         href: paths::DEPLOYMENT_AUDIT,
         label: "Audit log",
+    },
+    NavLink {
+        section: Section::Usage,
+        href: paths::DEPLOYMENT_USAGE,
+        label: "Usage",
     },
 ];
 

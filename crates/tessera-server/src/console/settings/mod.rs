@@ -8,6 +8,7 @@ mod connected_clients;
 mod organization;
 mod people;
 mod roles;
+pub(crate) mod usage;
 
 use crate::AppState;
 use axum::Router;
@@ -20,4 +21,5 @@ pub fn router() -> Router<AppState> {
         .merge(connected_clients::router())
         .merge(organization::router())
         .merge(audit::router())
+        .merge(usage::router())
 }
