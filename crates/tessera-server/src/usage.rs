@@ -82,6 +82,10 @@ impl UsageRecorder {
                 tasks: Mutex::new(Vec::new()),
             };
         }
+        // Registered at zero so that /metrics shows them before anything
+        // happens: "no drops" is worth seeing.
+        metrics::counter!("tessera_usage_records_dropped_total").increment(0);
+        metrics::counter!("tessera_usage_records_written_total").increment(0);
         let (queue, receiver) = mpsc::channel(settings.queue_capacity.max(1));
         let writer = Writer {
             db: db.clone(),
@@ -294,4 +298,40 @@ pub(crate) async fn record_usage(
         fields,
     });
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> RequestRecord {
+        RequestRecord {
+            at: 0,
+            organization_id: None,
+            key_id: None,
+            client_id: None,
+            method: "GET",
+            route: UNMATCHED_ROUTE.to_owned(),
+            status: 404,
+            latency_ms: 0,
+            client_ip: "127.0.0.1".to_owned(),
+            request_id: "r1".to_owned(),
+            fields: None,
+        }
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts_instead_of_waiting() {
+        let (queue, _unread) = mpsc::channel(1);
+        let recorder = UsageRecorder {
+            queue: Some(queue),
+            dropped: AtomicU64::new(0),
+            stop: Arc::new(Notify::new()),
+            tasks: Mutex::new(Vec::new()),
+        };
+        for _ in 0..3 {
+            recorder.record(record());
+        }
+        assert_eq!(recorder.dropped(), 2);
+    }
 }

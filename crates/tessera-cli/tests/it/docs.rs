@@ -131,13 +131,16 @@ async fn schemathesis_finds_no_server_errors_or_schema_mismatches(backend: Backe
         "Key management",
         "--exclude-tag",
         "Connected clients",
+        "--exclude-tag",
+        "Usage",
     ]))
     .await;
     let data_report = tool_report(&data_run);
     assert!(data_run.status.success(), "{data_report}");
     assert!(data_report.contains("passed"), "{data_report}");
 
-    // Key management and connected clients with a username and password.
+    // Key management, connected clients and usage with a username and
+    // password.
     let keys_run = run_tool(base(&[
         "--auth",
         "admin-acme:correct horse",
@@ -145,6 +148,8 @@ async fn schemathesis_finds_no_server_errors_or_schema_mismatches(backend: Backe
         "Key management",
         "--include-tag",
         "Connected clients",
+        "--include-tag",
+        "Usage",
     ]))
     .await;
     let keys_report = tool_report(&keys_run);

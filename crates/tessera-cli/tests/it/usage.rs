@@ -19,6 +19,7 @@ on_both_backends!(
     raw_rows_are_pruned_and_daily_roll_ups_stay,
     only_administrators_of_the_organisation_see_its_usage,
     bad_parameters_are_named,
+    with_recording_off_nothing_is_recorded,
 );
 
 /// Longest a request may take to show in the usage API (SPEC §10: 10 s).
@@ -149,6 +150,38 @@ async fn a_fresh_keys_requests_are_counted_exactly(backend: Backend) {
         .unwrap();
     assert_eq!(listed["requests_30d"], 4);
     assert!(listed.get("last_used_at").is_some() && listed.get("last_used_ip").is_some());
+
+    let metrics = app.http.get(app.url("/metrics")).send().await.unwrap();
+    let metrics = metrics.text().await.unwrap();
+    for counter in [
+        "tessera_usage_records_written_total",
+        "tessera_usage_records_dropped_total",
+    ] {
+        assert!(metrics.contains(counter), "{counter} missing from /metrics");
+    }
+}
+
+async fn with_recording_off_nothing_is_recorded(backend: Backend) {
+    let off = UsageSettings {
+        recording: false,
+        ..UsageSettings::default()
+    };
+    let app = spawn(backend, off).await;
+    let (key_id, key) = key_with(&app, "unrecorded", Value::Null).await;
+    assert_eq!(
+        get_with_key(&app, "/api/v1/employees", &key).await.status(),
+        200
+    );
+    // No writer runs at all when recording is off, so there is nothing to
+    // wait for: the log and the figures stay empty.
+    let log = app
+        .get_json_as("/api/v1/usage/requests", "admin-acme")
+        .await;
+    assert_eq!(log["data"], json!([]));
+    let shown = app
+        .get_json_as(&format!("/api/v1/api-keys/{key_id}"), "admin-acme")
+        .await;
+    assert_eq!(shown["requests_30d"], 0);
 }
 
 async fn refused_requests_are_recorded_under_their_key(backend: Backend) {
