@@ -9,7 +9,7 @@
 #     generated), then GET /api/v1/usage?group_by=key for 30 days timed
 #     against the same request over an empty range (same password check),
 #     and the bytes each raw row takes on disk.
-# Usage: scripts/load-usage.sh [sqlite|postgres] [SECONDS] [CONNECTIONS] [ROWS]
+# Usage: [ROUNDS=3] scripts/load-usage.sh [sqlite|postgres] [SECONDS] [CONNECTIONS] [ROWS]
 # Needs: a release build (cargo build --release), wrk, curl, python3, and
 # sqlite3 or psql.
 set -euo pipefail
@@ -44,9 +44,11 @@ if [ "$backend" = postgres ]; then
     psql -q -h 127.0.0.1 -U postgres -d test -c "CREATE DATABASE $db"
     export TESSERA_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db"
     sql() { psql -qAt -h 127.0.0.1 -U postgres -d "$db" -c "$1"; }
+    sql_file() { psql -qAt -h 127.0.0.1 -U postgres -d "$db" -f "$1"; }
 else
     export TESSERA_DATABASE_URL="sqlite://$work/load.db"
     sql() { sqlite3 "$work/load.db" "$1"; }
+    sql_file() { sqlite3 "$work/load.db" < "$1"; }
 fi
 export TESSERA_LOG=warn
 start_server() {
@@ -104,7 +106,7 @@ metric() {
 }
 
 echo "backend=$backend employees=$employees seconds=$seconds connections=$connections cores=$(nproc)"
-for round in 1 2 3; do
+for round in $(seq 1 "${ROUNDS:-3}"); do
     for recording in off on; do
         start_server "$recording"
         rps=$(wrk -t2 -c"$connections" -d"${seconds}s" -s "$work/random-employee.lua" \
@@ -157,7 +159,7 @@ for d in range(30):
                 values.append(f"('{organization}', {(now // day - d) * day}, 'key_{k:026d}', '', '{route}', {status}, {rows // 7200}, {rows // 7200})")
 print("INSERT INTO usage_daily (organization_id, day, key_id, client_id, route, status, requests, latency_le_5ms) VALUES " + ", ".join(values) + ";")
 EOF
-sql "$(cat "$work/daily.sql")"
+sql_file "$work/daily.sql"
 echo "filled $rows raw rows in $(( $(date +%s) - started )) s"
 if [ "$backend" = postgres ]; then
     sql "VACUUM ANALYZE usage_requests" >/dev/null

@@ -78,21 +78,21 @@ pub fn new_prefixed_id(prefix: &str) -> String {
 /// An id stamped with `millis` rather than now, for a record of something
 /// that happened earlier (a request logged later by a batch writer). Ids
 /// made one after another for the same millisecond increase, so records
-/// of one millisecond keep the order they were made in.
+/// of one millisecond keep the order they were made in. The random part
+/// is drawn once per process and counted up from there: a batch writer
+/// makes thousands a second, and a system call each would be its
+/// largest cost; uniqueness across processes rests on the first draw.
 pub fn prefixed_id_at(prefix: &str, millis: i64) -> String {
-    static LAST: Mutex<(u64, u128)> = Mutex::new((0, 0));
+    static NEXT: Mutex<Option<u128>> = Mutex::new(None);
     let millis = u64::try_from(millis).unwrap_or(0);
-    let mut bytes = [0u8; 16];
-    crate::secret::fill_random(&mut bytes[6..]);
-    let fresh = u128::from_be_bytes(bytes);
     let random = {
-        let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let random = if last.0 == millis && last.1 < RANDOM_MAX {
-            last.1 + 1
-        } else {
-            fresh
-        };
-        *last = (millis, random);
+        let mut next = NEXT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let random = next.unwrap_or_else(|| {
+            let mut bytes = [0u8; 16];
+            crate::secret::fill_random(&mut bytes[6..]);
+            u128::from_be_bytes(bytes)
+        });
+        *next = Some(if random >= RANDOM_MAX { 0 } else { random + 1 });
         random
     };
     let mut random_bytes = [0u8; 10];

@@ -34,9 +34,10 @@ pub struct UsageSettings {
     /// Days raw request rows are kept (`TESSERA_USAGE_RETENTION_DAYS`);
     /// daily roll-ups are kept 400 days whatever this says.
     pub retention_days: u32,
-    /// Longest a record waits in the queue before its batch is written.
+    /// How long the writer lets records gather after the first of a batch
+    /// arrives: the longest a record waits before it is written.
     pub flush_interval: Duration,
-    /// Most records written in one batch.
+    /// Most records written in one transaction.
     pub batch_rows: usize,
     /// Most records waiting; more are dropped and counted.
     pub queue_capacity: usize,
@@ -150,8 +151,8 @@ impl UsageRecorder {
     }
 }
 
-/// Writes queued records in batches: as soon as `batch_rows` are waiting,
-/// or `flush_interval` after the first of a batch arrived.
+/// Writes queued records in batches: everything that arrived in the
+/// `flush_interval` after the first of a batch, `batch_rows` a transaction.
 struct Writer {
     db: Db,
     flush_interval: Duration,
@@ -164,11 +165,6 @@ impl Writer {
         let mut batch = Vec::with_capacity(self.batch_rows);
         loop {
             let stopping = self.gather(&mut queue, &mut batch).await;
-            if stopping {
-                while let Ok(record) = queue.try_recv() {
-                    batch.push(record);
-                }
-            }
             for chunk in batch.chunks(self.batch_rows) {
                 self.write(chunk).await;
             }
@@ -179,7 +175,10 @@ impl Writer {
         }
     }
 
-    /// Fills `batch`; `true` when the writer should stop after it.
+    /// Fills `batch` with what arrives in the `flush_interval` after its
+    /// first record; `true` when the writer should stop after it. It
+    /// sleeps rather than waiting on the queue record by record, which
+    /// would wake this task once per request.
     async fn gather(
         &self,
         queue: &mut mpsc::Receiver<RequestRecord>,
@@ -189,16 +188,14 @@ impl Writer {
             received = queue.recv_many(batch, self.batch_rows) => if received == 0 { return true },
             () = self.stop.notified() => return true,
         }
-        let deadline = tokio::time::Instant::now() + self.flush_interval;
-        while batch.len() < self.batch_rows {
-            let room = self.batch_rows - batch.len();
-            tokio::select! {
-                received = queue.recv_many(batch, room) => if received == 0 { return true },
-                () = tokio::time::sleep_until(deadline) => return false,
-                () = self.stop.notified() => return true,
-            }
+        let stopping = tokio::select! {
+            () = tokio::time::sleep(self.flush_interval) => false,
+            () = self.stop.notified() => true,
+        };
+        while let Ok(record) = queue.try_recv() {
+            batch.push(record);
         }
-        false
+        stopping
     }
 
     async fn write(&self, batch: &[RequestRecord]) {
