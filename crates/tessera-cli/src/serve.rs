@@ -6,7 +6,7 @@ use std::time::Duration;
 use tessera_access::client_ip::TrustedProxies;
 use tessera_core::webhooks::RetrySchedule;
 use tessera_core::webhooks::destination::AllowedNetworks;
-use tessera_server::{AppState, ServerConfig, WebhookSettings};
+use tessera_server::{AppState, ServerConfig, UsageSettings, WebhookSettings};
 use tessera_store::{Backend, DatabaseUrl, Db, PoolSettings};
 
 #[derive(clap::Args, Debug, Clone)]
@@ -49,6 +49,14 @@ pub struct ServeArgs {
     /// (redis://HOST:PORT). Without it each instance limits in memory.
     #[arg(long, env = "TESSERA_REDIS_URL")]
     pub redis_url: Option<String>,
+
+    /// Whether every API request is recorded for usage analytics: on or off.
+    #[arg(long, env = "TESSERA_USAGE_RECORDING", default_value = "on", value_parser = ["on", "off"])]
+    pub usage_recording: String,
+
+    /// Days raw usage records are kept (daily roll-ups are kept 400 days).
+    #[arg(long, env = "TESSERA_USAGE_RETENTION_DAYS", default_value_t = 30)]
+    pub usage_retention_days: u32,
 
     /// Largest number of pooled database connections.
     #[arg(long, env = "TESSERA_DB_MAX_CONNECTIONS", default_value_t = 10)]
@@ -107,6 +115,11 @@ impl ServeArgs {
                 retention: Duration::from_secs(self.webhook_retention_days * 24 * 60 * 60),
                 poll_interval: Duration::from_millis(self.webhook_poll_ms.max(10)),
                 ..WebhookSettings::default()
+            },
+            usage: UsageSettings {
+                recording: self.usage_recording == "on",
+                retention_days: self.usage_retention_days,
+                ..UsageSettings::default()
             },
             ..ServerConfig::default()
         })

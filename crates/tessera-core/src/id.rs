@@ -81,6 +81,37 @@ pub fn new_prefixed_id(prefix: &str) -> String {
     format_id(prefix, millis, random)
 }
 
+/// An id stamped with `millis` rather than now, for a record of something
+/// that happened earlier (a request logged later by a batch writer). Ids
+/// made one after another for the same millisecond increase, so records
+/// of one millisecond keep the order they were made in. The random part
+/// is drawn once per process and counted up from there: a batch writer
+/// makes thousands a second, and a system call each would be its
+/// largest cost; uniqueness across processes rests on the first draw.
+pub fn prefixed_id_at(prefix: &str, millis: i64) -> String {
+    static NEXT: Mutex<Option<u128>> = Mutex::new(None);
+    let millis = u64::try_from(millis).unwrap_or(0);
+    let random = {
+        let mut next = NEXT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let random = next.unwrap_or_else(|| {
+            let mut bytes = [0u8; 16];
+            crate::secret::fill_random(&mut bytes[6..]);
+            u128::from_be_bytes(bytes)
+        });
+        *next = Some(if random >= RANDOM_MAX { 0 } else { random + 1 });
+        random
+    };
+    let mut random_bytes = [0u8; 10];
+    random_bytes.copy_from_slice(&random.to_be_bytes()[6..]);
+    format_id(prefix, millis, random_bytes)
+}
+
+/// The smallest id with `prefix` stamped at `millis`: ids compare like
+/// their times, so a time range is an id range that the primary key serves.
+pub fn first_id_at(prefix: &str, millis: i64) -> String {
+    format_id(prefix, u64::try_from(millis).unwrap_or(0), [0; 10])
+}
+
 /// The largest 80-bit random part.
 const RANDOM_MAX: u128 = (1 << 80) - 1;
 
@@ -236,6 +267,15 @@ mod tests {
     fn ids_made_by_one_process_strictly_increase() {
         let ids: Vec<String> = (0..10_000).map(|_| new_prefixed_id("grp")).collect();
         assert!(ids.windows(2).all(|pair| pair[0] < pair[1]));
+    }
+
+    #[test]
+    fn ids_stamped_with_a_time_sort_by_it_and_keep_their_order_within_it() {
+        let same: Vec<String> = (0..100).map(|_| prefixed_id_at("req", 5_000)).collect();
+        assert!(same.windows(2).all(|pair| pair[0] < pair[1]));
+        assert!(first_id_at("req", 5_000) < same[0]);
+        assert!(same[99] < first_id_at("req", 5_001));
+        assert!(prefixed_id_at("req", 4_999) < first_id_at("req", 5_000));
     }
 
     #[test]

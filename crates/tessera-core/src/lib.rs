@@ -19,6 +19,7 @@ pub mod records;
 pub mod resources;
 pub mod schema;
 pub mod secret;
+pub mod usage;
 pub mod webhooks;
 
 pub use error_code::ErrorCode;

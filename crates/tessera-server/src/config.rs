@@ -39,6 +39,8 @@ pub struct ServerConfig {
     /// Failed key checks allowed per client address per minute.
     pub auth_failures_per_minute: u32,
     pub webhooks: WebhookSettings,
+    /// Usage recording and retention (SPEC §10).
+    pub usage: crate::UsageSettings,
 }
 
 /// How webhooks are delivered (SPEC §9).
@@ -95,6 +97,7 @@ impl Default for ServerConfig {
             redis_url: None,
             auth_failures_per_minute: 60,
             webhooks: WebhookSettings::default(),
+            usage: crate::UsageSettings::default(),
         }
     }
 }

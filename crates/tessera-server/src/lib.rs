@@ -13,11 +13,13 @@ mod health;
 mod middleware;
 mod problem;
 mod state;
+mod usage;
 mod webhooks;
 
 pub use config::{ServerConfig, WebhookSettings};
 pub use problem::ApiError;
 pub use state::AppState;
+pub use usage::{UsageRecorder, UsageSettings};
 
 use axum::Router;
 use std::future::Future;
@@ -76,6 +78,10 @@ pub async fn serve(
     };
     background.abort();
     deliveries.abort();
+    state_for_stop
+        .usage()
+        .flush_and_stop(std::time::Duration::from_secs(5))
+        .await;
     state_for_stop.stop_background();
     tracing::info!("server stopped");
     result

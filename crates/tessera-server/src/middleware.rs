@@ -39,6 +39,10 @@ pub fn apply(router: Router<AppState>, state: AppState) -> Router<AppState> {
         .layer(CatchPanicLayer::new())
         .layer(from_fn(record_metrics))
         .layer(from_fn_with_state(state.clone(), api_rules))
+        .layer(from_fn_with_state(
+            state.clone(),
+            crate::usage::record_usage,
+        ))
         .layer(from_fn(crate::problem::render_problems))
         .layer(from_fn_with_state(state, resolve_client))
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -1,4 +1,5 @@
 use crate::ServerConfig;
+use crate::usage::UsageRecorder;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -24,6 +25,7 @@ struct Inner {
     access: Arc<AccessEngine>,
     ops: Ops,
     rate_limits: RateLimits,
+    usage: UsageRecorder,
     background: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
@@ -59,6 +61,7 @@ impl AppState {
             }),
             access,
             rate_limits,
+            usage: UsageRecorder::start(&db, &config.usage),
             background: Mutex::new(background),
             db,
             config,
@@ -67,6 +70,11 @@ impl AppState {
 
     pub fn rate_limits(&self) -> &RateLimits {
         &self.0.rate_limits
+    }
+
+    /// Where every API request's usage record goes.
+    pub fn usage(&self) -> &UsageRecorder {
+        &self.0.usage
     }
 
     pub fn access(&self) -> &AccessEngine {

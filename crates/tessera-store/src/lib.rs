@@ -23,6 +23,7 @@ pub mod records;
 pub mod roles;
 pub mod sessions;
 mod sqlite_reads;
+pub mod usage;
 pub mod webhooks;
 
 pub use db::{Backend, ConnectError, DatabaseUrl, DatabaseUrlError, Db, PoolSettings, Tx};

@@ -133,13 +133,15 @@ async fn schemathesis_finds_no_server_errors_or_schema_mismatches(backend: Backe
         "Connected clients",
         "--exclude-tag",
         "Webhook endpoints",
+        "Usage",
     ]))
     .await;
     let data_report = tool_report(&data_run);
     assert!(data_run.status.success(), "{data_report}");
     assert!(data_report.contains("passed"), "{data_report}");
 
-    // Key management and connected clients with a username and password.
+    // Key management, connected clients and usage with a username and
+    // password.
     let keys_run = run_tool(base(&[
         "--auth",
         "admin-acme:correct horse",
@@ -149,6 +151,7 @@ async fn schemathesis_finds_no_server_errors_or_schema_mismatches(backend: Backe
         "Connected clients",
         "--include-tag",
         "Webhook endpoints",
+        "Usage",
     ]))
     .await;
     let keys_report = tool_report(&keys_run);

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use tessera_core::ErrorCode;
 use tessera_core::id::IdKind;
 use tessera_core::permissions::PermissionSet;
@@ -189,10 +190,25 @@ async fn list(
     )
     .await?;
     let (keys, next_cursor) = page.page(keys, |k| &k.id);
+    let counts = super::usage::requests_30d(&state, &auth.organization_id).await?;
     Ok(Json(Page {
-        data: keys.iter().map(|k| key_json(k, None)).collect(),
+        data: keys
+            .iter()
+            .map(|k| with_requests_30d(key_json(k, None), &counts))
+            .collect(),
         next_cursor,
     }))
+}
+
+/// Adds the key's request count of the last 30 days (SPEC §10).
+fn with_requests_30d(mut body: Value, counts: &HashMap<String, i64>) -> Value {
+    let count = body["id"]
+        .as_str()
+        .and_then(|id| counts.get(id))
+        .copied()
+        .unwrap_or(0);
+    body["requests_30d"] = json!(count);
+    body
 }
 
 /// The key, if this person may see it: administrators see every key of
@@ -216,7 +232,8 @@ async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let key = visible_key(&state, &auth, &id).await?;
-    Ok(Json(key_json(&key, None)))
+    let counts = super::usage::requests_30d(&state, &auth.organization_id).await?;
+    Ok(Json(with_requests_30d(key_json(&key, None), &counts)))
 }
 
 async fn revoke(

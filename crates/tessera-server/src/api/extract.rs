@@ -3,6 +3,7 @@
 //! an [`ApiError`] with its stable error code.
 
 use crate::middleware::ClientAddr;
+use crate::usage::UsageIdentity;
 use crate::{ApiError, AppState};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
@@ -160,10 +161,16 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
             .into_response()
         }
         None => {
-            parts.extensions.insert(ApiKeyAuth { verdict, client });
+            parts.extensions.insert(ApiKeyAuth {
+                verdict: verdict.clone(),
+                client,
+            });
             next.run(Request::from_parts(parts, body)).await
         }
     };
+    if state.usage().is_recording() {
+        response.extensions_mut().insert(UsageIdentity(verdict));
+    }
     rate_limit_headers(response.headers_mut(), &decisions);
     response
 }

@@ -14,6 +14,7 @@ mod leaked_keys;
 mod me;
 pub(crate) mod pagination;
 mod records;
+pub(crate) mod usage;
 mod webhook_endpoints;
 
 use crate::AppState;
@@ -31,6 +32,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(connected_clients::router())
         .merge(leaked_keys::router())
         .merge(webhook_endpoints::router())
+        .merge(usage::router())
 }
 
 /// The routes that need an API key: the key is verified and the request

@@ -21,6 +21,7 @@ pub enum Section {
     ConnectedClients,
     Webhooks,
     AuditLog,
+    Usage,
     Organization,
     Organizations,
     ApiClients,
@@ -64,6 +65,11 @@ const ADMINISTRATOR_LINKS: &[NavLink] = &[
         label: "Audit log",
     },
     NavLink {
+        section: Section::Usage,
+        href: paths::USAGE,
+        label: "Usage",
+    },
+    NavLink {
         section: Section::Organization,
         href: paths::ORGANIZATION_SETTINGS,
         label: "Organisation",
@@ -91,6 +97,11 @@ const OPERATOR_LINKS: &[NavLink] = &[
         section: Section::AuditLog,
         href: paths::DEPLOYMENT_AUDIT,
         label: "Audit log",
+    },
+    NavLink {
+        section: Section::Usage,
+        href: paths::DEPLOYMENT_USAGE,
+        label: "Usage",
     },
 ];
 

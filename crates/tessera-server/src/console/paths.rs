@@ -58,6 +58,11 @@ pub const WEBHOOK_MESSAGE_REPLAY: &str = "/settings/webhooks/{id}/messages/{mess
 pub const ORGANIZATION_SETTINGS: &str = "/settings/organization";
 pub const ORGANIZATION_AUDIT: &str = "/settings/audit";
 
+pub const USAGE: &str = "/settings/usage";
+pub const UNUSED_KEYS: &str = "/settings/usage/unused-keys";
+pub const FIELD_ACCESS: &str = "/settings/usage/field-access";
+pub const DEPLOYMENT_USAGE: &str = "/operator/usage";
+
 pub const ORGANIZATIONS: &str = "/operator/organizations";
 pub const ORGANIZATION: &str = "/operator/organizations/{slug}";
 pub const ORGANIZATION_RATE_LIMIT: &str = "/operator/organizations/{slug}/rate-limit";

@@ -1,7 +1,9 @@
 //! `GET /api/v1/{resource}`: one page of records, filtered by the
 //! resource's filterable fields and `updated_since`.
 
-use super::{ApiKeyAuth, Served, invalid, organization, requested_fields, require, times, view};
+use super::{
+    ApiKeyAuth, Served, fields_read, invalid, organization, requested_fields, require, times, view,
+};
 use crate::api::json::Json;
 use crate::api::pagination::{Page, PageQuery};
 use crate::{ApiError, AppState};
@@ -56,8 +58,13 @@ pub(super) async fn list(
         .zip(&all_fields)
         .zip(&all_times)
         .map(|((record, fields), t)| view(&visible, &record.id, fields, t))
-        .collect();
-    Ok(Json(Page { data, next_cursor }).into_response())
+        .collect::<Vec<_>>();
+    let returned = (!data.is_empty()).then(|| fields_read(resource, &visible));
+    let mut response = Json(Page { data, next_cursor }).into_response();
+    if let Some(returned) = returned {
+        response.extensions_mut().insert(returned);
+    }
+    Ok(response)
 }
 
 /// A list request's query parameters besides `limit` and `cursor`, checked

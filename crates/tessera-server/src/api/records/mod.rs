@@ -12,6 +12,7 @@ mod write;
 
 use super::extract::ApiKeyAuth;
 use super::json::Json;
+use crate::usage::FieldsRead;
 use crate::{ApiError, AppState};
 use axum::Router;
 use axum::extract::{Extension, FromRequestParts, Path, Query, State};
@@ -207,8 +208,17 @@ async fn show(
     let visible = records::visible_fields(resource, readable, requested.as_ref());
     let t = times(record.created_at, record.updated_at);
     let fields = record.fields()?;
-    Ok(versioned(
-        view(&visible, &record.id, &fields, &t),
-        record.version,
-    ))
+    let mut response = versioned(view(&visible, &record.id, &fields, &t), record.version);
+    response
+        .extensions_mut()
+        .insert(fields_read(resource, &visible));
+    Ok(response)
+}
+
+/// What a data read returned, for the usage log's field reads.
+fn fields_read(resource: &Resource, visible: &[&'static Field]) -> FieldsRead {
+    FieldsRead {
+        resource: resource.name,
+        fields: visible.iter().map(|field| field.name).collect(),
+    }
 }

@@ -4,6 +4,7 @@
 mod audit;
 mod clients;
 mod organizations;
+mod usage;
 
 use crate::AppState;
 use axum::Router;
@@ -13,4 +14,5 @@ pub fn router() -> Router<AppState> {
         .merge(organizations::router())
         .merge(clients::router())
         .merge(audit::router())
+        .merge(usage::router())
 }

@@ -8,6 +8,7 @@ mod connected_clients;
 mod organization;
 mod people;
 mod roles;
+pub(crate) mod usage;
 mod webhooks;
 
 use crate::AppState;
@@ -22,4 +23,5 @@ pub fn router() -> Router<AppState> {
         .merge(webhooks::router())
         .merge(organization::router())
         .merge(audit::router())
+        .merge(usage::router())
 }

@@ -78,7 +78,11 @@ async fn list(
     let body = html! {
         div.page-head {
             h1 { "Roles" }
-            a.button.small #new-role href=(paths::NEW_ROLE) { "New role" }
+            div.actions {
+                a.button.small.secondary #who-can-see href=(paths::FIELD_ACCESS) { "Who can see a field" }
+                " "
+                a.button.small #new-role href=(paths::NEW_ROLE) { "New role" }
+            }
         }
         (notice(flash.message(DONE)))
         p.hint { "A role is a named permission set. Each user and bot user holds one; keys linked to a role follow its later edits. Built-in: Administrator (everything, plus administration) and Employee (what you grant it)." }

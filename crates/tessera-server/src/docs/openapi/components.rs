@@ -53,6 +53,7 @@ fn schemas() -> Value {
     keys::key_schemas(&mut schemas);
     clients::client_schemas(&mut schemas);
     webhooks::webhook_schemas(&mut schemas);
+    super::usage::usage_schemas(&mut schemas);
 
     Value::Object(schemas)
 }

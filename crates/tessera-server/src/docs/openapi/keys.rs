@@ -192,6 +192,10 @@ pub(super) fn key_schemas(schemas: &mut Map<String, Value>) {
     for (name, value) in [
         ("last_used_at", nullable_time.clone()),
         ("last_used_ip", json!({"type": ["string", "null"]})),
+        (
+            "requests_30d",
+            json!({"type": "integer", "minimum": 0, "description": "Requests with the key in the last 30 days (today included)."}),
+        ),
         ("revoked_at", nullable_time.clone()),
         ("status", json!({"enum": ["active", "expired", "revoked"]})),
     ] {

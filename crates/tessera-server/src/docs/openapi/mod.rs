@@ -12,6 +12,7 @@ mod clients;
 mod components;
 mod keys;
 mod records;
+mod usage;
 mod webhooks;
 
 use super::samples::{Credential, Sample};
@@ -29,6 +30,7 @@ pub fn document() -> Value {
     keys::key_management_paths(&mut paths);
     clients::connected_client_paths(&mut paths);
     webhooks::webhook_paths(&mut paths);
+    usage::usage_paths(&mut paths);
     paths.insert("/api/v1/leaked-keys".to_owned(), keys::leaked_keys_path());
     paths.insert("/healthz".to_owned(), health_path());
 
@@ -43,6 +45,7 @@ pub fn document() -> Value {
     tags.push(json!({"name": "Key management", "description": "Create, list and revoke API keys. Authenticated with a console username and password (HTTP Basic); an API key is refused here."}));
     tags.push(json!({"name": "Connected clients", "description": "The API clients (integrating companies) that have used the organisation's keys, and blocking them. Administrators only, with a console username and password (HTTP Basic)."}));
     tags.push(json!({"name": "Webhook endpoints", "description": "Where Tessera sends events (Standard Webhooks, signed), the message log, replay and recovery. Administrators only, with a console username and password (HTTP Basic); an API key is refused here."}));
+    tags.push(json!({"name": "Usage", "description": "Request figures, the request log and who can see a field. Administrators only, with a console username and password (HTTP Basic)."}));
     tags.push(json!({"name": "Leaked keys", "description": "Report a key found where it should not be; it is revoked at once."}));
     tags.push(json!({"name": "Service", "description": "Liveness of the server."}));
 

@@ -7,6 +7,7 @@ use crate::console::pages::{PageError, PageResult, Section, page};
 use crate::console::paths;
 use crate::console::permission_form;
 use crate::console::session::SignedIn;
+use crate::console::settings::usage;
 use crate::console::ui::{self, cell, time::date_time};
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
@@ -65,6 +66,7 @@ pub async fn show(
     )
     .await?;
     let status = key.status(now_ms());
+    let usage = usage::daily_chart(&state, member.organization_id, Some(&key.id), 30).await?;
     let body = html! {
         div.page-head {
             h1 { (key.name) }
@@ -76,6 +78,7 @@ pub async fn show(
             }
         }
         (facts(&key, status))
+        (usage_card(&usage))
         section.card {
             h2 { "Fields it can access" }
             @match &bound {
@@ -118,6 +121,18 @@ fn facts(key: &ApiKey, status: &str) -> Markup {
                 }
                 dt { "API client" } dd { @match &key.client_id { Some(c) => code { (c) }, None => "Not bound; works without a client" } }
             }
+        }
+    }
+}
+
+/// The key's requests per day over 30 days, with their total.
+fn usage_card(days: &[usage::chart::Day]) -> Markup {
+    let total: i64 = days.iter().map(usage::chart::Day::total).sum();
+    html! {
+        section.card {
+            h2 { "Usage" }
+            p #key-requests-30d { (ui::count(total, "request", "requests")) " in the last 30 days." }
+            (usage::chart::requests_per_day("key-usage-chart", "Requests per day with this key, last 30 days", days))
         }
     }
 }

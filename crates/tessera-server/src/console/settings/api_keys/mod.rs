@@ -44,7 +44,7 @@ async fn own_role(state: &AppState, member: &MemberContext<'_>) -> Result<Role, 
         .ok_or_else(PageError::not_found)
 }
 
-fn key_access_summary(key: &ApiKey) -> String {
+pub(super) fn key_access_summary(key: &ApiKey) -> String {
     match (&key.role_name, &key.permissions) {
         (Some(role), _) => format!("Role: {role}"),
         (None, None) => "Full access".to_owned(),
