@@ -606,31 +606,88 @@ async fn key_and_client_events_are_sent(backend: Backend) {
     let receiver = Receiver::start().await;
     create_endpoint(
         &app,
-        json!({"url": receiver.url("/"), "events": ["api_key.*"]}),
+        json!({"url": receiver.url("/"), "events": ["api_key.*", "api_client.*"]}),
     )
     .await;
     let key = crate::harness::create_key(&app, "admin-acme", json!({"name": "payroll"})).await;
-    let revoke = app
+    let key_path = format!("/api/v1/api-keys/{}", key["id"].as_str().unwrap());
+    let revoke = as_admin(&app, Method::DELETE, &key_path, None).await;
+    assert_eq!(revoke.status(), 204);
+    let leaked = crate::harness::create_key(&app, "admin-acme", json!({"name": "pasted"})).await;
+    let report = app
         .http
-        .delete(app.url(&format!("/api/v1/api-keys/{}", key["id"].as_str().unwrap())))
-        .header("authorization", basic("admin-acme"))
+        .post(app.url("/api/v1/leaked-keys"))
+        .json(&json!({"key": leaked["key"]}))
         .send()
         .await
         .unwrap();
-    assert_eq!(revoke.status(), 204);
-    let deliveries = receiver.wait_for(2, DEADLINE).await;
-    let created = deliveries[0].json();
-    assert_eq!(created["type"], "api_key.created");
-    assert_eq!(created["data"]["key"]["id"], key["id"]);
+    assert_eq!(report.status(), 202);
+    crate::harness::create_key(&app, "admin-acme", json!({"name": "sync"})).await;
+    let revoke_all = as_admin(
+        &app,
+        Method::POST,
+        "/api/v1/api-keys/revoke-all",
+        Some(&json!({"confirm": "acme"})),
+    )
+    .await;
+    assert_eq!(revoke_all.status(), 200);
+    let name = tessera_core::names::DisplayName::parse("Payroll Co").unwrap();
+    let client =
+        tessera_ops::clients::create(&app.ops, &tessera_core::audit::Actor::command_line(), &name)
+            .await
+            .unwrap();
+    let block = format!("/api/v1/connected-clients/{}/block", client.client.id);
     assert_eq!(
-        created["data"]["key"]["owner"],
+        as_admin(&app, Method::PUT, &block, None).await.status(),
+        200
+    );
+    assert_eq!(
+        as_admin(&app, Method::DELETE, &block, None).await.status(),
+        200
+    );
+
+    let deliveries = receiver.wait_for(8, DEADLINE).await;
+    let mut types: Vec<String> = deliveries.iter().map(|d| d.event_type()).collect();
+    types.sort();
+    assert_eq!(
+        types,
+        [
+            "api_client.blocked",
+            "api_client.unblocked",
+            "api_key.created",
+            "api_key.created",
+            "api_key.created",
+            "api_key.leaked",
+            "api_key.revoked",
+            "api_key.revoked_all",
+        ]
+    );
+    let by_type = |t: &str| {
+        deliveries
+            .iter()
+            .find(|d| d.event_type() == t)
+            .unwrap()
+            .json()
+    };
+    let created = deliveries
+        .iter()
+        .find(|d| d.json()["data"]["key"]["id"] == key["id"])
+        .unwrap();
+    assert_eq!(
+        created.json()["data"]["key"]["owner"],
         json!({"type": "user", "name": "admin-acme"})
     );
     assert!(
-        !deliveries[0].body.contains(key["key"].as_str().unwrap()),
+        !created.body.contains(key["key"].as_str().unwrap()),
         "never the secret"
     );
-    assert_eq!(deliveries[1].event_type(), "api_key.revoked");
+    assert_eq!(by_type("api_key.revoked")["data"]["key"]["id"], key["id"]);
+    assert_eq!(by_type("api_key.leaked")["data"]["key"]["id"], leaked["id"]);
+    assert_eq!(by_type("api_key.revoked_all")["data"]["revoked"], 1);
+    assert_eq!(
+        by_type("api_client.blocked")["data"]["client"]["name"],
+        "Payroll Co"
+    );
 }
 
 async fn a_refused_change_sends_nothing(backend: Backend) {
