@@ -132,7 +132,7 @@ organization=$(sql "SELECT id FROM organizations WHERE slug = 'load'")
 now_ms=$(python3 -c 'import time; print(int(time.time() * 1000))')
 day_ms=86400000
 if [ "$backend" = postgres ]; then
-    series="SELECT generate_series(0, $rows - 1) AS i"
+    series="SELECT generate_series(0::bigint, $rows - 1) AS i"
     pad="lpad(i::text, 26, '0')"
     key_pad="lpad((i % 20)::text, 26, '0')"
 else
@@ -142,7 +142,7 @@ else
 fi
 started=$(date +%s)
 sql "INSERT INTO usage_requests (id, organization_id, at, key_id, client_id, method, route, status, latency_ms, client_ip, request_id, fields)
-     SELECT 'req_' || $pad, '$organization', $now_ms - (i % (30 * $day_ms)), 'key_' || $key_pad, NULL, 'GET',
+     SELECT 'req_' || $pad, '$organization', $now_ms - (i % $((30 * 86400000))), 'key_' || $key_pad, NULL, 'GET',
             CASE i % 4 WHEN 0 THEN '/api/v1/employees/{id}' WHEN 1 THEN '/api/v1/employees' WHEN 2 THEN '/api/v1/pay-rates' ELSE '/api/v1/me' END,
             CASE WHEN i % 50 = 0 THEN 404 ELSE 200 END, i % 7, '203.0.113.7', 'abcdefghij' || $pad,
             CASE WHEN i % 2 = 0 THEN 'id,first_name,last_name,start_date,end_date' END
