@@ -10,7 +10,9 @@ use tessera_core::id::{EndpointId, EventId, MessageId, OrganizationId};
 use tessera_core::webhooks::destination::{AllowedNetworks, Destination, DestinationHost};
 use tessera_core::webhooks::events::{TEST_EVENT, message_body};
 use tessera_core::webhooks::{EventFilter, FieldLimits, SigningSecret};
-use tessera_store::webhooks::delivery::{self, Attempt, NewEvent, NewMessage, Settlement};
+use tessera_store::webhooks::delivery::{
+    self, Attempt, NewEvent, NewMessage, SettledAttempt, Settlement,
+};
 use tessera_store::webhooks::{self, Endpoint};
 use tessera_store::{StoreError, format_ms, now_ms};
 
@@ -421,29 +423,48 @@ pub enum EndpointHealth {
     Gone,
 }
 
-/// Records the worker's attempt, settles the message, and keeps the
-/// endpoint's health (`was_failing`: as the worker last read it); an endpoint that is gone, or has failed for five
-/// days without a success, is disabled (audited, as Tessera's own act).
-pub async fn record_attempt(
-    ops: &Ops,
-    endpoint_id: &str,
-    message_id: &str,
-    attempt: &Attempt,
-    settlement: Settlement,
-    health: EndpointHealth,
-    was_failing: bool,
-) -> Result<(), StoreError> {
+/// One attempt as the delivery worker reports it.
+pub struct AttemptReport {
+    pub endpoint_id: String,
+    pub message_id: String,
+    pub attempt: Attempt,
+    pub settlement: Settlement,
+    pub health: EndpointHealth,
+    /// Whether the endpoint was failing when the worker last read it.
+    pub was_failing: bool,
+}
+
+/// Records the worker's attempts in one change, settles their messages,
+/// and keeps each endpoint's health: an endpoint that is gone, or has
+/// failed for five days without a success, is disabled (audited, as
+/// Tessera's own act).
+pub async fn record_attempts(ops: &Ops, reports: &[AttemptReport]) -> Result<(), StoreError> {
     let mut change = ops.change().await?;
-    delivery::record_attempt(change.tx(), message_id, attempt, settlement).await?;
+    let settled: Vec<SettledAttempt<'_>> = reports
+        .iter()
+        .map(|r| SettledAttempt {
+            message_id: &r.message_id,
+            attempt: &r.attempt,
+            settlement: r.settlement,
+        })
+        .collect();
+    delivery::record_attempts(change.tx(), &settled).await?;
     // The common case, a success for a healthy endpoint, changes nothing.
-    if health == EndpointHealth::Succeeded && !was_failing {
-        return change.commit().await;
+    for report in reports
+        .iter()
+        .filter(|r| r.health != EndpointHealth::Succeeded || r.was_failing)
+    {
+        keep_health(&mut change, report).await?;
     }
-    let Some(mut endpoint) = webhooks::get_by_id(change.tx(), endpoint_id).await? else {
-        return change.commit().await;
+    change.commit().await
+}
+
+async fn keep_health(change: &mut Change<'_>, report: &AttemptReport) -> Result<(), StoreError> {
+    let Some(mut endpoint) = webhooks::get_by_id(change.tx(), &report.endpoint_id).await? else {
+        return Ok(());
     };
-    let now = attempt.at;
-    let reason = match health {
+    let now = report.attempt.at;
+    let reason = match report.health {
         EndpointHealth::Succeeded => {
             endpoint.failing_since = None;
             None
@@ -465,16 +486,15 @@ pub async fn record_attempt(
             url: endpoint.url.clone(),
             reason,
         };
-        let actor = Actor::system();
         change
             .audit(
-                &actor,
+                &Actor::system(),
                 Some(&endpoint.organization_id),
-                Some(endpoint_id),
+                Some(&report.endpoint_id),
                 event,
             )
             .await?;
-        tracing::warn!(endpoint_id, reason, "webhook endpoint disabled");
+        tracing::warn!(endpoint_id = %report.endpoint_id, reason, "webhook endpoint disabled");
     }
-    change.commit().await
+    Ok(())
 }

@@ -9,7 +9,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use tessera_core::audit::Actor;
-use tessera_ops::webhooks::{EndpointHealth, EndpointRequest, Manager, WebhookRules};
+use tessera_ops::webhooks::{
+    AttemptReport, EndpointHealth, EndpointRequest, Manager, WebhookRules,
+};
 use tessera_server::{ServerConfig, WebhookSettings};
 use tessera_store::webhooks::delivery::{self, Attempt, Settlement};
 
@@ -158,17 +160,17 @@ async fn five_days_of_failures_disable_an_endpoint(backend: Backend) {
         let ops = app.ops.clone();
         let (id, message_id) = (id.clone(), message_id.clone());
         async move {
-            tessera_ops::webhooks::record_attempt(
-                &ops,
-                &id,
-                &message_id,
-                &failed(at),
-                Settlement::RetryAt(at + 1000),
-                EndpointHealth::Failed,
+            let report = AttemptReport {
+                endpoint_id: id,
+                message_id,
+                attempt: failed(at),
+                settlement: Settlement::RetryAt(at + 1000),
+                health: EndpointHealth::Failed,
                 was_failing,
-            )
-            .await
-            .unwrap();
+            };
+            tessera_ops::webhooks::record_attempts(&ops, &[report])
+                .await
+                .unwrap();
         }
     };
     record(first, false).await;

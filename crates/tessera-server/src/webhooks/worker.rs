@@ -16,14 +16,18 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tessera_core::webhooks::signing::signature_header;
 use tessera_ops::Ops;
-use tessera_ops::webhooks::{EndpointHealth, record_attempt};
+use tessera_ops::webhooks::{AttemptReport, EndpointHealth, record_attempts};
 use tessera_store::webhooks::delivery::{self, Attempt, LeasedMessage, Settlement};
 use tessera_store::webhooks::{self, Endpoint};
 use tessera_store::{StoreError, now_ms};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Notify, Semaphore, mpsc};
 
 /// How much of a receiver's answer the log keeps.
 const RESPONSE_EXCERPT_BYTES: usize = 2048;
+/// Attempts waiting to be recorded; a full queue holds deliveries back.
+const REPORT_QUEUE: usize = 4096;
+/// Attempts recorded in one transaction at most.
+const REPORTS_PER_WRITE: usize = 512;
 /// How often old messages and events are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
 
@@ -38,15 +42,36 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                 return tokio::spawn(async {});
             }
         };
+    let (reports, queue) = mpsc::channel(REPORT_QUEUE);
     let worker = Arc::new(Worker {
         client,
         ops: state.ops().clone(),
         wake: state.ops().outbox_signal(),
         slots: Arc::new(Semaphore::new(settings.concurrency.max(1))),
         in_flight: Mutex::new(HashMap::new()),
+        reports,
         settings,
     });
-    tokio::spawn(worker.run())
+    let recorder = record_reports(state.ops().clone(), queue, worker.wake.clone());
+    tokio::spawn(async move {
+        tokio::join!(worker.run(), recorder);
+    })
+}
+
+/// Records attempts as they finish, as many per transaction as have
+/// finished meanwhile: one write per batch instead of one per delivery
+/// keeps SQLite's single writer free for the changes people make.
+async fn record_reports(ops: Ops, mut queue: mpsc::Receiver<AttemptReport>, wake: Arc<Notify>) {
+    let mut batch = Vec::with_capacity(REPORTS_PER_WRITE);
+    while queue.recv_many(&mut batch, REPORTS_PER_WRITE).await > 0 {
+        if let Err(err) = record_attempts(&ops, &batch).await {
+            // The leases run out and the messages are attempted again: at
+            // least once, never lost.
+            tracing::warn!(error = %err, attempts = batch.len(), "could not record webhook attempts");
+        }
+        batch.clear();
+        wake.notify_one();
+    }
 }
 
 struct Worker {
@@ -58,6 +83,7 @@ struct Worker {
     slots: Arc<Semaphore>,
     /// Deliveries in flight per endpoint id.
     in_flight: Mutex<HashMap<String, usize>>,
+    reports: mpsc::Sender<AttemptReport>,
 }
 
 impl Worker {
@@ -115,10 +141,14 @@ impl Worker {
                 let worker = self.clone();
                 let endpoint = endpoint.clone();
                 tokio::spawn(async move {
-                    worker.deliver(&endpoint, &message).await;
+                    let report = worker.deliver(&endpoint, &message).await;
+                    // The message stays leased until its attempt is
+                    // recorded, so the slot can serve another one now.
                     worker.adjust_in_flight(endpoint.id.as_str(), -1);
                     drop(slot);
-                    worker.wake.notify_one();
+                    // Fails only when the worker is stopping; the lease
+                    // then runs out and the message is attempted again.
+                    let _ = worker.reports.send(report).await;
                 });
             }
         }
@@ -156,7 +186,7 @@ impl Worker {
         }
     }
 
-    async fn deliver(&self, endpoint: &Endpoint, message: &LeasedMessage) {
+    async fn deliver(&self, endpoint: &Endpoint, message: &LeasedMessage) -> AttemptReport {
         let at = now_ms();
         let started = Instant::now();
         let outcome = self.attempt(endpoint, message, at).await;
@@ -168,10 +198,9 @@ impl Worker {
             }
             Outcome::Answered { status: 410, .. } => (Settlement::Failed, EndpointHealth::Gone),
             failed => {
-                let jitter = random_unit();
                 let next = self.settings.retry_schedule.next_delay(
                     failures + 1,
-                    jitter,
+                    random_unit(),
                     failed.retry_after(),
                 );
                 let settlement = next.map_or(Settlement::Failed, |wait| {
@@ -183,21 +212,18 @@ impl Worker {
             }
         };
         let attempt = outcome.into_attempt(at, latency_ms);
-        metrics::counter!("tessera_webhook_attempts_total", "result" => attempt.error.clone().unwrap_or_else(|| "delivered".to_owned())).increment(1);
-        if let Err(err) = record_attempt(
-            &self.ops,
-            endpoint.id.as_str(),
-            &message.id,
-            &attempt,
+        let result = attempt
+            .error
+            .clone()
+            .unwrap_or_else(|| "delivered".to_owned());
+        metrics::counter!("tessera_webhook_attempts_total", "result" => result).increment(1);
+        AttemptReport {
+            endpoint_id: endpoint.id.to_string(),
+            message_id: message.id.clone(),
+            attempt,
             settlement,
             health,
-            endpoint.failing_since.is_some(),
-        )
-        .await
-        {
-            // The lease runs out and the message is attempted again: at
-            // least once, never lost.
-            tracing::warn!(error = %err, message_id = %message.id, "could not record a webhook attempt");
+            was_failing: endpoint.failing_since.is_some(),
         }
     }
 

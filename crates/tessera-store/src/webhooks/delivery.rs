@@ -165,43 +165,72 @@ pub enum Settlement {
     Failed,
 }
 
-/// Records an attempt and settles its message.
-pub async fn record_attempt(
+/// One attempt to record and what becomes of its message.
+pub struct SettledAttempt<'a> {
+    pub message_id: &'a str,
+    pub attempt: &'a Attempt,
+    pub settlement: Settlement,
+}
+
+/// Records attempts and settles their messages: one multi-row insert, and
+/// one update for all delivered messages (the common case).
+pub async fn record_attempts(
     tx: &mut Tx,
-    message_id: &str,
-    attempt: &Attempt,
-    settlement: Settlement,
+    settled: &[SettledAttempt<'_>],
 ) -> Result<(), StoreError> {
-    let (status, next_attempt_at, failed) = match settlement {
-        Settlement::Delivered => ("delivered", None, 0),
-        Settlement::RetryAt(at) => ("pending", Some(at), 1),
-        Settlement::Failed => ("failed", None, 1),
-    };
-    on_tx!(tx, |conn| {
-        sqlx::query(
-            "INSERT INTO webhook_attempts (message_id, at, status, latency_ms, error, response)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(message_id)
-        .bind(attempt.at)
-        .bind(attempt.status)
-        .bind(attempt.latency_ms)
-        .bind(&attempt.error)
-        .bind(&attempt.response)
-        .execute(&mut *conn)
-        .await?;
-        sqlx::query(
-            "UPDATE webhook_messages SET status = $2, next_attempt_at = $3, leased_until = NULL,
-                 failures = failures + $4
-             WHERE id = $1",
-        )
-        .bind(message_id)
-        .bind(status)
-        .bind(next_attempt_at)
-        .bind(failed)
-        .execute(&mut *conn)
-        .await?;
-    });
+    for chunk in settled.chunks(ROWS_PER_STATEMENT) {
+        on_tx!(tx, |conn| {
+            let mut insert = QueryBuilder::new(
+                "INSERT INTO webhook_attempts (message_id, at, status, latency_ms, error, response) ",
+            );
+            insert.push_values(chunk, |mut row, one| {
+                row.push_bind(one.message_id)
+                    .push_bind(one.attempt.at)
+                    .push_bind(one.attempt.status)
+                    .push_bind(one.attempt.latency_ms)
+                    .push_bind(&one.attempt.error)
+                    .push_bind(&one.attempt.response);
+            });
+            insert.build().execute(&mut *conn).await?;
+            let delivered: Vec<&str> = chunk
+                .iter()
+                .filter(|one| one.settlement == Settlement::Delivered)
+                .map(|one| one.message_id)
+                .collect();
+            if !delivered.is_empty() {
+                let mut update = QueryBuilder::new(
+                    "UPDATE webhook_messages SET status = 'delivered', next_attempt_at = NULL,
+                         leased_until = NULL
+                     WHERE id IN (",
+                );
+                let mut ids = update.separated(", ");
+                for id in delivered {
+                    ids.push_bind(id);
+                }
+                update.push(")");
+                update.build().execute(&mut *conn).await?;
+            }
+            for one in chunk
+                .iter()
+                .filter(|one| one.settlement != Settlement::Delivered)
+            {
+                let (status, next_attempt_at) = match one.settlement {
+                    Settlement::RetryAt(at) => ("pending", Some(at)),
+                    _ => ("failed", None),
+                };
+                sqlx::query(
+                    "UPDATE webhook_messages SET status = $2, next_attempt_at = $3,
+                         leased_until = NULL, failures = failures + 1
+                     WHERE id = $1",
+                )
+                .bind(one.message_id)
+                .bind(status)
+                .bind(next_attempt_at)
+                .execute(&mut *conn)
+                .await?;
+            }
+        });
+    }
     Ok(())
 }
 
