@@ -18,21 +18,18 @@ struct Comparable {
 /// Differences that are known and accepted: (table, column, what differs,
 /// why). Anything else that differs fails the test.
 const KNOWN_DIFFERENCES: &[(&str, &str, &str, &str)] = &[
-    (
-        "access_changes",
-        "seq",
-        "not null",
-        "SQLite's INTEGER PRIMARY KEY AUTOINCREMENT is the rowid, never NULL, though \
-         table_info does not call it NOT NULL; PostgreSQL's BIGSERIAL is declared NOT NULL",
-    ),
-    (
-        "access_changes",
-        "seq",
-        "default",
-        "both number new rows themselves: SQLite through the rowid, PostgreSQL \
-         through BIGSERIAL's sequence (nextval)",
-    ),
+    ("access_changes", "seq", "not null", ROWID_NOT_NULL),
+    ("access_changes", "seq", "default", ROWID_DEFAULT),
+    ("webhook_events", "seq", "not null", ROWID_NOT_NULL),
+    ("webhook_events", "seq", "default", ROWID_DEFAULT),
+    ("webhook_attempts", "id", "not null", ROWID_NOT_NULL),
+    ("webhook_attempts", "id", "default", ROWID_DEFAULT),
 ];
+
+const ROWID_NOT_NULL: &str = "SQLite's INTEGER PRIMARY KEY AUTOINCREMENT is the rowid, never NULL, \
+     though table_info does not call it NOT NULL; PostgreSQL's BIGSERIAL is declared NOT NULL";
+const ROWID_DEFAULT: &str = "both number new rows themselves: SQLite through the rowid, \
+     PostgreSQL through BIGSERIAL's sequence (nextval)";
 
 /// The family of a declared type: what values it holds, not how wide.
 fn type_family(declared: &str) -> String {

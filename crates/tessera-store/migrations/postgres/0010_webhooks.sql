@@ -62,6 +62,9 @@ CREATE TABLE webhook_messages (
     CHECK ((status = 'pending') = (next_attempt_at IS NOT NULL))
 );
 CREATE INDEX webhook_messages_due ON webhook_messages (next_attempt_at) WHERE status = 'pending';
+-- Each endpoint's due messages, oldest first: what the worker leases.
+CREATE INDEX webhook_messages_due_by_endpoint ON webhook_messages (endpoint_id, next_attempt_at)
+    WHERE status = 'pending';
 CREATE INDEX webhook_messages_by_endpoint ON webhook_messages (endpoint_id, id);
 CREATE INDEX webhook_messages_by_age ON webhook_messages (created_at);
 

@@ -73,14 +73,17 @@ pub async fn insert_messages(tx: &mut Tx, messages: &[NewMessage<'_>]) -> Result
 }
 
 /// Active endpoints with a message due at `now` that no instance holds.
+/// Asked per endpoint (an index probe each), not by scanning every due
+/// message: after an outage thousands may be due at once.
 pub async fn due_endpoints(db: &Db, now: i64) -> Result<Vec<String>, StoreError> {
     Ok(on_pool!(db, |pool| {
         sqlx::query_scalar(
-            "SELECT DISTINCT m.endpoint_id FROM webhook_messages m
-             JOIN webhook_endpoints e ON e.id = m.endpoint_id
-             WHERE m.status = 'pending' AND m.next_attempt_at <= $1
-               AND (m.leased_until IS NULL OR m.leased_until < $1)
-               AND e.enabled AND e.disabled_reason IS NULL",
+            "SELECT e.id FROM webhook_endpoints e
+             WHERE e.enabled AND e.disabled_reason IS NULL
+               AND EXISTS (SELECT 1 FROM webhook_messages m
+                           WHERE m.endpoint_id = e.id AND m.status = 'pending'
+                             AND m.next_attempt_at <= $1
+                             AND (m.leased_until IS NULL OR m.leased_until < $1))",
         )
         .bind(now)
         .fetch_all(pool)
