@@ -133,6 +133,7 @@ async fn schemathesis_finds_no_server_errors_or_schema_mismatches(backend: Backe
         "Connected clients",
         "--exclude-tag",
         "Webhook endpoints",
+        "--exclude-tag",
         "Usage",
     ]))
     .await;
@@ -140,8 +141,8 @@ async fn schemathesis_finds_no_server_errors_or_schema_mismatches(backend: Backe
     assert!(data_run.status.success(), "{data_report}");
     assert!(data_report.contains("passed"), "{data_report}");
 
-    // Key management, connected clients and usage with a username and
-    // password.
+    // Key management, connected clients, webhook endpoints and usage with
+    // a username and password.
     let keys_run = run_tool(base(&[
         "--auth",
         "admin-acme:correct horse",
@@ -151,6 +152,7 @@ async fn schemathesis_finds_no_server_errors_or_schema_mismatches(backend: Backe
         "Connected clients",
         "--include-tag",
         "Webhook endpoints",
+        "--include-tag",
         "Usage",
     ]))
     .await;
