@@ -7,3 +7,4 @@ pub mod client_ip;
 pub mod keys;
 pub mod rate_limit;
 pub mod throttle;
+mod uses;
