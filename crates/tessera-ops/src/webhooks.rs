@@ -46,6 +46,21 @@ pub struct Manager<'a> {
     pub actor: &'a Actor,
 }
 
+impl Manager<'_> {
+    /// Commits `change` with its audit entry: this administrator's act on
+    /// the endpoint `target`.
+    async fn commit(
+        &self,
+        change: Change<'_>,
+        target: &str,
+        event: AuditEvent,
+    ) -> Result<(), StoreError> {
+        change
+            .commit_audited(self.actor, Some(self.organization_id), Some(target), event)
+            .await
+    }
+}
+
 /// Checks a URL against the destination rules, resolving a host name to
 /// check where it points (a name that does not resolve yet is accepted:
 /// every delivery checks again).
@@ -138,14 +153,7 @@ pub async fn create(
         url: endpoint.url.clone(),
         events: filter.patterns().to_vec(),
     };
-    change
-        .commit_audited(
-            manager.actor,
-            Some(manager.organization_id),
-            Some(&endpoint.id),
-            event,
-        )
-        .await?;
+    manager.commit(change, &endpoint.id, event).await?;
     Ok(CreatedEndpoint { endpoint, secret })
 }
 
@@ -221,14 +229,7 @@ pub async fn update(
         url: endpoint.url.clone(),
         changed,
     };
-    change
-        .commit_audited(
-            manager.actor,
-            Some(manager.organization_id),
-            Some(id),
-            event,
-        )
-        .await?;
+    manager.commit(change, id, event).await?;
     Ok(endpoint)
 }
 
@@ -237,14 +238,7 @@ pub async fn delete(ops: &Ops, manager: &Manager<'_>, id: &str) -> Result<(), Op
     let endpoint = existing(&mut change, manager, id).await?;
     webhooks::delete(change.tx(), manager.organization_id, id).await?;
     let event = AuditEvent::WebhookEndpointDeleted { url: endpoint.url };
-    change
-        .commit_audited(
-            manager.actor,
-            Some(manager.organization_id),
-            Some(id),
-            event,
-        )
-        .await?;
+    manager.commit(change, id, event).await?;
     Ok(())
 }
 
@@ -273,14 +267,7 @@ pub async fn rotate_secret(
     endpoint.updated_at = now;
     webhooks::save(change.tx(), &endpoint).await?;
     let event = AuditEvent::WebhookSecretRotated { overlap_hours };
-    change
-        .commit_audited(
-            manager.actor,
-            Some(manager.organization_id),
-            Some(id),
-            event,
-        )
-        .await?;
+    manager.commit(change, id, event).await?;
     Ok(secret)
 }
 
@@ -288,13 +275,8 @@ pub async fn rotate_secret(
 pub async fn reveal_secret(ops: &Ops, manager: &Manager<'_>, id: &str) -> Result<String, OpError> {
     let mut change = ops.change().await?;
     let endpoint = existing(&mut change, manager, id).await?;
-    change
-        .commit_audited(
-            manager.actor,
-            Some(manager.organization_id),
-            Some(id),
-            AuditEvent::WebhookSecretRevealed {},
-        )
+    manager
+        .commit(change, id, AuditEvent::WebhookSecretRevealed {})
         .await?;
     Ok(endpoint.secret)
 }
@@ -335,14 +317,7 @@ pub async fn send_test(ops: &Ops, manager: &Manager<'_>, id: &str) -> Result<Mes
     let audit = AuditEvent::WebhookTestSent {
         message_id: message_id.to_string(),
     };
-    change
-        .commit_audited(
-            manager.actor,
-            Some(manager.organization_id),
-            Some(id),
-            audit,
-        )
-        .await?;
+    manager.commit(change, id, audit).await?;
     Ok(message_id)
 }
 
@@ -370,14 +345,7 @@ pub async fn replay(
     let event = AuditEvent::WebhookMessageReplayed {
         message_id: message_id.to_owned(),
     };
-    change
-        .commit_audited(
-            manager.actor,
-            Some(manager.organization_id),
-            Some(endpoint_id),
-            event,
-        )
-        .await?;
+    manager.commit(change, endpoint_id, event).await?;
     Ok(())
 }
 
@@ -403,14 +371,7 @@ pub async fn recover(
         since: format_ms(since),
         count,
     };
-    change
-        .commit_audited(
-            manager.actor,
-            Some(manager.organization_id),
-            Some(endpoint_id),
-            event,
-        )
-        .await?;
+    manager.commit(change, endpoint_id, event).await?;
     Ok(count)
 }
 
