@@ -68,6 +68,9 @@ pub async fn run(url: &DatabaseUrl, args: &ServeArgs) -> anyhow::Result<()> {
     println!(
         "  Data:      curl -H 'X-API-KEY: {sample_key}' 'http://{address}/api/v1/employees?status=active&limit=2'"
     );
+    println!(
+        "  Changes:   curl -H 'X-API-KEY: {sample_key}' 'http://{address}/api/v1/events?types=employees.*&limit=2'"
+    );
     println!("  API docs:  http://{address}/docs");
     println!();
     if let Some(created) = seeded {

@@ -27,6 +27,7 @@ pub enum ErrorCode {
     MethodNotAllowed,
     Conflict,
     IdempotencyKeyReused,
+    CursorExpired,
     PreconditionFailed,
     PayloadTooLarge,
     UnsupportedMediaType,
@@ -36,7 +37,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 26] = [
+    pub const ALL: [ErrorCode; 27] = [
         ErrorCode::InvalidRequest,
         ErrorCode::ApiKeyInQuery,
         ErrorCode::AmbiguousOrganization,
@@ -57,6 +58,7 @@ impl ErrorCode {
         ErrorCode::MethodNotAllowed,
         ErrorCode::Conflict,
         ErrorCode::IdempotencyKeyReused,
+        ErrorCode::CursorExpired,
         ErrorCode::PreconditionFailed,
         ErrorCode::PayloadTooLarge,
         ErrorCode::UnsupportedMediaType,
@@ -88,6 +90,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::Conflict => "conflict",
             ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
+            ErrorCode::CursorExpired => "cursor_expired",
             ErrorCode::PreconditionFailed => "precondition_failed",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
@@ -119,6 +122,7 @@ impl ErrorCode {
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::Conflict | ErrorCode::IdempotencyKeyReused => 409,
+            ErrorCode::CursorExpired => 410,
             ErrorCode::PreconditionFailed => 412,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
@@ -151,6 +155,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => "Method not allowed",
             ErrorCode::Conflict => "Conflict",
             ErrorCode::IdempotencyKeyReused => "Idempotency key reused",
+            ErrorCode::CursorExpired => "Cursor expired",
             ErrorCode::PreconditionFailed => "Precondition failed",
             ErrorCode::PayloadTooLarge => "Payload too large",
             ErrorCode::UnsupportedMediaType => "Unsupported media type",

@@ -10,6 +10,7 @@ use tessera_core::records::{Data, RecordView, visible_fields};
 use tessera_core::resources::Resource;
 use tessera_core::webhooks::events::message_body;
 use tessera_core::webhooks::{EventData, EventFilter, FieldLimits, RecordChange};
+use tessera_store::events as feed;
 use tessera_store::webhooks::delivery::{self, NewEvent, NewMessage};
 use tessera_store::webhooks::{self, Endpoint};
 use tessera_store::{StoreError, Tx, format_ms};
@@ -161,6 +162,11 @@ impl Change<'_> {
                     created_at: event.created_at,
                 });
             }
+        }
+        // Sequence numbers are taken in the insert below: from here to the
+        // commit, no other writer of these organisations may take any.
+        for organization_id in subscribers.keys() {
+            feed::hold_event_order(&mut self.tx, organization_id.as_str()).await?;
         }
         delivery::insert_events(&mut self.tx, &events).await?;
         delivery::insert_messages(&mut self.tx, &messages).await?;

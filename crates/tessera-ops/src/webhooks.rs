@@ -311,6 +311,9 @@ pub async fn send_test(ops: &Ops, manager: &Manager<'_>, id: &str) -> Result<Mes
         body: message_body(TEST_EVENT, now, &data),
         created_at: now,
     };
+    // Like every event, it takes its position in the organisation's order
+    // (docs/sync.md): the feed's `after=now` starts from the newest one.
+    tessera_store::events::hold_event_order(change.tx(), manager.organization_id.as_str()).await?;
     delivery::insert_events(change.tx(), &[event]).await?;
     delivery::insert_messages(change.tx(), &[message]).await?;
     change.queued_messages += 1;

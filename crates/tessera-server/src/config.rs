@@ -53,8 +53,11 @@ pub struct WebhookSettings {
     /// Networks an endpoint may point into despite the address rules (and
     /// where `http://` is accepted).
     pub allowed_networks: AllowedNetworks,
-    /// How long messages, attempts and events are kept.
+    /// How long messages, attempts and events (the events feed too) are
+    /// kept.
     pub retention: Duration,
+    /// How often what is past the retention is deleted.
+    pub prune_interval: Duration,
     /// Longest the worker waits before looking for due messages queued by
     /// other instances or the command line.
     pub poll_interval: Duration,
@@ -71,6 +74,7 @@ impl Default for WebhookSettings {
             timeout: Duration::from_secs(15),
             allowed_networks: AllowedNetworks::default(),
             retention: Duration::from_secs(30 * 24 * 60 * 60),
+            prune_interval: Duration::from_secs(60 * 60),
             poll_interval: Duration::from_secs(1),
             concurrency: 256,
             concurrency_per_endpoint: 16,

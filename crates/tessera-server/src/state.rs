@@ -8,9 +8,10 @@ use std::time::Duration;
 use tessera_access::keys::{AccessEngine, EngineSettings};
 use tessera_access::rate_limit::{InvalidRedisUrl, RateLimits};
 use tessera_access::throttle::PasswordThrottle;
+use tessera_core::webhooks::feed::CursorKey;
 use tessera_ops::Ops;
 use tessera_ops::webhooks::WebhookRules;
-use tessera_store::Db;
+use tessera_store::{Db, StoreError};
 
 /// Shared, cheaply cloned state of one server process.
 #[derive(Clone)]
@@ -26,6 +27,8 @@ struct Inner {
     ops: Ops,
     rate_limits: RateLimits,
     usage: UsageRecorder,
+    /// Signs events-feed cursors; read from the database on first use.
+    cursor_key: tokio::sync::OnceCell<CursorKey>,
     background: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
@@ -62,6 +65,7 @@ impl AppState {
             access,
             rate_limits,
             usage: UsageRecorder::start(&db, &config.usage),
+            cursor_key: tokio::sync::OnceCell::new(),
             background: Mutex::new(background),
             db,
             config,
@@ -75,6 +79,28 @@ impl AppState {
     /// Where every API request's usage record goes.
     pub fn usage(&self) -> &UsageRecorder {
         &self.0.usage
+    }
+
+    /// The deployment's key for events-feed cursors: every instance reads
+    /// the same one, made by whichever asked first.
+    pub(crate) async fn cursor_key(&self) -> Result<&CursorKey, StoreError> {
+        self.0
+            .cursor_key
+            .get_or_try_init(|| async {
+                let fresh = CursorKey::generate().expose();
+                let now = tessera_store::now_ms();
+                let stored = tessera_store::events::deployment_secret(
+                    self.db(),
+                    "events.cursor",
+                    &fresh,
+                    now,
+                )
+                .await?;
+                CursorKey::parse(&stored).ok_or_else(|| {
+                    StoreError::Corrupt("the events cursor key in deployment_secrets".to_owned())
+                })
+            })
+            .await
     }
 
     pub fn access(&self) -> &AccessEngine {

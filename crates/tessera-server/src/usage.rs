@@ -7,7 +7,7 @@
 //! page). Inner layers tell the recorder what only they know through the
 //! response's extensions: the key and client ([`UsageIdentity`], set by
 //! `extract::authenticate`) and the fields a data read returned
-//! ([`FieldsRead`]).
+//! ([`FieldsReturned`]).
 
 use crate::AppState;
 use crate::middleware::{ClientAddr, REQUEST_ID};
@@ -20,8 +20,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tessera_access::keys::Verdict;
 use tessera_core::usage::{DAY_MS, ROLLUP_RETENTION_DAYS, UNMATCHED_ROUTE};
-pub use tessera_store::usage::FieldsRead;
 use tessera_store::usage::{self as store, RequestRecord};
+pub use tessera_store::usage::{FieldsRead, FieldsReturned};
 use tessera_store::{Db, now_ms};
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
@@ -272,7 +272,10 @@ pub(crate) async fn record_usage(
         .to_owned();
     let mut response = next.run(request).await;
     let identity = response.extensions_mut().remove::<UsageIdentity>();
-    let fields = response.extensions_mut().remove::<FieldsRead>();
+    let fields = response
+        .extensions_mut()
+        .remove::<FieldsReturned>()
+        .unwrap_or_default();
     let (organization_id, key_id, client_id) = match identity {
         Some(UsageIdentity(verdict)) => (
             Some(verdict.key.organization_id.clone()),
@@ -313,7 +316,7 @@ mod tests {
             latency_ms: 0,
             client_ip: "127.0.0.1".to_owned(),
             request_id: "r1".to_owned(),
-            fields: None,
+            fields: FieldsReturned::default(),
         }
     }
 

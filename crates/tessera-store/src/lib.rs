@@ -17,6 +17,7 @@ pub mod client_applications;
 pub mod client_connections;
 mod db;
 mod error;
+pub mod events;
 pub mod members;
 pub mod organizations;
 pub mod records;

@@ -22,11 +22,33 @@ pub use reads::{
 /// The prefix of request log ids; ids carry the request's time.
 pub const REQUEST_ID_PREFIX: &str = "req";
 
-/// The fields a data read returned.
+/// The fields a data read returned, of one resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldsRead {
     pub resource: &'static str,
     pub fields: Vec<&'static str>,
+}
+
+/// Every field an answer carried: one resource's for the data API, several
+/// for the events feed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldsReturned(pub Vec<FieldsRead>);
+
+impl FieldsReturned {
+    /// The request log's `fields`: the names of one resource's fields, or
+    /// `resource.field` when the answer held several resources.
+    fn logged(&self) -> Option<String> {
+        match self.0.as_slice() {
+            [] => None,
+            [one] => Some(one.fields.join(",")),
+            many => Some(
+                many.iter()
+                    .flat_map(|read| read.fields.iter().map(|f| format!("{}.{f}", read.resource)))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+        }
+    }
 }
 
 /// One request, as the server saw it.
@@ -42,7 +64,7 @@ pub struct RequestRecord {
     pub latency_ms: i64,
     pub client_ip: String,
     pub request_id: String,
-    pub fields: Option<FieldsRead>,
+    pub fields: FieldsReturned,
 }
 
 /// The histogram columns of `usage_daily`, in bucket order.
@@ -99,7 +121,8 @@ pub async fn write_batch(db: &Db, batch: &[RequestRecord]) -> Result<(), StoreEr
             .or_insert((0, [0; LATENCY_BUCKETS]));
         sums.0 += 1;
         sums.1[latency_bucket(record.latency_ms)] += 1;
-        if let (Some(read), false) = (&record.fields, key_id.is_empty()) {
+        let reads_of_key = record.fields.0.iter().filter(|_| !key_id.is_empty());
+        for read in reads_of_key {
             for field in &read.fields {
                 let key = (organization.as_str(), read.resource, *field, day, key_id);
                 *reads.entry(key).or_insert(0) += 1;
@@ -160,7 +183,7 @@ async fn insert_requests(tx: &mut Tx, rows: &[RequestRecord]) -> Result<(), Stor
                 .bind(row.latency_ms)
                 .bind(&row.client_ip)
                 .bind(&row.request_id)
-                .bind(row.fields.as_ref().map(|f| f.fields.join(",")));
+                .bind(row.fields.logged());
         }
         query.execute(&mut *conn).await?;
     });

@@ -185,6 +185,23 @@ async fn demo_is_idempotent_and_its_printed_credentials_work(backend: Backend) {
     let employees = page["data"].as_array().unwrap();
     assert_eq!(employees.len(), 2, "{page}");
     assert!(employees.iter().all(|e| e["status"] == "active"));
+
+    // The printed feed command shows how the demo data came to be.
+    let changes_command = printed(&second.stdout, "Changes:");
+    let changes_url = changes_command.rsplit('\'').nth(1).unwrap();
+    let changes: serde_json::Value = http
+        .get(changes_url)
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let events = changes["data"].as_array().unwrap();
+    assert_eq!(events.len(), 2, "{changes}");
+    assert!(events.iter().all(|e| e["type"] == "employees.created"));
+    assert!(changes["next_cursor"].is_string());
     let get = |path: String| {
         let request = http
             .get(format!("{app_url}{path}"))

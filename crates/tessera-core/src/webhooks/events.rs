@@ -171,6 +171,35 @@ pub struct RecordChange {
     pub record: Option<Map<String, Value>>,
 }
 
+impl RecordChange {
+    /// The change as [`EventData::full`] stored it, or `None` when `data`
+    /// is not a record event of `resource`.
+    pub fn from_stored(resource: &'static Resource, data: &Value) -> Option<RecordChange> {
+        let changed_fields = match data.get("changed_fields") {
+            None => None,
+            Some(names) => Some(
+                names
+                    .as_array()?
+                    .iter()
+                    .map(|name| name.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()?,
+            ),
+        };
+        let record = match data.get("record")? {
+            Value::Null => None,
+            Value::Object(record) => Some(record.clone()),
+            _ => return None,
+        };
+        Some(RecordChange {
+            organization: data.get("organization")?.as_str()?.to_owned(),
+            resource,
+            id: data.get("id")?.as_str()?.to_owned(),
+            changed_fields,
+            record,
+        })
+    }
+}
+
 /// What an event says.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EventData {
@@ -322,6 +351,23 @@ mod tests {
         let with_iban: BTreeSet<String> = ["iban".to_owned()].into();
         let limited = data.limited(Some(&with_iban)).unwrap();
         assert_eq!(limited["record"], json!({"id": "emp_1", "iban": "GB00"}));
+    }
+
+    #[test]
+    fn a_stored_change_reads_back_as_it_was_written() {
+        let data = employee_update();
+        let EventData::Record(change) = &data else {
+            unreachable!("employee_update is a record event")
+        };
+        let again = RecordChange::from_stored(change.resource, &data.full());
+        assert_eq!(again.as_ref(), Some(change));
+        let deleted = json!({"organization": "org_1", "resource": "employees", "id": "emp_1", "record": null});
+        let gone = RecordChange::from_stored(change.resource, &deleted).unwrap();
+        assert_eq!((gone.record, gone.changed_fields), (None, None));
+        assert_eq!(
+            RecordChange::from_stored(change.resource, &json!({"a": 1})),
+            None
+        );
     }
 
     #[test]

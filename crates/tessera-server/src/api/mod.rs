@@ -8,6 +8,7 @@
 
 mod api_keys;
 mod connected_clients;
+mod events;
 pub(crate) mod extract;
 mod json;
 mod leaked_keys;
@@ -41,6 +42,7 @@ fn key_authenticated(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(me::router())
         .merge(records::router())
+        .merge(events::router())
         .route_layer(from_fn_with_state(state, extract::authenticate))
 }
 

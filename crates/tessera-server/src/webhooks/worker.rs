@@ -28,8 +28,6 @@ const RESPONSE_EXCERPT_BYTES: usize = 2048;
 const REPORT_QUEUE: usize = 4096;
 /// Attempts recorded in one transaction at most.
 const REPORTS_PER_WRITE: usize = 512;
-/// How often old messages and events are pruned.
-const PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
 
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     let settings = state.config().webhooks.clone();
@@ -90,7 +88,7 @@ impl Worker {
     async fn run(self: Arc<Self>) {
         let mut last_prune: Option<Instant> = None;
         loop {
-            if last_prune.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+            if last_prune.is_none_or(|at| at.elapsed() >= self.settings.prune_interval) {
                 self.prune().await;
                 last_prune = Some(Instant::now());
             }

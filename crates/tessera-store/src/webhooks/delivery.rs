@@ -397,19 +397,16 @@ pub async fn attempts_since(
 }
 
 /// Deletes messages (with their attempts) and events created before
-/// `before`; how many messages and events went.
+/// `before`; how many messages and events went. The feed notes how far
+/// each organisation's events went, so older cursors answer 410.
 pub async fn prune(db: &Db, before: i64) -> Result<(u64, u64), StoreError> {
-    Ok(on_pool!(db, |pool| {
-        let messages = sqlx::query("DELETE FROM webhook_messages WHERE created_at < $1")
+    let messages = on_pool!(db, |pool| {
+        sqlx::query("DELETE FROM webhook_messages WHERE created_at < $1")
             .bind(before)
             .execute(pool)
             .await?
-            .rows_affected();
-        let events = sqlx::query("DELETE FROM webhook_events WHERE created_at < $1")
-            .bind(before)
-            .execute(pool)
-            .await?
-            .rows_affected();
-        (messages, events)
-    }))
+            .rows_affected()
+    });
+    let events = crate::events::prune(db, before).await?;
+    Ok((messages, events))
 }

@@ -12,7 +12,7 @@ mod write;
 
 use super::extract::ApiKeyAuth;
 use super::json::Json;
-use crate::usage::FieldsRead;
+use crate::usage::{FieldsRead, FieldsReturned};
 use crate::{ApiError, AppState};
 use axum::Router;
 use axum::extract::{Extension, FromRequestParts, Path, Query, State};
@@ -216,9 +216,9 @@ async fn show(
 }
 
 /// What a data read returned, for the usage log's field reads.
-fn fields_read(resource: &Resource, visible: &[&'static Field]) -> FieldsRead {
-    FieldsRead {
+fn fields_read(resource: &Resource, visible: &[&'static Field]) -> FieldsReturned {
+    FieldsReturned(vec![FieldsRead {
         resource: resource.name,
         fields: visible.iter().map(|field| field.name).collect(),
-    }
+    }])
 }

@@ -5,11 +5,13 @@
 //! the same declarations.
 //!
 //! This module holds the document's frame and the helpers every section
-//! uses; `records`, `keys`, `clients` and `webhooks` describe their paths, and
+//! uses; `records`, `events`, `keys`, `clients`, `webhooks` and `usage`
+//! describe their paths, and
 //! `components` the shared schemas, parameters, headers and problems.
 
 mod clients;
 mod components;
+mod events;
 mod keys;
 mod records;
 mod usage;
@@ -27,6 +29,7 @@ pub fn document() -> Value {
     for resource in RESOURCES {
         records::resource_paths(resource, &mut paths);
     }
+    events::events_path(&mut paths);
     keys::key_management_paths(&mut paths);
     clients::connected_client_paths(&mut paths);
     webhooks::webhook_paths(&mut paths);
@@ -42,6 +45,7 @@ pub fn document() -> Value {
             .iter()
             .map(|r| json!({"name": r.title, "description": records::resource_description(r)})),
     );
+    tags.push(json!({"name": "Events", "description": "What changed, in commit order: the pull side of webhooks, for syncing without a public endpoint. Deletions included."}));
     tags.push(json!({"name": "Key management", "description": "Create, list and revoke API keys. Authenticated with a console username and password (HTTP Basic); an API key is refused here."}));
     tags.push(json!({"name": "Connected clients", "description": "The API clients (integrating companies) that have used the organisation's keys, and blocking them. Administrators only, with a console username and password (HTTP Basic)."}));
     tags.push(json!({"name": "Webhook endpoints", "description": "Where Tessera sends events (Standard Webhooks, signed), the message log, replay and recovery. Administrators only, with a console username and password (HTTP Basic); an API key is refused here."}));
@@ -97,6 +101,10 @@ Each key grants actions (`create`, `read`, `update`, `delete`, `download`) per r
 
 Every list answers `{"data": [...], "next_cursor": "…" | null}`, ordered by `id`. Pass `next_cursor` back as `cursor` for the next page; `limit` is 1–200 (default 50). `updated_since` returns records changed at or after a time; equality filters (e.g. `?status=active`) exist on the fields marked filterable; `fields=a,b` asks for fewer fields.
 
+## Staying in sync
+
+`updated_since` cannot report deletions, and can miss a change whose transaction commits after you asked. `GET /api/v1/events` can do neither: it lists every create, update and delete in commit order, with the fields the key may read. Take a cursor with `GET /api/v1/events?after=now`, load the lists, then follow the feed from that cursor with `after=<next_cursor>`.
+
 ## Writes
 
 Create answers 201 with the record and its `Location`. Send an `Idempotency-Key` with a create to retry it safely: the same key and body within 24 hours replay the first answer (with `Idempotent-Replayed: true`); the same key with another body is 409 `idempotency_key_reused`. Reads carry an `ETag`; send it back in `If-Match` on an update to refuse it (412) if someone changed the record meanwhile. Amounts are decimal strings, never floating-point numbers; dates are `YYYY-MM-DD`; a field without a value is `null`.
@@ -126,6 +134,7 @@ fn problem_response_name(status: u16) -> &'static str {
         404 => "NotFound",
         405 => "MethodNotAllowed",
         409 => "Conflict",
+        410 => "Gone",
         412 => "PreconditionFailed",
         413 => "PayloadTooLarge",
         415 => "UnsupportedMediaType",
