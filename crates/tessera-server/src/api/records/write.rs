@@ -333,7 +333,7 @@ pub(super) async fn update(
     let grant = write_grant(&auth, resource, Action::Update)?;
     if body.as_object().is_some_and(Map::is_empty) {
         return Err(invalid(
-            "The body names no field to change; send the fields to update, e.g. {\"status\": \"active\"}.",
+            "The body names no field to change; send at least one field to update.",
         ));
     }
     for _ in 0..UPDATE_ATTEMPTS {
