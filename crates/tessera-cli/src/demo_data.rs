@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tessera_core::id::OrganizationId;
 use tessera_core::id::new_prefixed_id;
-use tessera_core::records::{self, WriteMode};
+use tessera_core::records::{self, FieldGrant, WriteMode};
 use tessera_core::resources;
 use tessera_store::records::{CreateOutcome, NewRecord};
 use tessera_store::{Db, now_ms};
@@ -428,7 +428,7 @@ async fn insert_with_ids(
     let resource = resources::resource(name).ok_or_else(|| anyhow!("no resource {name}"))?;
     let mut new = Vec::with_capacity(bodies.len());
     for (body, id) in bodies.iter().zip(&ids) {
-        let data = records::check_write(resource, body, WriteMode::Create, None, None)
+        let data = records::check_write(resource, body, WriteMode::Create, FieldGrant::FULL, None)
             .map_err(|e| anyhow!("a demo {name} record is invalid: {e:?}"))?;
         new.push(NewRecord {
             id: id.clone(),
@@ -466,8 +466,9 @@ async fn insert_contracts(
     for (n, employee_id) in employee_ids.iter().enumerate() {
         let content = contract_pdf(n + 1);
         let body = json!({"employee_id": employee_id, "title": "Employment contract"});
-        let mut data = records::check_write(resource, &body, WriteMode::Create, None, None)
-            .map_err(|e| anyhow!("a demo document is invalid: {e:?}"))?;
+        let mut data =
+            records::check_write(resource, &body, WriteMode::Create, FieldGrant::FULL, None)
+                .map_err(|e| anyhow!("a demo document is invalid: {e:?}"))?;
         data.insert(
             "file_name".into(),
             json!(format!("contract-E-{:04}.pdf", n + 1)),

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 use tessera_core::audit::Actor;
 use tessera_core::id::new_prefixed_id;
-use tessera_core::records::{self, Data, WriteError, WriteMode};
+use tessera_core::records::{self, Data, FieldGrant, WriteError, WriteMode};
 use tessera_core::resources::{self, Field, FieldKind, RESOURCES, Resource};
 use tessera_ops::Ops;
 use tessera_ops::records::Import;
@@ -196,7 +196,7 @@ pub fn read_rows(resource: &Resource, input: impl Read) -> Result<Vec<Row>, Vec<
             resource,
             &Value::Object(body),
             WriteMode::Create,
-            None,
+            FieldGrant::FULL,
             None,
         ) {
             Ok(data) => rows.push(Row { line, data }),

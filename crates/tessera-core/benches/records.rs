@@ -8,7 +8,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::hint::black_box;
-use tessera_core::records::{self, Data, RecordView, StoredFields, WriteMode};
+use tessera_core::records::{self, Data, FieldGrant, RecordView, StoredFields, WriteMode};
 use tessera_core::resources::resource;
 
 fn employee_body() -> Value {
@@ -31,14 +31,15 @@ fn benchmarks(c: &mut Criterion) {
                 employees,
                 black_box(&body),
                 WriteMode::Create,
-                None,
+                FieldGrant::FULL,
                 None,
             ))
         })
     });
 
-    let data: Data = records::check_write(employees, &body, WriteMode::Create, None, None)
-        .expect("a valid employee");
+    let data: Data =
+        records::check_write(employees, &body, WriteMode::Create, FieldGrant::FULL, None)
+            .expect("a valid employee");
     let stored = serde_json::to_string(&data).expect("serialisable");
     let readable: BTreeSet<String> = ["id", "first_name", "last_name", "start_date", "end_date"]
         .map(String::from)

@@ -65,15 +65,42 @@ pub enum WriteError {
     Invalid(Vec<FieldProblem>),
 }
 
+/// What a writer may do with a resource's fields. One field list bounds
+/// writing and, when the writer also holds `read`, reading: answers and
+/// refusals show a writer stored values only of the fields it may read.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldGrant<'a> {
+    /// The fields it may write (`None`: every field).
+    pub fields: Option<&'a BTreeSet<String>>,
+    /// Whether it may read the resource's records.
+    pub reads: bool,
+}
+
+impl FieldGrant<'_> {
+    /// Every field, written and read: the importer and the demo data.
+    pub const FULL: FieldGrant<'static> = FieldGrant {
+        fields: None,
+        reads: true,
+    };
+
+    pub fn may_read(&self, name: &str) -> bool {
+        self.reads && self.fields.is_none_or(|f| f.contains(name))
+    }
+
+    fn may_write(&self, name: &str) -> bool {
+        self.fields.is_none_or(|f| f.contains(name))
+    }
+}
+
 /// Checks a create or update body and returns the record's data as it will
 /// be stored: for a create, every writable field (absent ones `null`); for
-/// an update, `existing` with the body's fields replaced. `writable` is the
-/// caller's field list (`None`: every field).
+/// an update, `existing` with the body's fields replaced. `grant` bounds the
+/// fields the caller may write, and which stored values a refusal may quote.
 pub fn check_write(
     resource: &Resource,
     body: &Value,
     mode: WriteMode,
-    writable: Option<&BTreeSet<String>>,
+    grant: FieldGrant<'_>,
     existing: Option<&Data>,
 ) -> Result<Data, WriteError> {
     let Value::Object(body) = body else {
@@ -86,9 +113,7 @@ pub fn check_write(
         match resource.field(name) {
             None => unknown.push(name.clone()),
             Some(field) if !field.writable => read_only.push(name.clone()),
-            Some(_) if writable.is_some_and(|w| !w.contains(name)) => {
-                not_permitted.push(name.clone())
-            }
+            Some(_) if !grant.may_write(name) => not_permitted.push(name.clone()),
             Some(_) => {}
         }
     }
@@ -127,21 +152,58 @@ pub fn check_write(
             problems.push(FieldProblem::new(field.name, "is required"));
         }
     }
-    for (earlier, later) in resource.date_order {
-        if let (Some(Value::String(a)), Some(Value::String(b))) =
-            (data.get(*earlier), data.get(*later))
-            && b < a
-        {
-            problems.push(FieldProblem::new(
-                later,
-                format!("must not be earlier than {earlier} ({a})"),
-            ));
-        }
+    for &(earlier, later) in resource.date_order {
+        let order = DateOrder { earlier, later };
+        problems.extend(order.problem(body, &data, grant));
     }
     if problems.is_empty() {
         Ok(data)
     } else {
         Err(WriteError::Invalid(problems))
+    }
+}
+
+/// Two date fields where the later, when set, may not be earlier than the
+/// earlier one.
+struct DateOrder {
+    earlier: &'static str,
+    later: &'static str,
+}
+
+impl DateOrder {
+    /// The problem of `data`'s dates out of order, told on a date the body
+    /// wrote. The other date is named and quoted only when the body sent it
+    /// or the writer may read it: a refusal must not disclose a stored value
+    /// the writer may not see.
+    fn problem(
+        &self,
+        body: &Map<String, Value>,
+        data: &Data,
+        grant: FieldGrant<'_>,
+    ) -> Option<FieldProblem> {
+        let (Some(Value::String(start)), Some(Value::String(end))) =
+            (data.get(self.earlier), data.get(self.later))
+        else {
+            return None;
+        };
+        if end >= start {
+            return None;
+        }
+        let only_the_start_was_written =
+            body.contains_key(self.earlier) && !body.contains_key(self.later);
+        let (field, relation, other, other_value) = if only_the_start_was_written {
+            (self.earlier, "later", self.later, end)
+        } else {
+            (self.later, "earlier", self.earlier, start)
+        };
+        let problem = if body.contains_key(other) || grant.may_read(other) {
+            format!("must not be {relation} than {other} ({other_value})")
+        } else {
+            format!(
+                "must not be {relation} than a date of this record that this API key may not read"
+            )
+        };
+        Some(FieldProblem::new(field, problem))
     }
 }
 
@@ -402,6 +464,25 @@ pub fn visible_fields(
                     && requested.is_none_or(|r| r.contains(f.name)))
         })
         .collect()
+}
+
+/// Which fields the answer to a write shows: what the writer may read of
+/// the record; to a writer without `read`, only `id` and `updated_at`
+/// (enough to address the record and tell when it changed, none of its
+/// values).
+pub fn write_answer_fields(
+    resource: &'static Resource,
+    grant: FieldGrant<'_>,
+) -> Vec<&'static Field> {
+    if grant.reads {
+        visible_fields(resource, grant.fields, None)
+    } else {
+        resource
+            .fields
+            .iter()
+            .filter(|f| matches!(f.name, "id" | "updated_at"))
+            .collect()
+    }
 }
 
 /// Parses a `fields=a,b` parameter: the named fields, or the names the

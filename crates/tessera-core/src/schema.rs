@@ -47,12 +47,13 @@ pub fn create_body(resource: &Resource) -> Value {
     })
 }
 
-/// The schema of a partial update: any writable fields; null clears an
-/// optional one.
+/// The schema of a partial update: at least one writable field (an empty
+/// body is refused); null clears an optional one.
 pub fn update_body(resource: &Resource) -> Value {
     json!({
         "type": "object",
         "properties": writable_properties(resource),
+        "minProperties": 1,
         "additionalProperties": false,
     })
 }
@@ -244,7 +245,7 @@ fn example_text(resource: &Resource, field: &Field) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::records::{WriteMode, check_write};
+    use crate::records::{FieldGrant, WriteMode, check_write};
     use crate::resources::RESOURCES;
 
     #[test]
@@ -254,7 +255,7 @@ mod tests {
             .filter(|r| r.fields.iter().any(|f| f.writable))
         {
             let body = create_example(resource);
-            let checked = check_write(resource, &body, WriteMode::Create, None, None);
+            let checked = check_write(resource, &body, WriteMode::Create, FieldGrant::FULL, None);
             assert!(checked.is_ok(), "{}: {checked:?}", resource.name);
         }
     }

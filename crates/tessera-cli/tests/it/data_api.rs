@@ -10,7 +10,7 @@ use crate::on_both_backends;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use tessera_core::records::{self, WriteMode};
+use tessera_core::records::{self, FieldGrant, WriteMode};
 use tessera_core::resources::{FieldKind, RESOURCES, Resource};
 use tessera_server::ServerConfig;
 
@@ -90,7 +90,7 @@ async fn store_record(
         resource,
         &Value::Object(body.clone()),
         WriteMode::Create,
-        None,
+        FieldGrant::FULL,
         None,
     )
     .unwrap();

@@ -31,3 +31,4 @@ mod verification;
 mod webhook_delivery;
 mod webhook_rules;
 mod webhooks;
+mod write_privacy;

@@ -13,7 +13,7 @@ fn a_create_fills_absent_fields_with_null_and_needs_required_ones() {
         employees(),
         &json!({"first_name": "Ada", "last_name": "Lovelace"}),
         WriteMode::Create,
-        None,
+        FieldGrant::FULL,
         None,
     )
     .unwrap();
@@ -25,7 +25,7 @@ fn a_create_fills_absent_fields_with_null_and_needs_required_ones() {
         employees(),
         &json!({"first_name": "Ada"}),
         WriteMode::Create,
-        None,
+        FieldGrant::FULL,
         None,
     )
     .unwrap_err();
@@ -41,7 +41,7 @@ fn unknown_and_read_only_fields_are_named_before_anything_else() {
         employees(),
         &json!({"shoe_size": 44, "id": "emp_x", "first_name": 3}),
         WriteMode::Create,
-        None,
+        FieldGrant::FULL,
         None,
     )
     .unwrap_err();
@@ -61,7 +61,10 @@ fn fields_outside_the_grant_are_not_permitted() {
         employees(),
         &json!({"first_name": "Ada", "last_name": "L", "iban": "DE00", "bank_name": "B"}),
         WriteMode::Create,
-        Some(&writable),
+        FieldGrant {
+            fields: Some(&writable),
+            reads: true,
+        },
         None,
     )
     .unwrap_err();
@@ -77,7 +80,7 @@ fn an_update_keeps_other_fields_and_checks_date_order_on_the_result() {
         employees(),
         &json!({"first_name": "Ada", "last_name": "L", "start_date": "2024-03-01"}),
         WriteMode::Create,
-        None,
+        FieldGrant::FULL,
         None,
     )
     .unwrap();
@@ -85,7 +88,7 @@ fn an_update_keeps_other_fields_and_checks_date_order_on_the_result() {
         employees(),
         &json!({"end_date": "2025-01-31"}),
         WriteMode::Update,
-        None,
+        FieldGrant::FULL,
         Some(&existing),
     )
     .unwrap();
@@ -95,7 +98,7 @@ fn an_update_keeps_other_fields_and_checks_date_order_on_the_result() {
         employees(),
         &json!({"end_date": "2024-02-29"}),
         WriteMode::Update,
-        None,
+        FieldGrant::FULL,
         Some(&existing),
     )
     .unwrap_err();
@@ -104,7 +107,7 @@ fn an_update_keeps_other_fields_and_checks_date_order_on_the_result() {
         employees(),
         &json!({"last_name": null}),
         WriteMode::Update,
-        None,
+        FieldGrant::FULL,
         Some(&existing),
     )
     .unwrap_err();
@@ -177,7 +180,7 @@ fn lists_of_references_are_deduplicated_and_indexed() {
         employees(),
         &json!({"first_name": "A", "last_name": "B", "group_ids": [id, id], "status": "active"}),
         WriteMode::Create,
-        None,
+        FieldGrant::FULL,
         None,
     )
     .unwrap();
@@ -194,7 +197,7 @@ fn stored_fields_answer_exactly_as_parsed_data_does() {
         employees(),
         &json!({"first_name": "Zoë \"Z\"", "last_name": "Ngā", "group_ids": ["grp_01jd3x7yq9v2c8r4t6w0z1a5bn"]}),
         WriteMode::Create,
-        None,
+        FieldGrant::FULL,
         None,
     )
     .unwrap();
@@ -259,4 +262,87 @@ proptest! {
             }
         }
     }
+}
+
+/// The problems of an employee update refused under `grant`.
+fn refused_update(existing: &Data, body: Value, grant: FieldGrant<'_>) -> Vec<FieldProblem> {
+    match check_write(employees(), &body, WriteMode::Update, grant, Some(existing)) {
+        Err(WriteError::Invalid(problems)) => problems,
+        other => panic!("expected invalid values, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_date_order_refusal_quotes_a_stored_date_only_to_a_writer_that_may_read_it() {
+    let existing = check_write(
+        employees(),
+        &json!({"first_name": "Ada", "last_name": "L", "start_date": "2016-01-14", "end_date": "2020-06-30"}),
+        WriteMode::Create,
+        FieldGrant::FULL,
+        None,
+    )
+    .unwrap();
+    let early_end = json!({"end_date": "1900-01-01"});
+    let reader = refused_update(&existing, early_end.clone(), FieldGrant::FULL);
+    assert_eq!(
+        reader,
+        vec![FieldProblem::new(
+            "end_date",
+            "must not be earlier than start_date (2016-01-14)"
+        )]
+    );
+    let end_date_only: BTreeSet<String> = ["end_date".to_owned()].into();
+    for reads in [false, true] {
+        let grant = FieldGrant {
+            fields: Some(&end_date_only),
+            reads,
+        };
+        let problems = refused_update(&existing, early_end.clone(), grant);
+        assert_eq!(problems[0].field, "end_date");
+        assert!(!problems[0].problem.contains("2016"), "{problems:?}");
+        assert!(!problems[0].problem.contains("start_date"), "{problems:?}");
+    }
+    // Writing the start after the stored end is told on the start.
+    let start_date_only: BTreeSet<String> = ["start_date".to_owned()].into();
+    let grant = FieldGrant {
+        fields: Some(&start_date_only),
+        reads: false,
+    };
+    let problems = refused_update(&existing, json!({"start_date": "2021-01-01"}), grant);
+    assert_eq!(problems[0].field, "start_date");
+    assert!(!problems[0].problem.contains("2020"), "{problems:?}");
+    assert!(!problems[0].problem.contains("end_date"), "{problems:?}");
+    // Both dates in the body: quoting the caller's own value hides nothing.
+    let both = refused_update(
+        &existing,
+        json!({"start_date": "2021-01-01", "end_date": "2020-01-01"}),
+        FieldGrant {
+            fields: None,
+            reads: false,
+        },
+    );
+    assert_eq!(both[0].field, "end_date");
+    assert!(both[0].problem.contains("(2021-01-01)"), "{both:?}");
+}
+
+#[test]
+fn a_write_answer_shows_a_writer_without_read_only_the_id_and_updated_at() {
+    let names = |grant| -> Vec<&str> {
+        write_answer_fields(employees(), grant)
+            .iter()
+            .map(|f| f.name)
+            .collect()
+    };
+    let writable: BTreeSet<String> = ["first_name", "iban"].map(String::from).into();
+    let blind = FieldGrant {
+        fields: Some(&writable),
+        reads: false,
+    };
+    assert_eq!(names(blind), ["id", "updated_at"]);
+    let reader = FieldGrant {
+        fields: Some(&writable),
+        reads: true,
+    };
+    assert_eq!(names(reader), ["id", "first_name", "iban"]);
+    assert_eq!(names(FieldGrant::FULL).len(), employees().fields.len());
 }

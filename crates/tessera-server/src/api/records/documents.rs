@@ -5,7 +5,9 @@
 use super::write::{
     NewContent, create_checked, earlier_answer, idempotency_key, sha256_hex, write_refusal,
 };
-use super::{ApiKeyAuth, RecordId, Served, etag, invalid, not_found, organization, require};
+use super::{
+    ApiKeyAuth, RecordId, Served, etag, invalid, not_found, organization, require, write_grant,
+};
 use crate::{ApiError, AppState};
 use axum::extract::multipart::{MultipartError, MultipartRejection};
 use axum::extract::{Extension, Multipart, State};
@@ -34,7 +36,7 @@ pub(super) async fn upload(
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ApiError> {
-    let fields = require(&auth, resource, Action::Create)?;
+    let grant = write_grant(&auth, resource, Action::Create)?;
     let key = idempotency_key(&headers)?;
     let multipart = multipart.map_err(|_| {
         ApiError::new(
@@ -43,7 +45,7 @@ pub(super) async fn upload(
         )
     })?;
     let (body, file) = read_parts(multipart).await?;
-    let mut data = records::check_write(resource, &body, WriteMode::Create, fields, None)
+    let mut data = records::check_write(resource, &body, WriteMode::Create, grant, None)
         .map_err(|e| write_refusal(resource, e))?;
     let Some(file) = file else {
         return Err(invalid("The upload has no file part.")
@@ -59,7 +61,8 @@ pub(super) async fn upload(
     data.insert("size".into(), json!(file.bytes.len()));
     data.insert("sha256".into(), json!(digest));
     let request_hash = sha256_hex(format!("POST {}\n{body}\n{digest}", resource.name).as_bytes());
-    if let Some(replayed) = earlier_answer(&state, &auth, key, &request_hash).await? {
+    let replayed = earlier_answer(&state, &auth, (resource, grant), key, &request_hash).await?;
+    if let Some(replayed) = replayed {
         return Ok(replayed);
     }
     let content = NewContent {
@@ -67,7 +70,7 @@ pub(super) async fn upload(
         file: Some(file.bytes),
     };
     let idempotency = key.map(|k| (k, request_hash.as_str()));
-    create_checked(&state, &auth, resource, fields, content, idempotency).await
+    create_checked(&state, &auth, (resource, grant), content, idempotency).await
 }
 
 /// The text parts as a JSON object of field values, and the file part.

@@ -25,7 +25,7 @@ use std::collections::BTreeSet;
 use tessera_core::ErrorCode;
 use tessera_core::id::OrganizationId;
 use tessera_core::permissions::Action;
-use tessera_core::records::{self, FieldValues, RecordView};
+use tessera_core::records::{self, FieldGrant, FieldValues, RecordView};
 use tessera_core::resources::{Field, RESOURCES, Resource};
 use tessera_store::format_ms;
 use tessera_store::records as store;
@@ -97,6 +97,25 @@ fn require<'a>(
         .with_details(json!({"resource": resource.name, "action": action.as_str()})));
     }
     Ok(access.field_restriction(resource.name))
+}
+
+/// What the request's key may do with `resource`'s fields when it writes
+/// with `action`: its field list, and whether it may also read them (which
+/// decides what the answer and the refusals may show).
+fn write_grant<'a>(
+    auth: &'a ApiKeyAuth,
+    resource: &Resource,
+    action: Action,
+) -> Result<FieldGrant<'a>, ApiError> {
+    let fields = require(auth, resource, action)?;
+    Ok(FieldGrant {
+        fields,
+        reads: auth
+            .verdict
+            .key
+            .effective
+            .allows(resource.name, Action::Read),
+    })
 }
 
 /// The `{id}` of a record route. An id that cannot be one of the resource's

@@ -1,25 +1,34 @@
 //! Creating, updating and deleting records. A create may carry an
 //! `Idempotency-Key`: its answer is stored with the record, in the same
 //! transaction, and replayed to a retry of the same request.
+//!
+//! Answers and refusals show a key nothing it may not read: a write is
+//! answered with the fields the key may read (only `id` and `updated_at`
+//! without `read`), a replay is narrowed to what the key may read now,
+//! a reference to a resource the key may not read is refused as missing
+//! whether or not the record exists, and a refused delete counts only the
+//! referring records the key may read.
 
 use super::{
     ApiKeyAuth, RecordId, Served, etag, invalid, not_found, organization, require, times,
-    versioned, view,
+    versioned, view, write_grant,
 };
 use crate::api::extract::ApiJson;
-use crate::api::json::JsonBody;
+use crate::api::json::{Json, JsonBody};
 use crate::{ApiError, AppState};
 use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde::{Serialize, Serializer};
+use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeSet;
 use tessera_core::ErrorCode;
 use tessera_core::id::new_prefixed_id;
 use tessera_core::permissions::Action;
-use tessera_core::records::{self, Data, WriteError, WriteMode};
-use tessera_core::resources::Resource;
+use tessera_core::records::{
+    self, Data, FieldGrant, FieldValues, StoredFields, WriteError, WriteMode,
+};
+use tessera_core::resources::{Field, Resource};
 use tessera_ops::records::Revision;
 use tessera_store::now_ms;
 use tessera_store::records::{
@@ -75,6 +84,32 @@ fn missing_references(ids: &[String]) -> ApiError {
     .with_details(json!({"missing_references": ids}))
 }
 
+/// Refuses references in `written` to records of resources the key may not
+/// read, as missing ones are refused, whether or not the records exist: a
+/// write must not confirm that a record the key may not read exists.
+fn refuse_unreadable_references(
+    auth: &ApiKeyAuth,
+    resource: &Resource,
+    written: &Data,
+) -> Result<(), ApiError> {
+    let access = &auth.verdict.key.effective;
+    let mut unreadable: Vec<String> = records::references(resource, written)
+        .into_iter()
+        .filter(|(target, _)| !access.allows(target, Action::Read))
+        .map(|(_, id)| id.to_owned())
+        .collect();
+    unreadable.dedup();
+    if unreadable.is_empty() {
+        Ok(())
+    } else {
+        Err(missing_references(&unreadable))
+    }
+}
+
+/// The version of a record just created, and so the `ETag` of a create's
+/// answer and of its replays.
+const CREATED_VERSION: i64 = 1;
+
 /// A validated `Idempotency-Key` header, if the request has one.
 pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else {
@@ -88,11 +123,13 @@ pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, ApiEr
         .ok_or_else(|| invalid("Idempotency-Key must be 1 to 255 visible ASCII characters."))
 }
 
-/// The stored answer to an earlier request with the same key, replayed, or
-/// a refusal of a reused key whose request differs; `None` for a new key.
+/// The stored answer to an earlier request with the same key, replayed
+/// with the fields `grant` lets the key read now, or a refusal of a reused
+/// key whose request differs; `None` for a new key.
 pub(super) async fn earlier_answer(
     state: &AppState,
     auth: &ApiKeyAuth,
+    (resource, grant): (&'static Resource, FieldGrant<'_>),
     key: Option<&str>,
     request_hash: &str,
 ) -> Result<Option<Response>, ApiError> {
@@ -100,13 +137,38 @@ pub(super) async fn earlier_answer(
         return Ok(None);
     };
     match store::idempotent_answer(state.db(), &auth.verdict.key.id, key, now_ms()).await? {
-        Some(answer) => replay(answer, request_hash).map(Some),
+        Some(answer) => {
+            let shown = records::write_answer_fields(resource, grant);
+            replay(answer, request_hash, &shown).map(Some)
+        }
         None => Ok(None),
     }
 }
 
-/// Replays a stored answer, or refuses a reused key whose request differs.
-fn replay(answer: store::StoredAnswer, request_hash: &str) -> Result<Response, ApiError> {
+/// A stored answer showing only `fields`, in declaration order: the key's
+/// restrictions may have narrowed since the answer was first given.
+struct Narrowed<'a> {
+    fields: &'a [&'static Field],
+    stored: &'a StoredFields<'a>,
+}
+
+impl Serialize for Narrowed<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(
+            self.fields
+                .iter()
+                .filter_map(|field| Some((field.name, self.stored.value(field.name)?))),
+        )
+    }
+}
+
+/// Replays a stored answer narrowed to `fields`, or refuses a reused key
+/// whose request differs.
+fn replay(
+    answer: store::StoredAnswer,
+    request_hash: &str,
+    fields: &[&'static Field],
+) -> Result<Response, ApiError> {
     if answer.request_hash != request_hash {
         return Err(ApiError::new(
             ErrorCode::IdempotencyKeyReused,
@@ -115,9 +177,22 @@ fn replay(answer: store::StoredAnswer, request_hash: &str) -> Result<Response, A
     }
     let status = StatusCode::from_u16(u16::try_from(answer.status).unwrap_or(500))
         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = (status, JsonBody(answer.body)).into_response();
+    let stored = StoredFields::parse(&answer.body).map_err(ApiError::internal)?;
+    let mut response = (
+        status,
+        Json(Narrowed {
+            fields,
+            stored: &stored,
+        }),
+    )
+        .into_response();
     if let Some(location) = answer.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
         response.headers_mut().insert(header::LOCATION, location);
+    }
+    if status == StatusCode::CREATED {
+        response
+            .headers_mut()
+            .insert(header::ETAG, etag(CREATED_VERSION));
     }
     response
         .headers_mut()
@@ -136,25 +211,26 @@ pub(super) struct NewContent {
     pub file: Option<Vec<u8>>,
 }
 
-/// Creates one record, answering 201 with its view; with an idempotency
-/// key (and the request's hash), the answer is stored for retries.
+/// Creates one record, answering 201 with what `grant` lets the key read
+/// of it; with an idempotency key (and the request's hash), the answer is
+/// stored for retries.
 pub(super) async fn create_checked(
     state: &AppState,
     auth: &ApiKeyAuth,
-    resource: &'static Resource,
-    fields: Option<&BTreeSet<String>>,
+    (resource, grant): (&'static Resource, FieldGrant<'_>),
     content: NewContent,
     idempotency: Option<(&str, &str)>,
 ) -> Result<Response, ApiError> {
+    refuse_unreadable_references(auth, resource, &content.data)?;
     let now = now_ms();
     let record = StoredRecord {
         id: new_prefixed_id(resource.id_prefix),
         data: content.data,
-        version: 1,
+        version: CREATED_VERSION,
         created_at: now,
         updated_at: now,
     };
-    let visible = records::visible_fields(resource, fields, None);
+    let visible = records::write_answer_fields(resource, grant);
     let t = times(record.created_at, record.updated_at);
     let body = serde_json::to_string(&view(&visible, &record.id, &record.data, &t))
         .map_err(ApiError::internal)?;
@@ -192,7 +268,7 @@ pub(super) async fn create_checked(
         CreateOutcome::MissingReferences(ids) => Err(missing_references(&ids)),
         CreateOutcome::IdempotencyKeyTaken => {
             let (key, request_hash) = idempotency.unwrap_or_default();
-            earlier_answer(state, auth, Some(key), request_hash)
+            earlier_answer(state, auth, (resource, grant), Some(key), request_hash)
                 .await?
                 .ok_or_else(|| {
                     ApiError::new(
@@ -211,19 +287,20 @@ pub(super) async fn create(
     headers: HeaderMap,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
-    let fields = require(&auth, resource, Action::Create)?;
+    let grant = write_grant(&auth, resource, Action::Create)?;
     let key = idempotency_key(&headers)?;
     // Keys are ordered in a serde_json map, so the same fields in another
     // order or with other whitespace hash the same.
     let request_hash = sha256_hex(format!("POST {}\n{}", resource.name, body).as_bytes());
-    if let Some(replayed) = earlier_answer(&state, &auth, key, &request_hash).await? {
+    let replayed = earlier_answer(&state, &auth, (resource, grant), key, &request_hash).await?;
+    if let Some(replayed) = replayed {
         return Ok(replayed);
     }
-    let data = records::check_write(resource, &body, WriteMode::Create, fields, None)
+    let data = records::check_write(resource, &body, WriteMode::Create, grant, None)
         .map_err(|e| write_refusal(resource, e))?;
     let content = NewContent { data, file: None };
     let idempotency = key.map(|k| (k, request_hash.as_str()));
-    create_checked(&state, &auth, resource, fields, content, idempotency).await
+    create_checked(&state, &auth, (resource, grant), content, idempotency).await
 }
 
 /// `If-Match`: whether `record` is a version the client named.
@@ -253,8 +330,12 @@ pub(super) async fn update(
     headers: HeaderMap,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
-    // A grant's field list bounds reading and writing alike.
-    let fields = require(&auth, resource, Action::Update)?;
+    let grant = write_grant(&auth, resource, Action::Update)?;
+    if body.as_object().is_some_and(Map::is_empty) {
+        return Err(invalid(
+            "The body names no field to change; send at least one field to update.",
+        ));
+    }
     for _ in 0..UPDATE_ATTEMPTS {
         let existing = store::get(state.db(), organization(&auth), resource.name, &id)
             .await?
@@ -266,10 +347,11 @@ pub(super) async fn update(
             resource,
             &body,
             WriteMode::Update,
-            fields,
+            grant,
             Some(&existing.data),
         )
         .map_err(|e| write_refusal(resource, e))?;
+        refuse_unreadable_references(&auth, resource, &written(&body, &data))?;
         let outcome = tessera_ops::records::update(
             state.ops(),
             organization(&auth),
@@ -285,7 +367,7 @@ pub(super) async fn update(
         .await?;
         match outcome {
             UpdateOutcome::Updated(record) => {
-                let visible = records::visible_fields(resource, fields, None);
+                let visible = records::write_answer_fields(resource, grant);
                 let t = times(record.created_at, record.updated_at);
                 return Ok(versioned(
                     view(&visible, &record.id, &record.data, &t),
@@ -306,6 +388,15 @@ pub(super) async fn update(
     ))
 }
 
+/// The values of `data` that `body` wrote (an update's other fields are the
+/// stored ones, which the writer did not choose).
+fn written(body: &Value, data: &Data) -> Data {
+    data.iter()
+        .filter(|(name, _)| body.get(name.as_str()).is_some())
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
+}
+
 fn precondition_failed() -> ApiError {
     ApiError::new(
         ErrorCode::PreconditionFailed,
@@ -323,22 +414,44 @@ pub(super) async fn remove(
     match tessera_ops::records::delete(state.ops(), organization(&auth), resource, &id).await? {
         DeleteOutcome::Deleted => Ok(StatusCode::NO_CONTENT),
         DeleteOutcome::NotFound => Err(not_found(resource, &id)),
-        DeleteOutcome::Referenced(by) => {
-            let described: Vec<String> = by
-                .iter()
-                .map(|(resource, field, count)| format!("{count} {resource} ({field})"))
-                .collect();
-            Err(ApiError::new(
-                ErrorCode::Conflict,
-                format!(
-                    "This {} is still referred to by {}; delete or change those first.",
-                    resource.singular(),
-                    described.join(", ")
-                ),
-            )
-            .with_details(json!({
-                "referenced_by": by.iter().map(|(resource, field, count)| json!({"resource": resource, "field": field, "count": count})).collect::<Vec<_>>()
-            })))
-        }
+        DeleteOutcome::Referenced(by) => Err(still_referenced(&auth, resource, &by)),
     }
+}
+
+/// The refusal of a delete while other records refer to the record. It
+/// names and counts only the referring resources and fields the key may
+/// read; the others are mentioned without a name or a count.
+fn still_referenced(
+    auth: &ApiKeyAuth,
+    resource: &Resource,
+    by: &[(String, String, i64)],
+) -> ApiError {
+    let access = &auth.verdict.key.effective;
+    let (shown, hidden): (Vec<_>, Vec<_>) = by.iter().partition(|(referrer, field, _)| {
+        access.allows(referrer, Action::Read)
+            && access
+                .field_restriction(referrer)
+                .is_none_or(|fields| fields.contains(field))
+    });
+    let mut described = shown
+        .iter()
+        .map(|(referrer, field, count)| format!("{count} {referrer} ({field})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if !hidden.is_empty() {
+        let separator = if described.is_empty() { "" } else { " and " };
+        described = format!("{described}{separator}records this API key may not read");
+    }
+    let referenced_by: Vec<Value> = shown
+        .iter()
+        .map(|(referrer, field, count)| json!({"resource": referrer, "field": field, "count": count}))
+        .collect();
+    ApiError::new(
+        ErrorCode::Conflict,
+        format!(
+            "This {} is still referred to by {described}; delete or change those first.",
+            resource.singular()
+        ),
+    )
+    .with_details(json!({ "referenced_by": referenced_by }))
 }

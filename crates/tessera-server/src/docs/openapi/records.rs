@@ -174,13 +174,13 @@ fn create_operation(names: &Names) -> Value {
         json!({
             "operationId": format!("create{type_name}"),
             "summary": format!("Create a {singular}"),
-            "description": format!("Needs `create` on `{name}`, and the key must be allowed to write every field sent. References must name records of this organisation."),
+            "description": format!("Needs `create` on `{name}`, and the key must be allowed to write every field sent. References must name records of this organisation, of resources the key may read (others are refused as missing)."),
             "parameters": [reference("parameters", "IdempotencyKey"), reference("parameters", "XOrganization")],
             "requestBody": {"required": true, "content": {"application/json": {
                 "schema": reference("schemas", &format!("{type_name}Create")),
             }}},
             "responses": responses(
-                &[("201", json_answer(&format!("The new {singular}; a replayed create says `Idempotent-Replayed: true`."), type_name, &["Location", "ETag", "Idempotent-Replayed"]))],
+                &[("201", json_answer(&format!("The new {singular}, with the fields the key may read (only `id` and `updated_at` without `read`); a replayed create says `Idempotent-Replayed: true` and shows what the key may read now."), type_name, &["Location", "ETag", "Idempotent-Replayed"]))],
                 &[400, 401, 403, 409, 413, 415, 429],
             ),
         }),
@@ -198,13 +198,13 @@ fn update_operation(names: &Names) -> Value {
         json!({
             "operationId": format!("update{type_name}"),
             "summary": format!("Update a {singular}"),
-            "description": format!("Changes only the fields sent; `null` clears an optional field. Needs `update` on `{name}` and write access to every field sent."),
+            "description": format!("Changes only the fields sent (at least one; an empty body is 400); `null` clears an optional field. Needs `update` on `{name}` and write access to every field sent. A reference to a resource the key may not read is refused as missing."),
             "parameters": [reference("parameters", "IfMatch")],
             "requestBody": {"required": true, "content": {"application/json": {
                 "schema": reference("schemas", &format!("{type_name}Update")),
             }}},
             "responses": responses(
-                &[("200", json_answer(&format!("The updated {singular}."), type_name, &["ETag"]))],
+                &[("200", json_answer(&format!("The updated {singular}, with the fields the key may read (only `id` and `updated_at` without `read`)."), type_name, &["ETag"]))],
                 &[400, 401, 403, 404, 409, 412, 413, 415, 429],
             ),
         }),
