@@ -84,28 +84,6 @@ fn missing_references(ids: &[String]) -> ApiError {
     .with_details(json!({"missing_references": ids}))
 }
 
-/// Refuses references in `written` to records of resources the key may not
-/// read, as missing ones are refused, whether or not the records exist: a
-/// write must not confirm that a record the key may not read exists.
-fn refuse_unreadable_references(
-    auth: &ApiKeyAuth,
-    resource: &Resource,
-    written: &Data,
-) -> Result<(), ApiError> {
-    let access = &auth.verdict.key.effective;
-    let mut unreadable: Vec<String> = records::references(resource, written)
-        .into_iter()
-        .filter(|(target, _)| !access.allows(target, Action::Read))
-        .map(|(_, id)| id.to_owned())
-        .collect();
-    unreadable.dedup();
-    if unreadable.is_empty() {
-        Ok(())
-    } else {
-        Err(missing_references(&unreadable))
-    }
-}
-
 /// The version of a record just created, and so the `ETag` of a create's
 /// answer and of its replays.
 const CREATED_VERSION: i64 = 1;
@@ -221,7 +199,6 @@ pub(super) async fn create_checked(
     content: NewContent,
     idempotency: Option<(&str, &str)>,
 ) -> Result<Response, ApiError> {
-    refuse_unreadable_references(auth, resource, &content.data)?;
     let now = now_ms();
     let record = StoredRecord {
         id: new_prefixed_id(resource.id_prefix),
@@ -320,7 +297,7 @@ fn if_match(headers: &HeaderMap, record: &StoredRecord) -> Result<bool, ApiError
 
 /// Attempts at a read-merge-write before giving up on a record that keeps
 /// changing underneath.
-const UPDATE_ATTEMPTS: usize = 3;
+const UPDATE_ATTEMPTS: usize = 8;
 
 pub(super) async fn update(
     Extension(Served(resource)): Extension<Served>,
@@ -351,7 +328,6 @@ pub(super) async fn update(
             Some(&existing.data),
         )
         .map_err(|e| write_refusal(resource, e))?;
-        refuse_unreadable_references(&auth, resource, &written(&body, &data))?;
         let outcome = tessera_ops::records::update(
             state.ops(),
             organization(&auth),
@@ -386,15 +362,6 @@ pub(super) async fn update(
         ErrorCode::Conflict,
         "The record kept changing while this update was applied; retry it.",
     ))
-}
-
-/// The values of `data` that `body` wrote (an update's other fields are the
-/// stored ones, which the writer did not choose).
-fn written(body: &Value, data: &Data) -> Data {
-    data.iter()
-        .filter(|(name, _)| body.get(name.as_str()).is_some())
-        .map(|(name, value)| (name.clone(), value.clone()))
-        .collect()
 }
 
 fn precondition_failed() -> ApiError {
