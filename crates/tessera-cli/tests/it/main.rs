@@ -17,6 +17,7 @@ mod console_usage;
 mod console_webhooks;
 mod data_api;
 mod docs;
+mod hardening;
 mod http_basics;
 mod import;
 mod keys_api;
