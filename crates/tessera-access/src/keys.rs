@@ -8,15 +8,15 @@
 //! (PostgreSQL pushes them with LISTEN/NOTIFY; the log is also polled, which
 //! covers SQLite, command-line changes and a dropped notification link).
 
+use crate::key_cache::KeyCache;
 use crate::throttle::FailureThrottle;
 use crate::uses;
 use ipnet::IpNet;
-use moka::sync::Cache;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 use tessera_core::ErrorCode;
 use tessera_core::access_change::AccessChange;
@@ -209,10 +209,7 @@ impl From<Denial> for VerifyError {
 
 pub struct AccessEngine {
     db: Db,
-    cache: Cache<String, Arc<VerifiedKey>>,
-    /// Bumped by every invalidation; a lookup that started before a bump
-    /// does not cache what it read, which might already be stale.
-    generation: AtomicU64,
+    cache: KeyCache,
     uses: mpsc::Sender<KeyUse>,
     client_uses: mpsc::Sender<ClientUse>,
     settings: EngineSettings,
@@ -230,15 +227,10 @@ impl AccessEngine {
     ) -> (Arc<AccessEngine>, Vec<tokio::task::JoinHandle<()>>) {
         let (uses, use_queue) = mpsc::channel(10_000);
         let (client_uses, client_use_queue) = mpsc::channel(100_000);
-        let cache = Cache::builder()
-            .max_capacity(settings.cache_capacity)
-            .time_to_live(settings.cache_ttl)
-            .support_invalidation_closures()
-            .build();
+        let cache = KeyCache::new(settings.cache_capacity, settings.cache_ttl);
         let engine = Arc::new(AccessEngine {
             db,
             cache,
-            generation: AtomicU64::new(0),
             uses,
             client_uses,
             cache_hits: metrics::counter!("tessera_key_cache_total", "result" => "hit"),
@@ -267,9 +259,14 @@ impl AccessEngine {
 
     /// Verifies what a request presents and returns its verdict. An address
     /// that keeps failing is refused before any lookup, so spraying keys
-    /// neither loads the database nor affects keys used from elsewhere.
+    /// neither loads the database nor affects keys used from elsewhere;
+    /// keys that verified before (still cached and usable) keep working
+    /// from it, so a sprayer behind the same address or proxy cannot lock
+    /// out the keys in use there.
     pub async fn verify(&self, presented: &Presentation<'_>) -> Result<Verdict, VerifyError> {
-        if let Err(wait) = self.auth_failures.check(&presented.client_ip) {
+        if let Err(wait) = self.auth_failures.check(&presented.client_ip)
+            && !self.all_usable_and_cached(&presented.keys)
+        {
             let seconds = wait.as_secs().max(1);
             return Err(Denial {
                 retry_after: Some(seconds),
@@ -287,6 +284,22 @@ impl AccessEngine {
             }
         }
         result
+    }
+
+    /// Whether every presented key is a usable key already in the cache:
+    /// checking those costs no database read, so the failure throttle need
+    /// not stop them.
+    fn all_usable_and_cached(&self, raw_keys: &[&str]) -> bool {
+        let now = now_ms();
+        !raw_keys.is_empty()
+            && raw_keys.len() <= MAX_KEYS_PER_REQUEST
+            && raw_keys.iter().all(|raw| {
+                credentials::api_key_hash(raw).is_ok_and(|hash| {
+                    self.cache
+                        .get(hash.as_str())
+                        .is_some_and(|key| key.is_usable(now))
+                })
+            })
     }
 
     /// Seconds until `ip` may try keys again, while it has failed too often.
@@ -537,14 +550,12 @@ impl AccessEngine {
             return Ok(Some(hit));
         }
         self.cache_misses.increment(1);
-        let generation = self.generation.load(Ordering::Acquire);
+        let started = self.cache.read_started();
         let Some(record) = api_keys::for_verification(&self.db, hash).await? else {
             return Ok(None);
         };
         let key = Arc::new(VerifiedKey::from(record));
-        if self.generation.load(Ordering::Acquire) == generation {
-            self.cache.insert(hash.as_str().to_owned(), key.clone());
-        }
+        self.cache.insert_read(hash.as_str(), key.clone(), started);
         Ok(Some(key))
     }
 
@@ -556,29 +567,15 @@ impl AccessEngine {
 
     /// Forgets whatever `change` may have made stale, on this instance.
     pub fn apply(&self, change: &AccessChange) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        let target = change.target().to_owned();
-        let registered = match change {
-            AccessChange::Key(_) => self
-                .cache
-                .invalidate_entries_if(move |_, key| key.id == target),
-            AccessChange::Organization(_) => self
-                .cache
-                .invalidate_entries_if(move |_, key| key.organization_id == target),
-        };
-        if registered.is_err() {
-            self.cache.invalidate_all();
-        }
+        self.cache.invalidate(change);
     }
 
     /// Forgets everything: used when changes may have been missed.
     pub fn forget_all(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
         self.cache.invalidate_all();
     }
 
     pub fn cached_entries(&self) -> u64 {
-        self.cache.run_pending_tasks();
         self.cache.entry_count()
     }
 }

@@ -4,6 +4,7 @@
 
 mod changes;
 pub mod client_ip;
+mod key_cache;
 pub mod keys;
 pub mod rate_limit;
 pub mod throttle;

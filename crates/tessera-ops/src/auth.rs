@@ -49,8 +49,8 @@ pub fn actor_of(account: &Credentials, ip: IpAddr) -> Actor {
     }
 }
 
-/// Checks a username and password: refused at once while the account or
-/// the address is throttled; otherwise verified off the async workers
+/// Checks a username and password: refused at once while the address is
+/// throttled or the account is backing off for it; otherwise verified off the async workers
 /// (Argon2 is deliberately slow), an unknown username costing the same as a
 /// wrong password. Failures and throttling are counted and audited.
 pub async fn check_password(
@@ -79,7 +79,10 @@ pub async fn check_password(
         .await
         .map_err(|e| StoreError::Read(format!("password check did not finish: {e}")))?;
     match verdict {
-        Ok(account) => Ok(PasswordCheck::Accepted(account)),
+        Ok(account) => {
+            throttle.record_success(username, ip);
+            Ok(PasswordCheck::Accepted(account))
+        }
         Err((reason, account)) => {
             throttle.record_failure(username, ip);
             let actor = account

@@ -1,5 +1,6 @@
 use std::time::Duration;
 use tessera_access::client_ip::TrustedProxies;
+use tessera_access::throttle::Backoff;
 use tessera_core::webhooks::RetrySchedule;
 use tessera_core::webhooks::destination::AllowedNetworks;
 
@@ -23,10 +24,13 @@ pub struct ServerConfig {
     pub key_cache_capacity: u64,
     /// Longest a cached key is trusted without re-reading it.
     pub key_cache_ttl: Duration,
-    /// Failed password checks (console sign-in and the key-management API
-    /// together) allowed per username, and per client address, in
-    /// `password_failure_window`.
-    pub password_failures_per_account: u32,
+    /// How failed password checks (console sign-in and the key-management
+    /// API together) for one username from one client address delay the
+    /// next attempt from that address.
+    pub password_backoff: Backoff,
+    /// Failed password checks allowed per client address, whatever the
+    /// username, in `password_failure_window` (which also bounds how long
+    /// a backoff is remembered).
     pub password_failures_per_ip: u32,
     pub password_failure_window: Duration,
     /// Leak reports accepted per client address per minute.
@@ -93,7 +97,11 @@ impl Default for ServerConfig {
             shutdown_timeout: Duration::from_secs(30),
             key_cache_capacity: 100_000,
             key_cache_ttl: Duration::from_secs(30),
-            password_failures_per_account: 10,
+            password_backoff: Backoff {
+                free_failures: 5,
+                first_wait: Duration::from_secs(1),
+                longest_wait: Duration::from_secs(60),
+            },
             password_failures_per_ip: 50,
             password_failure_window: Duration::from_secs(15 * 60),
             leak_reports_per_minute: 10,

@@ -53,7 +53,7 @@ impl AppState {
         );
         Ok(AppState(Arc::new(Inner {
             password_throttle: PasswordThrottle::new(
-                config.password_failures_per_account,
+                config.password_backoff,
                 config.password_failures_per_ip,
                 config.password_failure_window,
             ),

@@ -182,13 +182,16 @@ async fn insert(
     Ok(id)
 }
 
+/// The account a username names, compared case-insensitively like the
+/// unique index on `lower(username)` (usernames are ASCII, so both
+/// backends' `lower` agree).
 pub async fn credentials_by_username(
     db: &Db,
     username: &str,
 ) -> Result<Option<Credentials>, StoreError> {
     let row: Option<CredentialsRow> = on_pool!(db, |pool| {
         sqlx::query_as(
-            "SELECT id, username, password_hash, is_operator, organization_id, active FROM accounts WHERE username = $1",
+            "SELECT id, username, password_hash, is_operator, organization_id, active FROM accounts WHERE lower(username) = lower($1)",
         )
         .bind(username)
         .fetch_optional(pool)
@@ -206,8 +209,12 @@ pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<Account>, StoreError
     row.map(Account::try_from).transpose()
 }
 
+/// The account a username names, compared case-insensitively.
 pub async fn find_by_username(db: &Db, username: &str) -> Result<Option<Account>, StoreError> {
-    let sql = concat!(account_select_sql!(), " WHERE a.username = $1");
+    let sql = concat!(
+        account_select_sql!(),
+        " WHERE lower(a.username) = lower($1)"
+    );
     let row: Option<AccountRow> = on_pool!(db, |pool| sqlx::query_as(sql)
         .bind(username)
         .fetch_optional(pool)

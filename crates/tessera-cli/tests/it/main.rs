@@ -18,6 +18,7 @@ mod console_webhooks;
 mod data_api;
 mod docs;
 mod events;
+mod hardening;
 mod http_basics;
 mod import;
 mod keys_api;

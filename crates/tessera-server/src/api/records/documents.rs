@@ -124,18 +124,23 @@ pub(super) async fn download(
     let content = store::document_content(state.db(), organization(&auth), &id)
         .await?
         .ok_or_else(|| not_found(resource, &id))?;
+    // Both are checked again here, not only at upload, so documents
+    // stored before these rules were tightened are served safely too.
     let content_type = record
         .data
         .get("content_type")
         .and_then(Value::as_str)
-        .and_then(|t| HeaderValue::from_str(t).ok())
+        .map(documents::served_content_type)
+        .and_then(|t| HeaderValue::from_str(&t).ok())
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let file_name = record
         .data
         .get("file_name")
         .and_then(Value::as_str)
-        .unwrap_or(&record.id);
-    let disposition = HeaderValue::from_str(&documents::content_disposition(file_name))
+        .map(documents::safe_file_name)
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| record.id.clone());
+    let disposition = HeaderValue::from_str(&documents::content_disposition(&file_name))
         .unwrap_or(HeaderValue::from_static("attachment"));
     Ok((
         [
