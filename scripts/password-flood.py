@@ -46,12 +46,12 @@ def memory_kib(pid):
     with open(f"/proc/{pid}/status") as status:
         for line in status:
             name, _, value = line.partition(":")
-            fields[name] = value.split()[0]
+            fields[name] = value.split()[0] if value.split() else ""
     return int(fields["VmRSS"]), int(fields["VmHWM"]), int(fields["Threads"])
 
 
 async def guess(args, n, start):
-    username = f"flood-{n % args.usernames}" if args.usernames > 1 else "admin-acme"
+    username = f"flood-{n % args.usernames}" if args.usernames > 1 else "acme-admin"
     token = base64.b64encode(f"{username}:wrong-{n}".encode()).decode()
     reader, writer = await asyncio.open_connection(args.host, args.port)
     await start.wait()

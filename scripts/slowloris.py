@@ -79,12 +79,11 @@ def open_slow_connections(args):
 
 def still_open(sockets):
     """Sockets the server has neither answered nor closed."""
-    open_ones = []
+    poller = select.poll()
     for sock in sockets:
-        readable, _, _ = select.select([sock], [], [], 0)
-        if not readable:
-            open_ones.append(sock)
-    return open_ones
+        poller.register(sock, select.POLLIN | select.POLLHUP | select.POLLERR)
+    answered_or_closed = {fd for fd, _ in poller.poll(0)}
+    return [sock for sock in sockets if sock.fileno() not in answered_or_closed]
 
 
 def time_healthz(args):
