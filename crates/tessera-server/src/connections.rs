@@ -7,10 +7,8 @@
 use crate::ApiError;
 use crate::config::ConnectionSettings;
 use axum::Router;
-use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::response::Response;
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
@@ -223,24 +221,17 @@ impl Connection {
 }
 
 /// Runs one request through the router; the request counts as in flight
-/// until its answer is fully written.
+/// until its answer's head is ready. Writing the body then counts as
+/// activity ([`Watched`]), so a download that keeps flowing is never idle.
 async fn answer(
     router: Router,
     peer: SocketAddr,
     activity: Arc<Activity>,
     mut request: hyper::Request<Incoming>,
 ) -> Result<Response, Infallible> {
-    let in_flight = InFlight::begin(activity);
+    let _in_flight = InFlight::begin(activity);
     request.extensions_mut().insert(ConnectInfo(peer));
-    let response = router.oneshot(request).await?;
-    // hyper drops the body once the last byte is written; the closure owns
-    // the in-flight mark, so that is when the request stops counting.
-    Ok(response.map(|body| {
-        Body::new(body.map_frame(move |frame| {
-            let _still_in_flight = &in_flight;
-            frame
-        }))
-    }))
+    router.oneshot(request).await
 }
 
 /// What a connection is doing, for its deadlines. Times are milliseconds
@@ -249,7 +240,8 @@ struct Activity {
     opened: Instant,
     in_flight: AtomicUsize,
     served_a_request: AtomicBool,
-    /// When the connection last began waiting for a request.
+    /// When the connection last began waiting for a request, or last
+    /// wrote bytes of an answer.
     waiting_since: AtomicU64,
     /// When the first byte of the next request head arrived, or `NO_HEAD`.
     head_started: AtomicU64,
@@ -286,6 +278,11 @@ impl Activity {
                 Ordering::Acquire,
             );
         }
+    }
+
+    fn note_bytes_written(&self) {
+        let now = self.now();
+        self.waiting_since.store(now, Ordering::Release);
     }
 
     /// When the connection is to be closed if nothing changes; `None` while
@@ -370,7 +367,12 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.stream).poll_write(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(written)) if written > 0) {
+            this.activity.note_bytes_written();
+        }
+        polled
     }
 
     fn poll_write_vectored(
@@ -378,7 +380,12 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        if matches!(polled, Poll::Ready(Ok(written)) if written > 0) {
+            this.activity.note_bytes_written();
+        }
+        polled
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -234,7 +234,7 @@ async fn an_idle_kept_alive_connection_is_closed_after_the_keep_alive_timeout(ba
         backend,
         with_connections(ConnectionSettings {
             keep_alive_timeout: Duration::from_secs(1),
-            header_read_timeout: Duration::from_secs(60),
+            header_read_timeout: Duration::from_secs(2),
             ..ConnectionSettings::default()
         }),
     )
