@@ -3,15 +3,21 @@
 //! address is slowed by a backoff that doubles with each failure up to a
 //! short cap; spraying many accounts from one address is stopped by a
 //! window limit per address. Nothing is counted per account alone, so
-//! failures from elsewhere never lock the real user out: an attempt
-//! from another address is checked at once. People who type their
-//! password right are never slowed down. Counters live in memory: each
-//! instance throttles what it sees.
+//! failures from elsewhere never lock the real user out: an attempt from
+//! another address is checked at once. People who type their password
+//! right are never slowed down. Counters live in memory: each instance
+//! throttles what it sees.
+//!
+//! An attempt is counted before its password is checked
+//! ([`PasswordThrottle::reserve`]) and taken back only if it succeeds or is
+//! never checked: checking and counting in one step under one lock means
+//! concurrent guesses cannot all slip past the check before the first
+//! failure is recorded.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// Why an attempt was refused, and when to try again.
@@ -65,8 +71,12 @@ impl Backoff {
 /// case-insensitively whether or not it exists, so throttling reveals
 /// nothing; and per address.
 pub struct PasswordThrottle {
-    by_account_and_address: BackoffThrottle<(String, IpAddr)>,
-    by_address: FailureThrottle<IpAddr>,
+    counters: Mutex<Counters>,
+}
+
+struct Counters {
+    by_account_and_address: Backoffs<(String, IpAddr)>,
+    by_address: FailureWindows<IpAddr>,
 }
 
 impl PasswordThrottle {
@@ -74,152 +84,222 @@ impl PasswordThrottle {
     /// counts within it, and a backoff idle that long starts over.
     pub fn new(backoff: Backoff, per_address: u32, window: Duration) -> Self {
         PasswordThrottle {
-            by_account_and_address: BackoffThrottle::new(backoff, window),
-            by_address: FailureThrottle::new(per_address, window),
+            counters: Mutex::new(Counters {
+                by_account_and_address: Backoffs::new(backoff, window),
+                by_address: FailureWindows::new(per_address, window),
+            }),
         }
     }
 
-    /// Refuses before any password is checked if the address has failed
-    /// too often, or the account is backing off for this address.
-    pub fn check(&self, username: &str, ip: IpAddr) -> Result<(), Throttled> {
-        self.by_address
-            .check(&ip)
-            .map_err(|retry_after| Throttled::Address { retry_after })?;
-        self.by_account_and_address
-            .check(&(username.to_lowercase(), ip))
-            .map_err(|retry_after| Throttled::Account { retry_after })
+    fn counters(&self) -> MutexGuard<'_, Counters> {
+        self.counters
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn record_failure(&self, username: &str, ip: IpAddr) {
-        self.by_address.record_failure(&ip);
-        self.by_account_and_address
-            .record_failure(&(username.to_lowercase(), ip));
-    }
-
-    /// The right password ends the account's backoff for this address.
-    pub fn record_success(&self, username: &str, ip: IpAddr) {
-        self.by_account_and_address
-            .forget(&(username.to_lowercase(), ip));
+    /// Counts an attempt against the address and the account's backoff
+    /// from it before its password is checked, or refuses it while either
+    /// says wait. The attempt stays counted as a failure unless taken back.
+    pub fn reserve(&self, username: &str, ip: IpAddr) -> Result<Attempt<'_>, Throttled> {
+        let account = (username.to_lowercase(), ip);
+        let now = Instant::now();
+        let mut counters = self.counters();
+        if let Some(retry_after) = counters.by_address.refusal(&ip, now) {
+            return Err(Throttled::Address { retry_after });
+        }
+        if let Some(retry_after) = counters.by_account_and_address.refusal(&account, now) {
+            return Err(Throttled::Account { retry_after });
+        }
+        let address_window = counters.by_address.count(&ip, now);
+        counters.by_account_and_address.count(&account, now);
+        Ok(Attempt {
+            throttle: self,
+            account,
+            address_window,
+        })
     }
 
     pub fn forget_idle(&self) {
-        self.by_account_and_address.forget_idle();
-        self.by_address.forget_idle();
+        let now = Instant::now();
+        let mut counters = self.counters();
+        counters.by_account_and_address.forget_idle(now);
+        counters.by_address.forget_idle(now);
     }
 }
 
-/// Delays attempts per key after failures, by a [`Backoff`]; failures idle
-/// for `forget_after` are forgotten.
-struct BackoffThrottle<K> {
+/// A password attempt counted by [`PasswordThrottle::reserve`]. Dropping it
+/// leaves it counted as a failure (so a check abandoned half-way still
+/// counts).
+#[must_use = "an attempt counts as a failure unless taken back"]
+pub struct Attempt<'a> {
+    throttle: &'a PasswordThrottle,
+    account: (String, IpAddr),
+    address_window: Instant,
+}
+
+impl Attempt<'_> {
+    /// The password was never checked: the attempt does not count.
+    pub fn refund(self) {
+        let mut counters = self.throttle.counters();
+        counters
+            .by_address
+            .refund(&self.account.1, self.address_window);
+        counters.by_account_and_address.uncount(&self.account);
+    }
+
+    /// The password was right: the attempt does not count, and the
+    /// account's backoff from this address ends.
+    pub fn accepted(self) {
+        let mut counters = self.throttle.counters();
+        counters
+            .by_address
+            .refund(&self.account.1, self.address_window);
+        counters.by_account_and_address.forget(&self.account);
+    }
+}
+
+/// Failures per key and when the last one happened, for a [`Backoff`];
+/// failures idle for `forget_after` are forgotten.
+struct Backoffs<K> {
     backoff: Backoff,
     forget_after: Duration,
-    /// Failures so far, and when the last one happened.
-    failures: Mutex<HashMap<K, (u32, Instant)>>,
+    failures: HashMap<K, (u32, Instant)>,
 }
 
-impl<K: Eq + Hash + Clone> BackoffThrottle<K> {
+impl<K: Eq + Hash + Clone> Backoffs<K> {
     fn new(backoff: Backoff, forget_after: Duration) -> Self {
-        BackoffThrottle {
+        Backoffs {
             backoff,
             forget_after,
-            failures: Mutex::new(HashMap::new()),
+            failures: HashMap::new(),
         }
     }
 
-    fn check(&self, key: &K) -> Result<(), Duration> {
-        let failures = self
-            .failures
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let Some((count, last)) = failures.get(key) else {
-            return Ok(());
-        };
+    /// The time `key` must still wait, if any.
+    fn refusal(&self, key: &K, now: Instant) -> Option<Duration> {
+        let (count, last) = self.failures.get(key)?;
         let wait = self.backoff.wait_after(*count).min(self.forget_after);
-        match wait.checked_sub(last.elapsed()) {
-            Some(left) if !left.is_zero() => Err(left),
-            _ => Ok(()),
-        }
+        (*last + wait)
+            .checked_duration_since(now)
+            .filter(|left| !left.is_zero())
     }
 
-    fn record_failure(&self, key: &K) {
-        let mut failures = self
-            .failures
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let entry = failures.entry(key.clone()).or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= self.forget_after {
+    fn count(&mut self, key: &K, now: Instant) {
+        let entry = self.failures.entry(key.clone()).or_insert((0, now));
+        if now >= entry.1 + self.forget_after {
             entry.0 = 0;
         }
-        *entry = (entry.0 + 1, Instant::now());
+        *entry = (entry.0.saturating_add(1), now);
     }
 
-    fn forget(&self, key: &K) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .remove(key);
+    /// Takes back one counted failure.
+    fn uncount(&mut self, key: &K) {
+        if let Some((count, _)) = self.failures.get_mut(key) {
+            *count = count.saturating_sub(1);
+        }
     }
 
-    fn forget_idle(&self) {
+    fn forget(&mut self, key: &K) {
+        self.failures.remove(key);
+    }
+
+    fn forget_idle(&mut self, now: Instant) {
         let forget_after = self.forget_after;
         self.failures
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .retain(|_, (_, last)| last.elapsed() < forget_after);
+            .retain(|_, (_, last)| now < *last + forget_after);
     }
 }
 
 /// Counts failures (not attempts) per key in fixed windows, so a caller who
 /// authenticates correctly is never slowed down, while one who keeps failing
-/// is refused before any password is checked.
+/// is refused before any credential is checked.
 pub struct FailureThrottle<K> {
-    limit: u32,
-    window: Duration,
-    failures: Mutex<HashMap<K, (u32, Instant)>>,
+    failures: Mutex<FailureWindows<K>>,
 }
 
 impl<K: Eq + Hash + Clone> FailureThrottle<K> {
     pub fn new(limit: u32, window: Duration) -> Self {
         FailureThrottle {
-            limit,
-            window,
-            failures: Mutex::new(HashMap::new()),
+            failures: Mutex::new(FailureWindows::new(limit, window)),
         }
+    }
+
+    fn failures(&self) -> MutexGuard<'_, FailureWindows<K>> {
+        self.failures
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Refuses with the time to wait if `key` has failed too often lately.
     pub fn check(&self, key: &K) -> Result<(), Duration> {
-        let failures = self
-            .failures
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match failures.get(key) {
-            Some((count, started)) if *count >= self.limit && started.elapsed() < self.window => {
-                Err(self.window - started.elapsed())
-            }
-            _ => Ok(()),
+        match self.failures().refusal(key, Instant::now()) {
+            Some(retry_after) => Err(retry_after),
+            None => Ok(()),
         }
     }
 
     pub fn record_failure(&self, key: &K) {
-        let mut failures = self
-            .failures
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let entry = failures.entry(key.clone()).or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= self.window {
-            *entry = (0, Instant::now());
-        }
-        entry.0 += 1;
+        self.failures().count(key, Instant::now());
     }
 
     /// Drops windows that have ended, bounding memory.
     pub fn forget_idle(&self) {
+        self.failures().forget_idle(Instant::now());
+    }
+}
+
+/// Counted attempts per key in fixed windows: a key at its limit is
+/// refused until its window ends.
+struct FailureWindows<K> {
+    limit: u32,
+    window: Duration,
+    counts: HashMap<K, (u32, Instant)>,
+}
+
+impl<K: Eq + Hash + Clone> FailureWindows<K> {
+    fn new(limit: u32, window: Duration) -> Self {
+        FailureWindows {
+            limit,
+            window,
+            counts: HashMap::new(),
+        }
+    }
+
+    /// The time to wait if `key` is at its limit in the current window.
+    fn refusal(&self, key: &K, now: Instant) -> Option<Duration> {
+        match self.counts.get(key) {
+            Some((count, started)) if *count >= self.limit && now < *started + self.window => {
+                Some(*started + self.window - now)
+            }
+            _ => None,
+        }
+    }
+
+    /// Counts one attempt; returns the start of the window it was counted in.
+    fn count(&mut self, key: &K, now: Instant) -> Instant {
+        let entry = self.counts.entry(key.clone()).or_insert((0, now));
+        if now >= entry.1 + self.window {
+            *entry = (0, now);
+        }
+        entry.0 += 1;
+        entry.1
+    }
+
+    /// Takes back an attempt counted in the window started at `window`
+    /// (nothing to take back once that window has been replaced).
+    fn refund(&mut self, key: &K, window: Instant) {
+        if let Some((count, started)) = self.counts.get_mut(key)
+            && *started == window
+        {
+            *count = count.saturating_sub(1);
+        }
+    }
+
+    /// Drops windows that have ended, bounding memory.
+    fn forget_idle(&mut self, now: Instant) {
         let window = self.window;
-        self.failures
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .retain(|_, (_, started)| started.elapsed() < window);
+        self.counts
+            .retain(|_, (_, started)| now < *started + window);
     }
 }
 
@@ -233,28 +313,42 @@ mod tests {
         longest_wait: Duration::from_secs(1),
     };
 
-    #[test]
-    fn an_account_backs_off_only_for_the_address_that_failed() {
-        let backoff = Backoff {
-            free_failures: 3,
+    fn backoff_after(free_failures: u32) -> Backoff {
+        Backoff {
+            free_failures,
             first_wait: Duration::from_secs(60),
             longest_wait: Duration::from_secs(60),
-        };
-        let throttle = PasswordThrottle::new(backoff, 100, Duration::from_secs(900));
+        }
+    }
+
+    #[test]
+    fn an_account_backs_off_only_for_the_address_that_failed() {
+        let throttle = PasswordThrottle::new(backoff_after(3), 100, Duration::from_secs(900));
         let attacker = IpAddr::from([203, 0, 113, 1]);
         for _ in 0..3 {
-            assert_eq!(throttle.check("Ada", attacker), Ok(()));
-            throttle.record_failure("Ada", attacker);
+            drop(throttle.reserve("Ada", attacker).expect("a free failure"));
         }
-        let refused = throttle.check("ada", attacker).unwrap_err();
+        let refused = throttle
+            .reserve("ada", attacker)
+            .err()
+            .expect("backing off");
         assert!(matches!(refused, Throttled::Account { .. }));
         assert!((1..=60).contains(&refused.retry_after_seconds()));
         let elsewhere = IpAddr::from([198, 51, 100, 1]);
-        assert_eq!(throttle.check("ada", elsewhere), Ok(()));
-        assert_eq!(throttle.check("grace", attacker), Ok(()));
+        throttle
+            .reserve("ada", elsewhere)
+            .expect("the real user elsewhere is checked")
+            .accepted();
+        assert!(throttle.reserve("grace", attacker).is_ok());
+    }
 
-        throttle.record_success("ADA", attacker);
-        assert_eq!(throttle.check("ada", attacker), Ok(()));
+    #[test]
+    fn the_right_password_ends_the_backoff() {
+        let throttle = PasswordThrottle::new(backoff_after(1), 100, Duration::from_secs(900));
+        let ip = IpAddr::from([203, 0, 113, 1]);
+        throttle.reserve("ada", ip).expect("first").accepted();
+        drop(throttle.reserve("ada", ip).expect("a free failure"));
+        assert!(throttle.reserve("ada", ip).is_err());
     }
 
     #[test]
@@ -276,31 +370,74 @@ mod tests {
         let throttle = PasswordThrottle::new(NO_BACKOFF, 4, Duration::from_secs(60));
         let ip = IpAddr::from([203, 0, 113, 1]);
         for n in 0..4 {
-            throttle.record_failure(&format!("user{n}"), ip);
+            drop(
+                throttle
+                    .reserve(&format!("user{n}"), ip)
+                    .expect("under the limit"),
+            );
         }
         assert!(matches!(
-            throttle.check("someone-else", ip),
-            Err(Throttled::Address { .. })
+            throttle.reserve("someone-else", ip).err(),
+            Some(Throttled::Address { .. })
         ));
-        assert_eq!(
-            throttle.check("someone-else", IpAddr::from([203, 0, 113, 2])),
-            Ok(())
+        assert!(
+            throttle
+                .reserve("someone-else", IpAddr::from([203, 0, 113, 2]))
+                .is_ok()
         );
     }
 
     #[test]
-    fn only_failures_count_and_the_window_ends() {
-        let throttle = FailureThrottle::new(2, Duration::from_millis(50));
+    fn attempts_in_flight_count_so_concurrent_guesses_stop_at_the_limit() {
+        let throttle = PasswordThrottle::new(backoff_after(3), 100, Duration::from_secs(60));
+        let ip = IpAddr::from([203, 0, 113, 1]);
+        let in_flight: Vec<_> = (0..3)
+            .map(|_| throttle.reserve("ada", ip).expect("a free failure"))
+            .collect();
+        assert!(throttle.reserve("ada", ip).is_err());
+        drop(in_flight);
+        assert!(throttle.reserve("ada", ip).is_err());
+    }
+
+    #[test]
+    fn refunded_attempts_do_not_count() {
+        let throttle = PasswordThrottle::new(backoff_after(2), 100, Duration::from_secs(60));
+        let ip = IpAddr::from([203, 0, 113, 1]);
+        for _ in 0..10 {
+            throttle
+                .reserve("ada", ip)
+                .expect("never throttled")
+                .refund();
+        }
+        drop(throttle.reserve("ada", ip).expect("first failure"));
+        drop(throttle.reserve("ada", ip).expect("second failure"));
+        assert!(throttle.reserve("ada", ip).is_err());
+    }
+
+    #[test]
+    fn only_recorded_failures_count() {
+        let throttle = FailureThrottle::new(2, Duration::from_secs(60));
         assert_eq!(throttle.check(&"ada"), Ok(()));
         throttle.record_failure(&"ada");
         assert_eq!(throttle.check(&"ada"), Ok(()));
         throttle.record_failure(&"ada");
-        let wait = throttle.check(&"ada").unwrap_err();
-        assert!(wait <= Duration::from_millis(50));
+        assert!(throttle.check(&"ada").is_err());
         assert_eq!(throttle.check(&"grace"), Ok(()));
-        std::thread::sleep(Duration::from_millis(60));
-        assert_eq!(throttle.check(&"ada"), Ok(()));
-        throttle.forget_idle();
-        assert!(throttle.failures.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_window_ends_and_idle_windows_are_forgotten() {
+        let mut windows = FailureWindows::new(2, Duration::from_secs(50));
+        let start = Instant::now();
+        windows.count(&"ada", start);
+        assert_eq!(windows.refusal(&"ada", start), None);
+        windows.count(&"ada", start);
+        let wait = windows.refusal(&"ada", start).expect("at the limit");
+        assert_eq!(wait, Duration::from_secs(50));
+        assert_eq!(windows.refusal(&"grace", start), None);
+        let later = start + Duration::from_secs(60);
+        assert_eq!(windows.refusal(&"ada", later), None);
+        windows.forget_idle(later);
+        assert!(windows.counts.is_empty());
     }
 }

@@ -6,7 +6,10 @@ use std::time::Duration;
 use tessera_access::client_ip::TrustedProxies;
 use tessera_core::webhooks::RetrySchedule;
 use tessera_core::webhooks::destination::AllowedNetworks;
-use tessera_server::{AppState, ServerConfig, UsageSettings, WebhookSettings};
+use tessera_server::{
+    AppState, ConnectionSettings, ServerConfig, UsageSettings, WebhookSettings,
+    default_concurrent_password_checks,
+};
 use tessera_store::{Backend, DatabaseUrl, Db, PoolSettings};
 
 #[derive(clap::Args, Debug, Clone)]
@@ -84,6 +87,38 @@ pub struct ServeArgs {
     /// messages queued by another instance or the command line.
     #[arg(long, env = "TESSERA_WEBHOOK_POLL_MS", default_value_t = 1000)]
     pub webhook_poll_ms: u64,
+
+    /// Password checks (Argon2, 19 MiB each) run at once; sign-ins beyond
+    /// are answered 503 with Retry-After. Default: twice the number of cores.
+    #[arg(long, env = "TESSERA_CONCURRENT_PASSWORD_CHECKS")]
+    pub concurrent_password_checks: Option<usize>,
+
+    /// Seconds a client has to send a request's headers (from their first
+    /// byte, or from connecting for a connection's first request).
+    #[arg(long, env = "TESSERA_HEADER_READ_TIMEOUT", default_value_t = 10)]
+    pub header_read_timeout: u64,
+
+    /// Seconds a client has to send a request body.
+    #[arg(long, env = "TESSERA_BODY_READ_TIMEOUT", default_value_t = 30)]
+    pub body_read_timeout: u64,
+
+    /// Seconds a client has to send a document upload's body.
+    #[arg(long, env = "TESSERA_UPLOAD_READ_TIMEOUT", default_value_t = 300)]
+    pub upload_read_timeout: u64,
+
+    /// Seconds a kept-alive connection may wait idle for its next request.
+    #[arg(long, env = "TESSERA_KEEP_ALIVE_TIMEOUT", default_value_t = 75)]
+    pub keep_alive_timeout: u64,
+
+    /// Most open client connections; beyond, connections are answered 503
+    /// and closed. The open-file limit is raised to fit if it can be.
+    #[arg(long, env = "TESSERA_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+
+    /// Most open connections from one client address (behind a reverse
+    /// proxy, the proxy's: set it to the proxy's connection pool or more).
+    #[arg(long, env = "TESSERA_MAX_CONNECTIONS_PER_IP", default_value_t = 1_000)]
+    pub max_connections_per_ip: usize,
 }
 
 impl ServeArgs {
@@ -116,6 +151,11 @@ impl ServeArgs {
                 poll_interval: Duration::from_millis(self.webhook_poll_ms.max(10)),
                 ..WebhookSettings::default()
             },
+            concurrent_password_checks: self
+                .concurrent_password_checks
+                .unwrap_or_else(default_concurrent_password_checks)
+                .max(1),
+            connections: self.connection_settings(),
             usage: UsageSettings {
                 recording: self.usage_recording == "on",
                 retention_days: self.usage_retention_days,
@@ -123,6 +163,18 @@ impl ServeArgs {
             },
             ..ServerConfig::default()
         })
+    }
+
+    fn connection_settings(&self) -> ConnectionSettings {
+        let seconds = |value: u64| Duration::from_secs(value.max(1));
+        ConnectionSettings {
+            header_read_timeout: seconds(self.header_read_timeout),
+            body_read_timeout: seconds(self.body_read_timeout),
+            upload_read_timeout: seconds(self.upload_read_timeout),
+            keep_alive_timeout: seconds(self.keep_alive_timeout),
+            max_connections: self.max_connections.max(1),
+            max_connections_per_ip: self.max_connections_per_ip.max(1),
+        }
     }
 
     pub fn pool_settings(&self) -> PoolSettings {
@@ -146,6 +198,7 @@ pub async fn prepare(
     args: &ServeArgs,
 ) -> anyhow::Result<(Db, tokio::net::TcpListener, ServerConfig)> {
     let config = args.server_config()?;
+    fit_open_file_limit(config.connections.max_connections);
     let db = open_database(url, &args.pool_settings()).await?;
     db.migrate()
         .await
@@ -178,6 +231,44 @@ pub async fn run(
     tessera_server::serve(listener, state, shutdown).await?;
     db.close().await;
     Ok(())
+}
+
+/// Descriptors kept for everything but client connections: the database
+/// pool, log files, SQLite's own files, webhook deliveries.
+const DESCRIPTORS_BESIDES_CONNECTIONS: u64 = 512;
+
+/// Raises the soft open-file limit (often 1,024) towards the hard one so
+/// the connection cap, not the descriptor table, decides how many clients
+/// are served: running out of descriptors stops accepting for everyone.
+fn fit_open_file_limit(max_connections: usize) {
+    let wanted = max_connections as u64 + DESCRIPTORS_BESIDES_CONNECTIONS;
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct given.
+    let read = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+    if read != 0 || limit.rlim_cur >= wanted {
+        return;
+    }
+    let raised = libc::rlimit {
+        rlim_cur: wanted.min(limit.rlim_max),
+        rlim_max: limit.rlim_max,
+    };
+    // SAFETY: as above.
+    let set = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) };
+    let open_files = if set == 0 {
+        raised.rlim_cur
+    } else {
+        limit.rlim_cur
+    };
+    if open_files < wanted {
+        tracing::warn!(
+            open_files,
+            max_connections,
+            "the open-file limit is below the connection cap; raise it (ulimit -n) or lower --max-connections"
+        );
+    }
 }
 
 /// A future that resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are

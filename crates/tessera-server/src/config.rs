@@ -33,6 +33,11 @@ pub struct ServerConfig {
     /// a backoff is remembered).
     pub password_failures_per_ip: u32,
     pub password_failure_window: Duration,
+    /// Password checks (Argon2, 19 MiB each) run at once; further sign-ins
+    /// are answered 503 with `Retry-After` until a check finishes.
+    pub concurrent_password_checks: usize,
+    /// Time limits and caps on client connections.
+    pub connections: ConnectionSettings,
     /// Leak reports accepted per client address per minute.
     pub leak_reports_per_minute: u32,
     /// Applications for an API client accepted per client address per hour.
@@ -45,6 +50,45 @@ pub struct ServerConfig {
     pub webhooks: WebhookSettings,
     /// Usage recording and retention (SPEC §10).
     pub usage: crate::UsageSettings,
+}
+
+/// How long clients may take and how many connections they may hold, so
+/// slow or idle clients cannot tie up the server (slowloris).
+#[derive(Debug, Clone)]
+pub struct ConnectionSettings {
+    /// Longest a request's head (request line and headers) may take to
+    /// arrive, from its first byte, or from the connection's opening for
+    /// its first request.
+    pub header_read_timeout: Duration,
+    /// Longest a request body may take to arrive, from the end of the head.
+    pub body_read_timeout: Duration,
+    /// The same for document uploads, which may be large.
+    pub upload_read_timeout: Duration,
+    /// Longest a kept-alive connection may wait idle for its next request.
+    pub keep_alive_timeout: Duration,
+    /// Open client connections, all together and per client address;
+    /// connections beyond are answered 503 and closed at once.
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+}
+
+impl Default for ConnectionSettings {
+    fn default() -> Self {
+        ConnectionSettings {
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            upload_read_timeout: Duration::from_secs(300),
+            keep_alive_timeout: Duration::from_secs(75),
+            max_connections: 10_000,
+            max_connections_per_ip: 1_000,
+        }
+    }
+}
+
+/// Password checks run at once unless configured: two per core, so
+/// hashing keeps every core busy without queueing on the blocking pool.
+pub fn default_concurrent_password_checks() -> usize {
+    std::thread::available_parallelism().map_or(2, |cores| cores.get() * 2)
 }
 
 /// How webhooks are delivered (SPEC §9).
@@ -104,6 +148,8 @@ impl Default for ServerConfig {
             },
             password_failures_per_ip: 50,
             password_failure_window: Duration::from_secs(15 * 60),
+            concurrent_password_checks: default_concurrent_password_checks(),
+            connections: ConnectionSettings::default(),
             leak_reports_per_minute: 10,
             applications_per_hour: 5,
             redis_url: None,

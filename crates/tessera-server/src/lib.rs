@@ -6,7 +6,9 @@
 //! the extractors in this crate hand them verdicts.
 
 mod api;
+mod body_deadline;
 mod config;
+mod connections;
 mod console;
 mod docs;
 mod health;
@@ -16,14 +18,15 @@ mod state;
 mod usage;
 mod webhooks;
 
-pub use config::{ServerConfig, WebhookSettings};
+pub use config::{
+    ConnectionSettings, ServerConfig, WebhookSettings, default_concurrent_password_checks,
+};
 pub use problem::ApiError;
 pub use state::AppState;
 pub use usage::{UsageRecorder, UsageSettings};
 
 use axum::Router;
 use std::future::Future;
-use std::net::SocketAddr;
 use tokio::net::TcpListener;
 
 /// The whole application: API, console, health and metrics, with the
@@ -41,7 +44,8 @@ pub fn build_router(state: AppState) -> Router {
 
 /// Serves `router` on `listener` until `shutdown` resolves, then stops
 /// accepting connections and lets in-flight requests finish, for at most
-/// the configured drain time.
+/// the configured drain time. Connections are capped and timed as
+/// [`ConnectionSettings`] says.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -51,13 +55,10 @@ pub async fn serve(
     let background = state::spawn_housekeeping(state.clone());
     let deliveries = webhooks::worker::spawn(state.clone());
     let state_for_stop = state.clone();
+    let connection_settings = state.config().connections.clone();
     let router = build_router(state);
     let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let server = connections::serve(listener, router, connection_settings, async move {
         shutdown.await;
         tracing::info!("shutdown signal received; draining in-flight requests");
         let _ = signalled_tx.send(());
@@ -69,11 +70,10 @@ pub async fn serve(
             std::future::pending::<()>().await;
         }
     };
-    let result = tokio::select! {
-        result = server => result,
+    tokio::select! {
+        () = server => {},
         () = drain_deadline => {
             tracing::warn!(seconds = drain_limit.as_secs(), "in-flight requests did not finish in time; stopping anyway");
-            Ok(())
         }
     };
     background.abort();
@@ -84,5 +84,5 @@ pub async fn serve(
         .await;
     state_for_stop.stop_background();
     tracing::info!("server stopped");
-    result
+    Ok(())
 }

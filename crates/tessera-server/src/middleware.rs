@@ -3,6 +3,7 @@
 //! rendering and failure logging, the API's own rules, metrics, panic
 //! catching, body limit.
 
+use crate::body_deadline::ReadDeadline;
 use crate::problem::is_api_path;
 use crate::{ApiError, AppState};
 use axum::Router;
@@ -12,8 +13,8 @@ use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::IntoResponse;
 use axum::response::Response;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 use tessera_core::ErrorCode;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -68,18 +69,25 @@ pub fn apply(router: Router<AppState>, state: AppState) -> Router<AppState> {
 /// large as `max_document_bytes`, every other body `max_body_bytes`. A
 /// declared length over the limit is refused before anything is read; a
 /// body without one is cut off at the limit (extractors then answer 413).
+/// A body must also arrive in full within the route's read timeout (longer
+/// for uploads); a slower one is answered 400 and its connection closed.
 async fn limit_body(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let config = state.config();
-    let limit = if request.method() == axum::http::Method::POST && is_upload(request.uri().path()) {
-        config.max_document_bytes
+    let upload = request.method() == axum::http::Method::POST && is_upload(request.uri().path());
+    let (limit, read_timeout) = if upload {
+        (
+            config.max_document_bytes,
+            config.connections.upload_read_timeout,
+        )
     } else {
-        config.max_body_bytes
+        (config.max_body_bytes, config.connections.body_read_timeout)
     };
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    let too_slow = Arc::new(AtomicBool::new(false));
     let mut response = if declared.is_some_and(|length| length > limit as u64) {
         (
             axum::http::StatusCode::PAYLOAD_TOO_LARGE,
@@ -87,14 +95,27 @@ async fn limit_body(State(state): State<AppState>, request: Request, next: Next)
         )
             .into_response()
     } else {
-        next.run(
-            request.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit))),
-        )
-        .await
+        let bounded = |body| {
+            let limited = http_body_util::Limited::new(body, limit);
+            axum::body::Body::new(ReadDeadline::new(limited, read_timeout, too_slow.clone()))
+        };
+        next.run(request.map(bounded)).await
     };
+    if too_slow.load(Ordering::Acquire) {
+        response = ApiError::new(
+            ErrorCode::InvalidRequest,
+            format!(
+                "The request body did not arrive in time: {} seconds are allowed.",
+                read_timeout.as_secs()
+            ),
+        )
+        .into_response();
+    }
     // The rest of the body stays unread, so the connection cannot carry
     // another request: say so, or the client reuses it and fails.
-    if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+    if too_slow.load(Ordering::Acquire)
+        || response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE
+    {
         response
             .headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));

@@ -88,6 +88,11 @@ impl ApiError {
         }
     }
 
+    /// The problem document, for answers written outside the router.
+    pub(crate) fn problem_json(&self, request_id: &str) -> String {
+        self.body(request_id).to_string()
+    }
+
     fn body(&self, request_id: &str) -> Value {
         let mut body = json!({
             "type": format!("https://tessera.dev/problems/{}", self.code.as_str().replace('_', "-")),

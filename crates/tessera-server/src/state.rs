@@ -10,6 +10,7 @@ use tessera_access::rate_limit::{InvalidRedisUrl, RateLimits};
 use tessera_access::throttle::PasswordThrottle;
 use tessera_core::webhooks::feed::CursorKey;
 use tessera_ops::Ops;
+use tessera_ops::auth::PasswordGate;
 use tessera_ops::webhooks::WebhookRules;
 use tessera_store::{Db, StoreError};
 
@@ -20,7 +21,7 @@ pub struct AppState(Arc<Inner>);
 struct Inner {
     db: Db,
     config: ServerConfig,
-    password_throttle: PasswordThrottle,
+    password_gate: PasswordGate,
     leak_reports: DefaultKeyedRateLimiter<IpAddr>,
     applications: DefaultKeyedRateLimiter<IpAddr>,
     access: Arc<AccessEngine>,
@@ -52,10 +53,13 @@ impl AppState {
             NonZeroU32::new(config.applications_per_hour).unwrap_or(NonZeroU32::MIN),
         );
         Ok(AppState(Arc::new(Inner {
-            password_throttle: PasswordThrottle::new(
-                config.password_backoff,
-                config.password_failures_per_ip,
-                config.password_failure_window,
+            password_gate: PasswordGate::new(
+                PasswordThrottle::new(
+                    config.password_backoff,
+                    config.password_failures_per_ip,
+                    config.password_failure_window,
+                ),
+                config.concurrent_password_checks,
             ),
             leak_reports: RateLimiter::keyed(leak_quota),
             applications: RateLimiter::keyed(application_quota),
@@ -112,8 +116,8 @@ impl AppState {
         &self.0.ops
     }
 
-    pub(crate) fn password_throttle(&self) -> &PasswordThrottle {
-        &self.0.password_throttle
+    pub(crate) fn password_gate(&self) -> &PasswordGate {
+        &self.0.password_gate
     }
 
     pub(crate) fn leak_reports(&self) -> &DefaultKeyedRateLimiter<IpAddr> {
@@ -156,7 +160,7 @@ pub(crate) fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()>
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            state.password_throttle().forget_idle();
+            state.password_gate().throttle().forget_idle();
             state.leak_reports().retain_recent();
             state.applications().retain_recent();
             state.access().forget_idle_failures();

@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod abuse;
 mod admin_cli;
 mod api_headers;
 mod browser;

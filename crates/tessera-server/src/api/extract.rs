@@ -258,7 +258,7 @@ impl FromRequestParts<AppState> for PasswordAuth {
         let refused = || credentials_error("The username or password is incorrect.");
         let checked = auth::check_password(
             state.ops(),
-            state.password_throttle(),
+            state.password_gate(),
             &username,
             password,
             client.ip,
@@ -273,6 +273,15 @@ impl FromRequestParts<AppState> for PasswordAuth {
                 return Err(ApiError::new(
                     ErrorCode::RateLimited,
                     format!("Too many failed sign-ins; try again in {seconds} seconds."),
+                )
+                .with_retry_after(seconds));
+            }
+            PasswordCheck::Busy {
+                retry_after_seconds: seconds,
+            } => {
+                return Err(ApiError::new(
+                    ErrorCode::ServiceUnavailable,
+                    format!("Too many sign-ins are being checked right now; try again in {seconds} seconds."),
                 )
                 .with_retry_after(seconds));
             }

@@ -74,30 +74,34 @@ pub async fn sign_in(
     let username = form.username.trim();
     let checked = auth::check_password(
         state.ops(),
-        state.password_throttle(),
+        state.password_gate(),
         username,
         form.password,
         client.ip,
     )
     .await?;
+    let refused_for_now = |status: StatusCode, message: String, retry: u64| {
+        let mut response = login_form(&state, client, &headers, status, username, Some(&message));
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(retry));
+        response
+    };
     match checked {
         PasswordCheck::Throttled {
             retry_after_seconds: retry,
-        } => {
-            let message = format!("Too many sign-in attempts. Try again in {retry} seconds.");
-            let mut response = login_form(
-                &state,
-                client,
-                &headers,
-                StatusCode::TOO_MANY_REQUESTS,
-                username,
-                Some(&message),
-            );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry));
-            Ok(response)
-        }
+        } => Ok(refused_for_now(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("Too many sign-in attempts. Try again in {retry} seconds."),
+            retry,
+        )),
+        PasswordCheck::Busy {
+            retry_after_seconds: retry,
+        } => Ok(refused_for_now(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("Too many people are signing in right now. Try again in {retry} seconds."),
+            retry,
+        )),
         PasswordCheck::Refused(_) => Ok(login_form(
             &state,
             client,
