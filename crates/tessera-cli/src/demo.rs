@@ -17,6 +17,9 @@ pub const ADMIN_USERNAME: &str = "acme-admin";
 /// Printed on every start: this is a demo, and a fixed password keeps the
 /// printed credentials true however often the demo is restarted.
 pub const ADMIN_PASSWORD: &str = "tessera-demo";
+/// The deployment's operator (organisations, API clients, deployment
+/// audit), with the same demo password.
+pub const OPERATOR_USERNAME: &str = "demo-operator";
 
 pub async fn run(url: &DatabaseUrl, args: &ServeArgs) -> anyhow::Result<()> {
     let (db, listener, config) = serve::prepare(url, args).await?;
@@ -50,6 +53,7 @@ pub async fn run(url: &DatabaseUrl, args: &ServeArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    ensure_demo_operator(&ops).await?;
     let sample_key = issue_sample_key(&ops, &organization.id).await?;
     let address = listener.local_addr()?;
     let state = match outcome {
@@ -61,6 +65,12 @@ pub async fn run(url: &DatabaseUrl, args: &ServeArgs) -> anyhow::Result<()> {
     println!("  Console:   http://{address}/login");
     println!("  Username:  {ADMIN_USERNAME}");
     println!("  Password:  {ADMIN_PASSWORD}");
+    println!();
+    println!(
+        "  Operator (organisations and API clients, at http://{address}/operator/organizations):"
+    );
+    println!("  Operator username:  {OPERATOR_USERNAME}");
+    println!("  Operator password:  {ADMIN_PASSWORD}");
     println!();
     println!("  Sample API key (full access, replaced at every demo start):");
     println!("  Key:       {sample_key}");
@@ -87,6 +97,26 @@ pub async fn run(url: &DatabaseUrl, args: &ServeArgs) -> anyhow::Result<()> {
     }
     println!("Press Ctrl-C to stop.");
     serve::run(db, listener, config, url).await
+}
+
+/// The demo operator, with the demo password put back in case it was
+/// changed, so what is printed is true.
+async fn ensure_demo_operator(ops: &Ops) -> anyhow::Result<()> {
+    match accounts::find_by_username(ops.db(), OPERATOR_USERNAME).await? {
+        None => {
+            admin::ensure_operator(ops, OPERATOR_USERNAME, ADMIN_PASSWORD).await?;
+        }
+        Some(account) if matches!(account.membership, accounts::Membership::Operator) => {
+            let hash = password::hash_password(&NewPassword::parse(ADMIN_PASSWORD)?);
+            accounts::set_password_hash(ops.db(), &account.id, &hash).await?;
+        }
+        Some(_) => {
+            anyhow::bail!(
+                "the username '{OPERATOR_USERNAME}' is taken by a member of an organisation"
+            )
+        }
+    }
+    Ok(())
 }
 
 /// A fresh full-access key owned by the demo administrator. The raw value of

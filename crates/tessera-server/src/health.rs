@@ -64,8 +64,62 @@ fn prometheus() -> &'static PrometheusHandle {
         if metrics::set_global_recorder(recorder).is_err() {
             tracing::warn!("a metrics recorder was already installed; /metrics may be empty");
         }
+        describe_metrics();
         handle
     })
+}
+
+/// The `# HELP` line of every metric the server records, so a scraper
+/// (and whoever reads `/metrics`) learns what each family counts. A new
+/// metric gets its line here.
+fn describe_metrics() {
+    use metrics::{Unit, describe_counter, describe_histogram};
+    describe_counter!(
+        "tessera_http_requests_total",
+        "HTTP requests answered, by method, route template and status."
+    );
+    describe_histogram!(
+        "tessera_http_request_duration_seconds",
+        Unit::Seconds,
+        "Time to answer an HTTP request, by method, route template and status."
+    );
+    describe_counter!(
+        "tessera_key_cache_total",
+        "API key look-ups, by whether the key cache held the key (hit) or the database was asked (miss)."
+    );
+    describe_counter!(
+        "tessera_rate_limit_decisions_total",
+        "Rate-limit decisions, by the store that made them (redis or local)."
+    );
+    describe_counter!(
+        "tessera_rate_limit_redis_fallbacks_total",
+        "Rate-limit decisions made locally because Redis could not be reached."
+    );
+    describe_counter!(
+        "tessera_rate_limit_refusals_total",
+        "Requests refused with 429 by a rate limit."
+    );
+    describe_counter!(
+        "tessera_usage_records_written_total",
+        "Usage records written to the usage log."
+    );
+    describe_counter!(
+        "tessera_usage_records_dropped_total",
+        "Usage records dropped: the writer's queue was full or the database refused a batch."
+    );
+    describe_counter!(
+        "tessera_usage_records_pruned_total",
+        "Usage records deleted after the retention period."
+    );
+    describe_histogram!(
+        "tessera_usage_batch_write_duration_seconds",
+        Unit::Seconds,
+        "Time to write one batch of usage records."
+    );
+    describe_counter!(
+        "tessera_webhook_attempts_total",
+        "Webhook delivery attempts, by result (delivered, or why the attempt failed)."
+    );
 }
 
 /// Drains histogram buffers; called periodically so memory stays flat.

@@ -113,39 +113,26 @@ async fn demo_is_idempotent_and_its_printed_credentials_work(backend: Backend) {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let form = http.get(format!("{app_url}/login")).send().await.unwrap();
-    let cookie = form.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let page = form.text().await.unwrap();
-    let token = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
-    let signed_in = http
-        .post(format!("{app_url}/login"))
-        .header("cookie", cookie)
-        .form(&[
-            ("username", username.as_str()),
-            ("password", password.as_str()),
-            ("csrf", token.as_str()),
-        ])
+    let (status, admin_session) = sign_in(&http, &app_url, &username, &password).await;
+    assert_eq!(status, 303, "the printed demo credentials do not sign in");
+
+    // The printed operator signs in and sees the operator pages.
+    assert!(printed(&second.stdout, "Operator (").contains("/operator/organizations"));
+    let operator = printed(&second.stdout, "Operator username:");
+    let operator_password = printed(&second.stdout, "Operator password:");
+    let (status, session) = sign_in(&http, &app_url, &operator, &operator_password).await;
+    assert_eq!(
+        status, 303,
+        "the printed operator credentials do not sign in"
+    );
+    let organizations = http
+        .get(format!("{app_url}/operator/organizations"))
+        .header("cookie", session)
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        signed_in.status(),
-        303,
-        "the printed demo credentials do not sign in"
-    );
+    assert_eq!(organizations.status(), 200);
+    assert!(organizations.text().await.unwrap().contains("acme"));
 
     // The printed sample key works; the previous start's key no longer does.
     let key = printed(&second.stdout, "Key:");
@@ -258,11 +245,56 @@ async fn demo_is_idempotent_and_its_printed_credentials_work(backend: Backend) {
         format!("{app_url}/docs")
     );
     assert!(
-        signed_in.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .starts_with("tessera_session=")
+        admin_session.starts_with("tessera_session="),
+        "{admin_session}"
     );
+}
+
+/// Signs in on the console's form; the answer's status and its session
+/// cookie.
+async fn sign_in(
+    http: &reqwest::Client,
+    app_url: &str,
+    username: &str,
+    password: &str,
+) -> (u16, String) {
+    let form = http.get(format!("{app_url}/login")).send().await.unwrap();
+    let cookie = form.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let page = form.text().await.unwrap();
+    let token = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let signed_in = http
+        .post(format!("{app_url}/login"))
+        .header("cookie", cookie)
+        .form(&[
+            ("username", username),
+            ("password", password),
+            ("csrf", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let session = signed_in
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .filter_map(|value| value.split(';').next())
+        .collect::<Vec<_>>()
+        .join("; ");
+    (signed_in.status().as_u16(), session)
 }
 
 fn printed(stdout: &str, label: &str) -> String {

@@ -25,6 +25,7 @@ mod import;
 mod keys_api;
 mod lifecycle;
 mod login;
+mod newcomer;
 mod rate_limits;
 mod schema_parity;
 mod storage;

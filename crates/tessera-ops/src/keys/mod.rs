@@ -135,15 +135,18 @@ struct CheckedKey {
     hint: String,
 }
 
+/// The key's owner, its name, and the role that bounds what the key can
+/// do (the issuer's own for a personal key, the bot's for a bot's key).
 async fn resolve_owner(
     ops: &Ops,
     issuer: &Issuer<'_>,
     bot: Option<&str>,
-) -> Result<(Owner, String), OpError> {
+) -> Result<(Owner, String, Role), OpError> {
     match bot {
         None => Ok((
             Owner::Account(issuer.account_id.clone()),
             issuer.username.to_owned(),
+            issuer.role.clone(),
         )),
         Some(_) if !issuer.role.is_administrator() => Err(Refusal::denied(
             "owner",
@@ -160,9 +163,39 @@ async fn resolve_owner(
                         format!("There is no active bot user named '{bot_name}'."),
                     )
                 })?;
-            Ok((Owner::Bot(bot.id), bot.name))
+            let role = roles::find_by_id(ops.db(), issuer.organization_id, &bot.role_id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            Ok((Owner::Bot(bot.id), bot.name, role))
         }
     }
+}
+
+/// Refuses a key with its own grant that could do nothing: what it uses is
+/// its grant intersected with its owner's role, and a key answered 403 on
+/// every call would blame itself rather than the role that empties it.
+/// A key following a role (its owner's, or a linked one) is not refused:
+/// it tracks that role's edits, so it may be made before the role is
+/// given access.
+fn refuse_useless(
+    grant: &Access,
+    follows_role: bool,
+    owner_name: &str,
+    owner_role: &Role,
+) -> Result<(), Refusal> {
+    let own_grant = matches!(grant, Access::Limited(_)) && !follows_role;
+    let effective = grant.intersect(&owner_role.access);
+    if !own_grant || !matches!(&effective, Access::Limited(set) if set.is_empty()) {
+        return Ok(());
+    }
+    Err(Refusal::invalid(
+        "access",
+        format!(
+            "This key could do nothing: its owner {owner_name} has the role '{}', which grants none of what the key asks for. Give the owner a role with access to those resources first (edit the role under Roles, or give the user or bot another role).",
+            owner_role.name
+        ),
+    )
+    .with_details(json!({"owner": owner_name, "owner_role": owner_role.name})))
 }
 
 /// The grant the key gets and the role it follows, if any; never more than
@@ -256,8 +289,10 @@ async fn check_request(
     }
     let name =
         DisplayName::parse(&request.name).map_err(|e| Refusal::invalid("name", e.to_string()))?;
-    let (owner, owner_name) = resolve_owner(ops, issuer, request.bot.as_deref()).await?;
+    let (owner, owner_name, owner_role) =
+        resolve_owner(ops, issuer, request.bot.as_deref()).await?;
     let (grant, role) = resolve_grant(ops, issuer, request.access).await?;
+    refuse_useless(&grant, role.is_some(), &owner_name, &owner_role)?;
     let now = now_ms();
     if request.expires_at.is_some_and(|at| at <= now) {
         return Err(Refusal::invalid("expires_at", "The expiry must be in the future.").into());

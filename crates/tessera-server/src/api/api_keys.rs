@@ -7,7 +7,7 @@ use super::json::Json;
 use super::pagination::{Page, PageQuery};
 use crate::{ApiError, AppState};
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -174,11 +174,16 @@ fn normalise_allowlist(entries: Vec<String>) -> Result<IpAllowlist, ApiError> {
     })
 }
 
+/// The query parameters the key list reads; it has no filters.
+const LIST_PARAMETERS: [&str; 2] = ["limit", "cursor"];
+
 async fn list(
     State(state): State<AppState>,
     auth: PasswordAuth,
     page: PageQuery,
+    Query(params): Query<Vec<(String, String)>>,
 ) -> Result<Json<Page<Value>>, ApiError> {
+    refuse_unknown_parameters(&params)?;
     let only_own = (!auth.is_administrator()).then_some(auth.account.id.as_str());
     let after = page.after(IdKind::ApiKey.prefix())?;
     let keys = api_keys::list(
@@ -198,6 +203,31 @@ async fn list(
             .collect(),
         next_cursor,
     }))
+}
+
+/// A 400 naming every parameter the list does not read: ignoring one (a
+/// `?name=` search, say) would answer the whole list as if it had worked.
+fn refuse_unknown_parameters(params: &[(String, String)]) -> Result<(), ApiError> {
+    let mut unknown: Vec<&str> = Vec::new();
+    for (name, _) in params {
+        if !LIST_PARAMETERS.contains(&name.as_str()) && !unknown.contains(&name.as_str()) {
+            unknown.push(name);
+        }
+    }
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(invalid(format!(
+        "Unknown query parameter{} {}. The key list takes only {}; it has no filters.",
+        if unknown.len() == 1 { "" } else { "s" },
+        unknown
+            .iter()
+            .map(|name| format!("'{name}'"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        LIST_PARAMETERS.join(" and "),
+    ))
+    .with_details(json!({"unknown_parameters": unknown})))
 }
 
 /// Adds the key's request count of the last 30 days (SPEC §10).

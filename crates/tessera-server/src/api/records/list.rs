@@ -135,7 +135,7 @@ impl ListParams {
         Ok(ListParams {
             filters,
             updated_since,
-            fields: requested_fields(resource, fields.as_deref())?,
+            fields: requested_fields(resource, readable, fields.as_deref())?,
         })
     }
 }

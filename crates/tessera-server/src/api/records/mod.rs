@@ -17,7 +17,7 @@ use crate::{ApiError, AppState};
 use axum::Router;
 use axum::extract::{Extension, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 use serde_json::json;
@@ -187,21 +187,55 @@ fn times(created_at: i64, updated_at: i64) -> (String, String) {
     (format_ms(created_at), format_ms(updated_at))
 }
 
-/// The `fields=` parameter: the names asked for, or a 400 naming unknown ones.
+/// The `fields=` parameter: the names asked for, a 400 naming unknown ones,
+/// or a 403 naming fields the key may not read. Asking for such a field is
+/// refused like filtering on it: answering without it would look as if the
+/// record had no value there.
 fn requested_fields(
     resource: &Resource,
+    readable: Option<&BTreeSet<String>>,
     raw: Option<&str>,
 ) -> Result<Option<BTreeSet<String>>, ApiError> {
-    raw.map(|raw| {
-        records::parse_field_list(resource, raw).map_err(|unknown| {
-            invalid(format!(
-                "fields names unknown fields: {}.",
-                unknown.join(", ")
-            ))
-            .with_details(json!({"unknown_fields": unknown}))
-        })
-    })
-    .transpose()
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let requested = records::parse_field_list(resource, raw).map_err(|unknown| {
+        invalid(format!(
+            "fields names unknown fields: {}.",
+            unknown.join(", ")
+        ))
+        .with_details(json!({"unknown_fields": unknown}))
+    })?;
+    let not_readable: Vec<&str> = requested
+        .iter()
+        .map(String::as_str)
+        .filter(|name| *name != "id" && readable.is_some_and(|r| !r.contains(*name)))
+        .collect();
+    if !not_readable.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::FieldNotPermitted,
+            format!(
+                "This API key may not read, and so may not ask for: {}.",
+                not_readable.join(", ")
+            ),
+        )
+        .with_details(json!({"fields": not_readable})));
+    }
+    Ok(Some(requested))
+}
+
+/// `If-None-Match`: whether the client already holds `version`, so the
+/// answer can be a bodiless 304.
+fn holds_version(headers: &HeaderMap, version: i64) -> bool {
+    let current = format!("\"{version}\"");
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|tag| tag.trim())
+        // The comparison is weak (RFC 9110 §13.1.2): `W/"3"` matches `"3"`.
+        .any(|tag| tag == "*" || tag.trim_start_matches("W/") == current)
 }
 
 async fn show(
@@ -209,6 +243,7 @@ async fn show(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
     RecordId(id): RecordId,
+    headers: HeaderMap,
     query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let readable = require(&auth, resource, Action::Read)?;
@@ -220,10 +255,17 @@ async fn show(
         .map(|(_, value)| value.as_str())
         .collect();
     let joined = (!asked.is_empty()).then(|| asked.join(","));
-    let requested = requested_fields(resource, joined.as_deref())?;
+    let requested = requested_fields(resource, readable, joined.as_deref())?;
     let record = store::get_text(state.db(), organization(&auth), resource.name, &id)
         .await?
         .ok_or_else(|| not_found(resource, &id))?;
+    if holds_version(&headers, record.version) {
+        return Ok((
+            StatusCode::NOT_MODIFIED,
+            [(header::ETAG, etag(record.version))],
+        )
+            .into_response());
+    }
     let visible = records::visible_fields(resource, readable, requested.as_ref());
     let t = times(record.created_at, record.updated_at);
     let fields = record.fields()?;

@@ -78,9 +78,8 @@ fn parameters() -> Value {
         "UpdatedSince".to_owned(),
         json!({
             "name": "updated_since", "in": "query", "required": false,
-            "description": "Only records created or changed at or after this RFC 3339 time.",
+            "description": "Only records created or changed at or after this RFC 3339 time, such as `2026-01-01T00:00:00Z` (an offset's `+` is sent as `%2B`). Leave it out to list every record.",
             "schema": {"type": "string", "format": "date-time"},
-            "example": "2026-01-01T00:00:00Z",
         }),
     );
     parameters.insert("IdempotencyKey".to_owned(), json!({
@@ -93,6 +92,11 @@ fn parameters() -> Value {
         "description": "The `ETag` of the version you read; the update is refused with 412 if the record changed since.",
         "schema": {"type": "string"},
         "example": "\"1\"",
+    }));
+    parameters.insert("IfNoneMatch".to_owned(), json!({
+        "name": "If-None-Match", "in": "header", "required": false,
+        "description": "The `ETag` of the version you hold (or several, comma-separated); if the record is still at that version the answer is 304 with no body.",
+        "schema": {"type": "string"},
     }));
     parameters.insert("XOrganization".to_owned(), json!({
         "name": "X-Organization", "in": "header", "required": false,
@@ -119,7 +123,7 @@ fn resource_parameters(parameters: &mut Map<String, Value>) {
         );
         parameters.insert(format!("{type_name}Fields"), json!({
             "name": "fields", "in": "query", "required": false,
-            "description": "Only these fields (comma-separated), within what the key may read. `id` is always included.",
+            "description": "Only these fields (comma-separated, or the parameter repeated). `id` is always included; naming a field the key may not read is refused (403 `field_not_permitted`).",
             "style": "form", "explode": false,
             "schema": {"type": "array", "items": {"enum": names}, "uniqueItems": true},
         }));

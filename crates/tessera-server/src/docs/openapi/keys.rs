@@ -50,7 +50,7 @@ fn keys_path() -> Value {
             "operationId": "listApiKeys",
             "tags": tags,
             "summary": "List API keys",
-            "description": "Administrators see every key of their organisation; others see their own.",
+            "description": "Administrators see every key of their organisation; others see their own. The list has no filters: any query parameter besides `limit` and `cursor` is refused (400) naming it.",
             "security": basic,
             "parameters": [reference("parameters", "Limit"), reference("parameters", "Cursor")],
             "responses": responses(&[("200", json_answer("One page of keys.", "ApiKeyList", &[]))], &[400, 401, 429]),

@@ -107,7 +107,7 @@ Every list answers `{"data": [...], "next_cursor": "…" | null}`, ordered by `i
 
 ## Writes
 
-Create answers 201 with the record and its `Location`; the answers to creates and updates show only the fields the key may read (a key without `read` gets `id` and `updated_at`). Send an `Idempotency-Key` with a create to retry it safely: the same key and body within 24 hours replay the first answer (with `Idempotent-Replayed: true`, narrowed to what the key may read now); the same key with another body is 409 `idempotency_key_reused`. Reads carry an `ETag`; send it back in `If-Match` on an update to refuse it (412) if someone changed the record meanwhile. Amounts are decimal strings, never floating-point numbers; dates are `YYYY-MM-DD`; a field without a value is `null`.
+Create answers 201 with the record and its `Location`; the answers to creates and updates show only the fields the key may read (a key without `read` gets `id` and `updated_at`). Send an `Idempotency-Key` with a create to retry it safely: the same key and body within 24 hours replay the first answer (with `Idempotent-Replayed: true`, narrowed to what the key may read now); the same key with another body is 409 `idempotency_key_reused`. Reads carry an `ETag`; send it back in `If-Match` on an update to refuse it (412) if someone changed the record meanwhile, or in `If-None-Match` on a read to get 304 (no body) while the record is unchanged. Amounts are decimal strings, never floating-point numbers; dates are `YYYY-MM-DD`; a field without a value is `null`.
 
 ## Errors
 

@@ -93,7 +93,7 @@ fn list_operation(names: &Names) -> Value {
         collection_path,
         ..
     } = names;
-    let plural = resource.title.replace(' ', "");
+    let plural = plural_type_name(resource);
     let mut parameters = vec![
         reference("parameters", "Limit"),
         reference("parameters", "Cursor"),
@@ -127,12 +127,28 @@ fn list_operation(names: &Names) -> Value {
             "operationId": format!("list{plural}"),
             "tags": tags,
             "summary": format!("List {}", resource.title.to_lowercase()),
-            "description": format!("Pages through the organisation's {} in id order. Needs `read` on `{name}`; filtering on a field the key may not read is refused (403).", resource.title.to_lowercase()),
+            "description": format!("Pages through the organisation's {} in id order. Needs `read` on `{name}`; filtering on, or asking in `fields` for, a field the key may not read is refused (403 `field_not_permitted`).", resource.title.to_lowercase()),
             "parameters": parameters,
             "responses": responses(&[("200", json_answer("One page of records.", &format!("{type_name}List"), &[]))], &[400, 401, 403, 429]),
         }),
         &sample,
     )
+}
+
+/// The resource's name as a type, for its list's operationId:
+/// "cost-centers" → "CostCenters", matching `getCostCenter`, so generated
+/// clients get `list_cost_centers` beside `get_cost_center`.
+fn plural_type_name(resource: &Resource) -> String {
+    resource
+        .name
+        .split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_uppercase().chain(chars).collect()
+            })
+        })
+        .collect()
 }
 
 fn show_operation(names: &Names) -> Value {
@@ -143,9 +159,12 @@ fn show_operation(names: &Names) -> Value {
         "get",
         json!({
             "summary": format!("Get one {singular}"),
-            "description": format!("Needs `read` on `{name}`. The `ETag` identifies this version, for `If-Match` on an update."),
-            "parameters": [reference("parameters", &format!("{type_name}Fields"))],
-            "responses": responses(&[("200", json_answer(&format!("The {singular}."), type_name, &["ETag"]))], &[400, 401, 403, 404, 429]),
+            "description": format!("Needs `read` on `{name}`. The `ETag` identifies this version, for `If-Match` on an update; send it back in `If-None-Match` to get 304 (no body) while the record is unchanged. Asking in `fields` for a field the key may not read is refused (403 `field_not_permitted`)."),
+            "parameters": [reference("parameters", &format!("{type_name}Fields")), reference("parameters", "IfNoneMatch")],
+            "responses": responses(&[
+                ("200", json_answer(&format!("The {singular}."), type_name, &["ETag"])),
+                ("304", json!({"description": "The record is still at the version named in `If-None-Match`; no body.", "headers": standard_headers(&["ETag"])})),
+            ], &[400, 401, 403, 404, 429]),
         }),
     )
 }

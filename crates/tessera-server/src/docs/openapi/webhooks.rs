@@ -241,7 +241,7 @@ fn messages_path() -> Value {
     );
     get["parameters"] = json!([
         {"name": "status", "in": "query", "required": false, "schema": {"enum": ["pending", "delivered", "failed"]}},
-        {"name": "event_type", "in": "query", "required": false, "schema": {"type": "string"}, "example": "employees.updated"},
+        {"name": "event_type", "in": "query", "required": false, "description": "Only deliveries of this event type, such as `employees.updated`.", "schema": {"type": "string"}},
         reference("parameters", "Limit"),
         reference("parameters", "Cursor"),
     ]);
