@@ -91,6 +91,26 @@ fn canonical(addr: IpAddr) -> IpAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// `--trusted-proxies` and `X-Forwarded-For` are text an operator
+        /// or a client wrote: parsed or refused, never a panic, and a peer
+        /// outside the trusted ranges is the client whatever it forwards.
+        #[test]
+        fn arbitrary_proxy_lists_and_forwarded_headers_never_panic(
+            list in prop_oneof!["[0-9a-f:./, ]{0,40}", ".{0,40}"],
+            forwarded in prop::collection::vec(prop_oneof!["[0-9a-f:., ]{0,40}", ".{0,40}"], 0..3),
+            peer_bits in any::<u32>(),
+        ) {
+            let peer = IpAddr::from(std::net::Ipv4Addr::from_bits(peer_bits));
+            let proxies = TrustedProxies::parse(&list).unwrap_or_else(|_| TrustedProxies::none());
+            let client = proxies.client_ip(peer, forwarded.iter().map(String::as_str));
+            if !proxies.contains(peer) {
+                prop_assert_eq!(client, peer);
+            }
+        }
+    }
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()

@@ -329,9 +329,59 @@ fn missing_reference_problems(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn employees() -> &'static Resource {
         resources::resource("employees").unwrap()
+    }
+
+    /// CSV text for `resource`: its real column names mixed with others,
+    /// and cells that are sometimes valid, sometimes not.
+    fn arb_csv() -> impl Strategy<Value = Vec<u8>> {
+        let names: Vec<&'static str> = resources::RESOURCES
+            .iter()
+            .flat_map(|r| r.fields.iter().map(|f| f.name))
+            .collect();
+        let header = prop::collection::vec(
+            prop_oneof![
+                prop::sample::select(names).prop_map(str::to_owned),
+                "[ -~]{0,10}"
+            ],
+            1..6,
+        );
+        let cell = prop_oneof![
+            "[ -~]{0,16}",
+            r#""[^"]{0,12}""#,
+            r"[0-9]{1,6}(\.[0-9]{1,3})?",
+            "20[0-9]{2}-[01][0-9]-[0-3][0-9]"
+        ];
+        let rows = prop::collection::vec(prop::collection::vec(cell, 0..7), 0..5);
+        let text = (header, rows).prop_map(|(header, rows)| {
+            let mut text = header.join(",");
+            for row in rows {
+                text.push('\n');
+                text.push_str(&row.join(","));
+            }
+            text.into_bytes()
+        });
+        prop_oneof![text, prop::collection::vec(any::<u8>(), 0..200)]
+    }
+
+    proptest! {
+        /// An import file is read whole or refused with every problem
+        /// numbered by line; never a panic.
+        #[test]
+        fn arbitrary_csv_files_are_read_or_refused_line_by_line_never_panic(bytes in arb_csv()) {
+            for resource in resources::RESOURCES {
+                match read_rows(resource, bytes.as_slice()) {
+                    Ok(rows) => prop_assert!(rows.iter().all(|row| row.line >= 2)),
+                    Err(problems) => {
+                        prop_assert!(!problems.is_empty());
+                        prop_assert!(problems.iter().all(|p| p.starts_with("line ")), "{:?}", problems);
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ use tessera_server::{
     AppState, ConnectionSettings, ServerConfig, UsageSettings, WebhookSettings,
     default_concurrent_password_checks,
 };
-use tessera_store::{Backend, DatabaseUrl, Db, PoolSettings};
+use tessera_store::{Backend, DatabaseUrl, Db, PoolSettings, SqliteDurability};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct ServeArgs {
@@ -64,6 +64,15 @@ pub struct ServeArgs {
     /// Largest number of pooled database connections.
     #[arg(long, env = "TESSERA_DB_MAX_CONNECTIONS", default_value_t = 10)]
     pub db_max_connections: u32,
+
+    /// SQLite commit durability: `full` survives power loss, `normal`
+    /// survives only a process crash but writes faster.
+    #[arg(long, env = "TESSERA_SQLITE_SYNCHRONOUS", default_value = "full", value_parser = ["full", "normal"])]
+    pub sqlite_synchronous: String,
+
+    /// Serve `/metrics` on this address instead of the main listener.
+    #[arg(long, env = "TESSERA_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 
     /// Seconds between webhook attempts after a failure, comma-separated
     /// (default 5,300,1800,7200,18000,36000,36000: 8 attempts in all).
@@ -161,6 +170,7 @@ impl ServeArgs {
                 retention_days: self.usage_retention_days,
                 ..UsageSettings::default()
             },
+            metrics_listen: self.metrics_listen,
             ..ServerConfig::default()
         })
     }
@@ -180,6 +190,11 @@ impl ServeArgs {
     pub fn pool_settings(&self) -> PoolSettings {
         PoolSettings {
             max_connections: self.db_max_connections.max(1),
+            sqlite_durability: if self.sqlite_synchronous == "normal" {
+                SqliteDurability::Normal
+            } else {
+                SqliteDurability::Full
+            },
             ..PoolSettings::default()
         }
     }

@@ -131,6 +131,21 @@ mod tests {
         fn arbitrary_query_strings_never_panic(query in ".{0,200}") {
             let _ = query_carries_key(&query);
         }
+
+        /// Whatever `X-API-KEY` and `Authorization` carry, every presented
+        /// key is a trimmed, non-empty piece of them, and checking its
+        /// format refuses or hashes it without a panic.
+        #[test]
+        fn arbitrary_key_headers_are_split_and_checked_never_panic(
+            x_api_key in prop::collection::vec(".{0,60}", 0..3),
+            authorization in proptest::option::of(".{0,80}"),
+        ) {
+            let presented = presented_keys(x_api_key.iter().map(String::as_str), authorization.as_deref());
+            for key in presented {
+                prop_assert!(!key.is_empty() && key == key.trim());
+                let _ = api_key_hash(key);
+            }
+        }
     }
 
     use super::*;

@@ -50,6 +50,9 @@ pub struct ServerConfig {
     pub webhooks: WebhookSettings,
     /// Usage recording and retention (SPEC §10).
     pub usage: crate::UsageSettings,
+    /// Where `/metrics` is served instead of the main listener, so that
+    /// per-route counts need not be public; `None` keeps it on the main one.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// How long clients may take and how many connections they may hold, so
@@ -156,6 +159,7 @@ impl Default for ServerConfig {
             auth_failures_per_minute: 60,
             webhooks: WebhookSettings::default(),
             usage: crate::UsageSettings::default(),
+            metrics_listen: None,
         }
     }
 }

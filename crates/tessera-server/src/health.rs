@@ -8,13 +8,37 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde_json::json;
+use std::net::SocketAddr;
 use std::sync::OnceLock;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+/// Liveness and readiness, plus `/metrics` unless it has a listener of its
+/// own.
+pub fn router(metrics_on_main_listener: bool) -> Router<AppState> {
+    let router = Router::new()
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(render_metrics))
+        .route("/readyz", get(readyz));
+    if metrics_on_main_listener {
+        router.route("/metrics", get(render_metrics))
+    } else {
+        router
+    }
+}
+
+/// Serves only `/metrics` on `address` (the `--metrics-listen` option)
+/// until the returned task is aborted. Binding happens before this returns,
+/// so a taken address fails start-up.
+pub(crate) async fn spawn_metrics_listener(
+    address: SocketAddr,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(address).await?;
+    let bound = listener.local_addr()?;
+    tracing::info!(address = %bound, "metrics listening on http://{bound}/metrics");
+    let router = Router::new().route("/metrics", get(render_metrics));
+    Ok(tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, router).await {
+            tracing::error!(error = %err, "the metrics listener stopped");
+        }
+    }))
 }
 
 /// The process is up and serving.

@@ -33,7 +33,7 @@ use tokio::net::TcpListener;
 /// middleware every response goes through.
 pub fn build_router(state: AppState) -> Router {
     let routes = Router::new()
-        .merge(health::router())
+        .merge(health::router(state.config().metrics_listen.is_none()))
         .merge(api::router(state.clone()))
         .merge(console::router())
         .merge(docs::router())
@@ -52,6 +52,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let drain_limit = state.config().shutdown_timeout;
+    let metrics_listener = match state.config().metrics_listen {
+        Some(address) => Some(health::spawn_metrics_listener(address).await?),
+        None => None,
+    };
     let background = state::spawn_housekeeping(state.clone());
     let deliveries = webhooks::worker::spawn(state.clone());
     let state_for_stop = state.clone();
@@ -78,6 +82,9 @@ pub async fn serve(
     };
     background.abort();
     deliveries.abort();
+    if let Some(metrics_listener) = metrics_listener {
+        metrics_listener.abort();
+    }
     state_for_stop
         .usage()
         .flush_and_stop(std::time::Duration::from_secs(5))

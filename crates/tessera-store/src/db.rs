@@ -100,6 +100,8 @@ fn redact(raw: &str) -> String {
 pub struct PoolSettings {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    /// How SQLite makes a commit durable; PostgreSQL ignores it.
+    pub sqlite_durability: SqliteDurability,
 }
 
 impl Default for PoolSettings {
@@ -107,6 +109,26 @@ impl Default for PoolSettings {
         PoolSettings {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(5),
+            sqlite_durability: SqliteDurability::Full,
+        }
+    }
+}
+
+/// SQLite's `synchronous` setting in WAL mode. Both survive a process
+/// crash; only `Full` also keeps the last commits through a power loss or
+/// an operating-system crash, at the cost of an fsync per commit
+/// (docs/performance.md, "SQLite durability").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqliteDurability {
+    Full,
+    Normal,
+}
+
+impl SqliteDurability {
+    fn synchronous(self) -> SqliteSynchronous {
+        match self {
+            SqliteDurability::Full => SqliteSynchronous::Full,
+            SqliteDurability::Normal => SqliteSynchronous::Normal,
         }
     }
 }
@@ -188,7 +210,7 @@ impl Db {
                     .map_err(fail)?
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
+                    .synchronous(settings.sqlite_durability.synchronous())
                     .busy_timeout(Duration::from_secs(5))
                     .foreign_keys(true);
                 let in_memory = url.raw.contains(":memory:") || url.raw.contains("mode=memory");

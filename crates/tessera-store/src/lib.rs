@@ -27,7 +27,9 @@ mod sqlite_reads;
 pub mod usage;
 pub mod webhooks;
 
-pub use db::{Backend, ConnectError, DatabaseUrl, DatabaseUrlError, Db, PoolSettings, Tx};
+pub use db::{
+    Backend, ConnectError, DatabaseUrl, DatabaseUrlError, Db, PoolSettings, SqliteDurability, Tx,
+};
 pub use error::StoreError;
 pub use sqlx::postgres::PgListener;
 

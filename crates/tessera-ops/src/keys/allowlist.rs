@@ -62,6 +62,25 @@ fn unmapped(net: IpNet) -> IpNet {
 #[cfg(test)]
 mod tests {
     use super::IpAllowlist;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// A key's allow-list is typed by whoever creates the key: every
+        /// entry is normalised or named as bad, never a panic, and what is
+        /// stored parses to itself again.
+        #[test]
+        fn arbitrary_allow_lists_are_normalised_or_refused_never_panic(
+            entries in prop::collection::vec(prop_oneof!["[0-9a-f:./ ]{0,30}", ".{0,30}"], 0..4),
+        ) {
+            match IpAllowlist::parse(entries.iter().map(String::as_str)) {
+                Ok(list) => {
+                    let again = IpAllowlist::parse(list.ranges().iter().map(String::as_str));
+                    prop_assert_eq!(again.as_ref(), Ok(&list));
+                }
+                Err(bad) => prop_assert!(!bad.is_empty()),
+            }
+        }
+    }
 
     #[test]
     fn allow_lists_are_normalised_to_cidr_and_ipv4_mapped_ranges_to_ipv4() {

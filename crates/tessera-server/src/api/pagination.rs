@@ -104,6 +104,52 @@ impl<S: Send + Sync> FromRequestParts<S> for PageQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// What a list request's query string makes of `limit` and `cursor`:
+    /// a page to fetch, or the status of its refusal.
+    fn read_query(query: &str, id_prefix: &str) -> Option<Result<(), u16>> {
+        let request = axum::http::Request::builder()
+            .uri(format!("/api/v1/x?{query}"))
+            .body(())
+            .ok()?;
+        let (mut parts, ()) = request.into_parts();
+        let runtime = tokio::runtime::Builder::new_current_thread().build().ok()?;
+        let page = runtime.block_on(PageQuery::from_request_parts(&mut parts, &()));
+        Some(
+            page.and_then(|page| page.after(id_prefix).map(|_| ()))
+                .map_err(|refusal| refusal.code().status()),
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_cursors_and_limits_are_read_or_refused_with_a_4xx(
+            query in prop_oneof![
+                "(limit|cursor|x)=[ -~]{0,40}(&(limit|cursor)=[ -~]{0,40})?",
+                ".{0,60}",
+            ],
+        ) {
+            if let Some(Err(status)) = read_query(&query, "emp") {
+                prop_assert!((400..500).contains(&status), "{} for {:?}", status, query);
+            }
+        }
+
+        #[test]
+        fn a_cursor_is_taken_only_when_it_encodes_an_id_of_the_list(
+            bytes in prop::collection::vec(any::<u8>(), 0..48),
+        ) {
+            let cursor = URL_SAFE_NO_PAD.encode(&bytes);
+            match query(2, Some(cursor)).after("emp") {
+                Ok(after) => {
+                    let id = after.expect("a cursor was sent");
+                    prop_assert!(is_record_id("emp", &id));
+                    prop_assert_eq!(id.as_bytes(), &bytes[..]);
+                }
+                Err(refusal) => prop_assert_eq!(refusal.code().status(), 400),
+            }
+        }
+    }
 
     fn query(limit: i64, cursor: Option<String>) -> PageQuery {
         PageQuery { limit, cursor }

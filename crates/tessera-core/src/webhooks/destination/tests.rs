@@ -499,6 +499,17 @@ fn first_octet_then_24_bits(address: Ipv4Addr) -> String {
 
 proptest! {
     #[test]
+    fn arbitrary_allowed_network_lists_parse_or_are_refused_never_panic(
+        list in prop_oneof!["[0-9a-f:./, ]{0,40}", ".{0,40}"],
+    ) {
+        if let Ok(allowed) = list.parse::<AllowedNetworks>() {
+            let shown: Vec<String> = allowed.networks().iter().map(ToString::to_string).collect();
+            let again: AllowedNetworks = shown.join(",").parse().expect("a parsed list parses again");
+            prop_assert_eq!(again.networks(), allowed.networks());
+        }
+    }
+
+    #[test]
     fn every_spelling_of_a_private_address_is_refused(low_bits in 0u32..(1 << 24), trailing_dot in any::<bool>()) {
         let address = Ipv4Addr::from_bits((10 << 24) | low_bits);
         let dot = if trailing_dot { "." } else { "" };

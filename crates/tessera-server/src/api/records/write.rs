@@ -422,3 +422,6 @@ fn still_referenced(
     )
     .with_details(json!({ "referenced_by": referenced_by }))
 }
+
+#[cfg(test)]
+mod properties;
