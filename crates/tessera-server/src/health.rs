@@ -144,6 +144,10 @@ fn describe_metrics() {
         "tessera_webhook_attempts_total",
         "Webhook delivery attempts, by result (delivered, or why the attempt failed)."
     );
+    describe_counter!(
+        "tessera_connections_refused_total",
+        "Connections refused because the server or the client's address was at its connection cap."
+    );
 }
 
 /// Drains histogram buffers; called periodically so memory stays flat.
