@@ -272,7 +272,10 @@ impl AccessEngine {
                 retry_after: Some(seconds),
                 ..Denial::new(
                     ErrorCode::RateLimited,
-                    format!("Too many failed authentication attempts from this address; retry in {seconds} seconds."),
+                    format!(
+                        "Too many failed authentication attempts from this address; retry in {}.",
+                        tessera_core::error_code::seconds(seconds)
+                    ),
                 )
             }
             .into());

@@ -34,24 +34,31 @@ impl From<KeyCreators> for KeyCreationPolicy {
 pub enum AdminCommand {
     /// Create an operator, who runs the deployment.
     CreateOperator {
+        /// The operator's sign-in name (unique regardless of case).
         #[arg(long)]
         username: String,
+        /// The password; a flag value is visible in shell history and `ps`.
         #[arg(long)]
         password: String,
     },
     /// Create an organisation (tenant) with its built-in roles.
     CreateOrg {
+        /// Short name used in URLs and the `X-Organization` header, e.g. `acme`.
         #[arg(long)]
         slug: String,
+        /// Display name, e.g. "Acme Payroll Ltd".
         #[arg(long)]
         name: String,
     },
     /// Create a user of an organisation.
     CreateUser {
+        /// The organisation's slug, as in `X-Organization`.
         #[arg(long)]
         org: String,
+        /// The user's sign-in name (unique in the deployment regardless of case).
         #[arg(long)]
         username: String,
+        /// The password; a flag value is visible in shell history and `ps`.
         #[arg(long)]
         password: String,
         /// Role name; `Administrator` for an administrator. Default `Employee`.
@@ -60,15 +67,19 @@ pub enum AdminCommand {
     },
     /// Create a bot user (a non-login service account) of an organisation.
     CreateBot {
+        /// The organisation's slug, as in `X-Organization`.
         #[arg(long)]
         org: String,
+        /// The bot's name, shown as the owner of its keys.
         #[arg(long)]
         name: String,
+        /// Role name; its keys can do at most what the role allows.
         #[arg(long, default_value = roles::EMPLOYEE)]
         role: String,
     },
     /// Set an organisation's request rate limit.
     SetRateLimit {
+        /// The organisation's slug, as in `X-Organization`.
         #[arg(long)]
         org: String,
         /// Sustained requests per second.
@@ -80,6 +91,7 @@ pub enum AdminCommand {
     },
     /// Set who may create API keys in an organisation.
     SetKeyCreation {
+        /// The organisation's slug, as in `X-Organization`.
         #[arg(long)]
         org: String,
         /// `administrators` (the default for new organisations) or `everyone`.
@@ -88,6 +100,7 @@ pub enum AdminCommand {
     },
     /// Create an API client and print its id and credential (shown once).
     CreateClient {
+        /// The integrating company's or product's name.
         #[arg(long)]
         name: String,
     },
@@ -100,12 +113,14 @@ pub enum AdminCommand {
     },
     /// Enable a disabled API client again.
     EnableClient {
+        /// The client's id (`cli_…`).
         #[arg(long)]
         client: String,
     },
     /// Give an API client a new credential (shown once); the current one
     /// keeps working for the overlap, so the integrator can switch over.
     RotateClient {
+        /// The client's id (`cli_…`).
         #[arg(long)]
         client: String,
         /// Hours the current credential keeps working (0: stops at once).
@@ -127,8 +142,10 @@ pub enum AdminCommand {
     },
     /// Reject an application; the applicant sees the reason on their status page.
     RejectApplication {
+        /// The application's reference (`apl_…`).
         #[arg(long)]
         reference: String,
+        /// Why, in words the applicant will read on their status page.
         #[arg(long)]
         reason: String,
     },

@@ -28,16 +28,23 @@ struct Cli {
         long,
         env = "TESSERA_DATABASE_URL",
         default_value = "sqlite://tessera.db",
-        global = true
+        global = true,
+        help_heading = "Global options"
     )]
     database_url: String,
 
     /// Log line format on standard error.
-    #[arg(long, env = "TESSERA_LOG_FORMAT", value_enum, default_value_t = telemetry::LogFormat::Text, global = true)]
+    #[arg(long, env = "TESSERA_LOG_FORMAT", value_enum, default_value_t = telemetry::LogFormat::Text, global = true, help_heading = "Global options")]
     log_format: telemetry::LogFormat,
 
     /// Log filter, e.g. `info`, `debug`, `tessera_server=debug,info`.
-    #[arg(long, env = "TESSERA_LOG", default_value = "info", global = true)]
+    #[arg(
+        long,
+        env = "TESSERA_LOG",
+        default_value = "info",
+        global = true,
+        help_heading = "Global options"
+    )]
     log: String,
 
     #[command(subcommand)]
@@ -98,5 +105,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Admin(command) => admin::run(&database_url, command).await,
         Command::Import(args) => import::run(&database_url, &args).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// `--help` describes every flag of every command, so nobody has to
+    /// guess what `--org` wants.
+    #[test]
+    fn every_flag_of_every_command_has_a_description() {
+        fn undescribed(command: &clap::Command, path: &str, found: &mut Vec<String>) {
+            for argument in command.get_arguments() {
+                let id = argument.get_id().as_str();
+                if !matches!(id, "help" | "version") && argument.get_help().is_none() {
+                    found.push(format!("{path} --{id}"));
+                }
+            }
+            for sub in command.get_subcommands() {
+                undescribed(sub, &format!("{path} {}", sub.get_name()), found);
+            }
+        }
+        let mut found = Vec::new();
+        undescribed(&Cli::command(), "tessera", &mut found);
+        assert!(found.is_empty(), "flags without help: {found:?}");
     }
 }

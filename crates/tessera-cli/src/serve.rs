@@ -20,7 +20,12 @@ pub struct ServeArgs {
 
     /// Comma-separated CIDRs of reverse proxies whose X-Forwarded-For and
     /// X-Forwarded-Proto are believed. By default the socket peer is the client.
-    #[arg(long, env = "TESSERA_TRUSTED_PROXIES", default_value = "")]
+    #[arg(
+        long,
+        env = "TESSERA_TRUSTED_PROXIES",
+        default_value = "",
+        hide_default_value = true
+    )]
     pub trusted_proxies: String,
 
     /// The URL people reach this deployment at; an https URL marks console cookies Secure.

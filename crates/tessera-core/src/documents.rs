@@ -9,7 +9,7 @@ const OCTET_STREAM: &str = "application/octet-stream";
 /// or hands to a viewer but never runs. Anything else (HTML, SVG, XML, and
 /// every type not listed) is served as `application/octet-stream`, so a
 /// file an uploader labelled `text/html` cannot run as a page.
-const SERVED_AS_RECORDED: [&str; 20] = [
+pub const SERVED_AS_RECORDED: [&str; 20] = [
     "application/pdf",
     "application/zip",
     "application/x-ole-storage",

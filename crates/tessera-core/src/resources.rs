@@ -78,6 +78,17 @@ impl Resource {
         }
     }
 
+    /// One record's name with its article: "an employee", "a sector".
+    pub fn a_singular(&self) -> String {
+        let singular = self.singular();
+        let article = if singular.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
+        format!("{article} {singular}")
+    }
+
     /// One record's name as a type: "Employee", "CostCenter", "TimeOff".
     pub fn type_name(&self) -> String {
         self.singular()
@@ -348,6 +359,17 @@ pub fn resource(name: &str) -> Option<&'static Resource> {
     RESOURCES.iter().find(|r| r.name == name)
 }
 
+/// The resource a misspelled `name` most likely meant (`employes` →
+/// `employees`): the nearest within two edits, for a "did you mean".
+pub fn closest(name: &str) -> Option<&'static Resource> {
+    RESOURCES
+        .iter()
+        .map(|r| (strsim::damerau_levenshtein(name, r.name), r))
+        .filter(|(distance, _)| (1..=2).contains(distance))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, r)| r)
+}
+
 /// The (resource, field) pairs whose values refer to records of `target`.
 pub fn referrers(target: &str) -> Vec<(&'static str, &'static str)> {
     RESOURCES
@@ -364,6 +386,20 @@ pub fn referrers(target: &str) -> Vec<(&'static str, &'static str)> {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn a_record_takes_the_article_its_sound_needs() {
+        assert_eq!(resource("employees").unwrap().a_singular(), "an employee");
+        assert_eq!(resource("sectors").unwrap().a_singular(), "a sector");
+    }
+
+    #[test]
+    fn a_misspelled_resource_is_matched_to_the_one_meant() {
+        assert_eq!(closest("employes").map(|r| r.name), Some("employees"));
+        assert_eq!(closest("payrates").map(|r| r.name), Some("pay-rates"));
+        assert_eq!(closest("employees").map(|r| r.name), None);
+        assert_eq!(closest("invoices").map(|r| r.name), None);
+    }
 
     #[test]
     fn every_resource_has_unique_fields_and_the_record_fields() {

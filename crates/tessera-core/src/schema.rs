@@ -17,18 +17,25 @@ pub fn record(resource: &Resource) -> Value {
     let properties: Map<String, Value> = resource
         .fields
         .iter()
-        .map(|f| (f.name.to_owned(), field(f, nullable_when_read(f))))
+        .map(|f| (f.name.to_owned(), field(resource, f, nullable_when_read(f))))
         .collect();
     json!({
         "type": "object",
         "description": format!(
-            "A {}. Only the fields the API key may read are present; a readable field with no value is null.",
-            resource.singular()
+            "{}. Only the fields the API key may read are present; a readable field with no value is null.",
+            capitalised(&resource.a_singular())
         ),
         "properties": properties,
         "required": ["id"],
         "additionalProperties": false,
         "examples": [example(resource)],
+    })
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
     })
 }
 
@@ -59,22 +66,66 @@ pub fn update_body(resource: &Resource) -> Value {
 }
 
 /// The schema of one field's value; `nullable` adds `null` to its types.
-pub fn field(field: &Field, nullable: bool) -> Value {
+/// A field with a fixed set of values refers to its named enum (see
+/// [`enums`]), and a nullable one is "that enum or null": code generators
+/// then make one enum type, where `type: [string, null]` with `null` in the
+/// `enum` gave openapi-python-client three copies of it.
+pub fn field(resource: &Resource, field: &Field, nullable: bool) -> Value {
+    let description = json!(describe(field.kind, field.writable));
+    if let Some(name) = enum_name(resource, field) {
+        let named = json!({"$ref": format!("#/components/schemas/{name}")});
+        return if nullable {
+            json!({"anyOf": [named, {"type": "null"}], "description": description})
+        } else {
+            json!({"$ref": named["$ref"], "description": description})
+        };
+    }
     let mut schema = value(field.kind, field.required && field.writable);
     if let Some(object) = schema.as_object_mut() {
-        object.insert(
-            "description".to_owned(),
-            json!(describe(field.kind, field.writable)),
-        );
+        object.insert("description".to_owned(), description);
         if nullable {
             let kind = object.remove("type").unwrap_or(Value::Null);
             object.insert("type".to_owned(), json!([kind, "null"]));
-            if let Some(Value::Array(choices)) = object.get_mut("enum") {
-                choices.push(Value::Null);
-            }
         }
     }
     schema
+}
+
+/// The component name of a field's enum: `Currency` for every currency,
+/// else the record type and the field, e.g. `EmployeeStatus`.
+fn enum_name(resource: &Resource, field: &Field) -> Option<String> {
+    match field.kind {
+        FieldKind::Currency => Some("Currency".to_owned()),
+        FieldKind::Choice(_) => {
+            let words: String = field
+                .name
+                .split('_')
+                .map(|word| {
+                    let mut chars = word.chars();
+                    chars.next().map_or_else(String::new, |first| {
+                        first.to_uppercase().chain(chars).collect()
+                    })
+                })
+                .collect();
+            Some(format!("{}{words}", resource.type_name()))
+        }
+        _ => None,
+    }
+}
+
+/// Every named enum the fields refer to, with its schema.
+pub fn enums() -> Vec<(String, Value)> {
+    let mut found: Vec<(String, Value)> = Vec::new();
+    for resource in crate::resources::RESOURCES {
+        for field in resource.fields {
+            if let Some(name) = enum_name(resource, field)
+                && !found.iter().any(|(known, _)| *known == name)
+            {
+                found.push((name, value(field.kind, false)));
+            }
+        }
+    }
+    found
 }
 
 /// The id pattern of a resource's records, e.g. `^emp_[0-9a-hjkmnp-tv-z]{26}$`.
@@ -121,7 +172,7 @@ fn writable(resource: &Resource) -> impl Iterator<Item = &'static Field> {
 
 fn writable_properties(resource: &Resource) -> Map<String, Value> {
     writable(resource)
-        .map(|f| (f.name.to_owned(), field(f, !f.required)))
+        .map(|f| (f.name.to_owned(), field(resource, f, !f.required)))
         .collect()
 }
 
@@ -299,8 +350,27 @@ mod tests {
         let read = record(employees);
         assert_eq!(read["required"], json!(["id"]));
         assert_eq!(
-            read["properties"]["status"]["enum"],
-            json!(["active", "on_leave", "terminated", null])
+            read["properties"]["status"]["anyOf"],
+            json!([{"$ref": "#/components/schemas/EmployeeStatus"}, {"type": "null"}])
         );
+    }
+
+    #[test]
+    fn each_enum_is_named_once_with_its_values() {
+        let named = enums();
+        let status = named
+            .iter()
+            .find(|(name, _)| name == "EmployeeStatus")
+            .map(|(_, schema)| schema.clone());
+        assert_eq!(
+            status,
+            Some(json!({"type": "string", "enum": ["active", "on_leave", "terminated"]}))
+        );
+        assert_eq!(
+            named.iter().filter(|(name, _)| name == "Currency").count(),
+            1
+        );
+        let names: std::collections::HashSet<_> = named.iter().map(|(name, _)| name).collect();
+        assert_eq!(names.len(), named.len());
     }
 }

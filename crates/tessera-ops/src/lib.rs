@@ -250,7 +250,8 @@ impl Refusal {
                 input,
                 ErrorCode::RateLimited,
                 format!(
-                    "Too many failed key checks from this address; retry in {retry_after} seconds."
+                    "Too many failed key checks from this address; retry in {}.",
+                    tessera_core::error_code::seconds(retry_after)
                 ),
             )
         }

@@ -287,7 +287,9 @@ async fn record_metrics(request: Request, next: Next) -> Response {
         .record(elapsed.as_secs_f64());
     tracing::info!(
         status = response.status().as_u16(),
-        latency_ms = elapsed.as_secs_f64() * 1000.0,
+        // Whole microseconds: a float of milliseconds prints binary noise
+        // such as 0.054351000000000003.
+        latency_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
         "request completed"
     );
     response

@@ -95,7 +95,7 @@ impl ApiError {
 
     fn body(&self, request_id: &str) -> Value {
         let mut body = json!({
-            "type": format!("https://tessera.dev/problems/{}", self.code.as_str().replace('_', "-")),
+            "type": self.code.type_path(),
             "title": self.code.title(),
             "status": self.code.status(),
             "detail": self.detail,
@@ -243,10 +243,22 @@ fn generic_problem(status: StatusCode, method: &Method, path: &str) -> ApiError 
 /// The router's fallback: a problem on API paths, a page elsewhere.
 pub async fn not_found(uri: Uri) -> Response {
     if is_api_path(uri.path()) {
-        ApiError::new(
-            ErrorCode::NotFound,
-            format!("Nothing exists at {}.", uri.path()),
-        )
+        let path = uri.path();
+        let meant = path
+            .strip_prefix("/api/v1/")
+            .and_then(|rest| rest.split('/').next())
+            .and_then(tessera_core::resources::closest);
+        match meant {
+            Some(resource) => ApiError::new(
+                ErrorCode::NotFound,
+                format!(
+                    "Nothing exists at {path}. Did you mean /api/v1/{}?",
+                    resource.name
+                ),
+            )
+            .with_details(serde_json::json!({"did_you_mean": resource.name})),
+            None => ApiError::new(ErrorCode::NotFound, format!("Nothing exists at {path}.")),
+        }
         .into_response()
     } else {
         pages::not_found().into_response()

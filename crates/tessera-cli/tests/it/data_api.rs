@@ -796,6 +796,19 @@ async fn if_match_guards_updates(backend: Backend) {
     assert_eq!(current.status(), 200);
     let any = patch("*".to_owned(), "Any shift").await;
     assert_eq!(any.status(), 200);
+    // The current version without its quotes is a misspelt header, not a
+    // stale one: 400 naming the form, and nothing written.
+    let current_tag = any.headers()["etag"].to_str().unwrap().to_owned();
+    let unquoted = patch(current_tag.trim_matches('"').to_owned(), "Unquoted shift").await;
+    let problem = assert_problem(unquoted, 400, "invalid_request").await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("double quotes"),
+        "{problem}"
+    );
+    assert_eq!(get_json(&app, &path, &key).await["name"], "Any shift");
 }
 
 async fn idempotency_keys_replay_the_first_answer(backend: Backend) {

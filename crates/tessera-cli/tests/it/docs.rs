@@ -78,7 +78,7 @@ async fn openapi_json_describes_what_the_server_serves() {
         .unwrap();
     assert_eq!(schemes["ApiKeyHeader"]["name"], "X-API-KEY");
     assert_eq!(schemes["BearerKey"]["scheme"], "bearer");
-    assert_eq!(schemes["ApiClient"]["name"], "X-API-Client");
+    assert_eq!(schemes["ClientCredential"]["name"], "X-API-Client");
     // Every documented operation exists: a request to it is never answered
     // 404 "no such route" or 405.
     for (path, item) in document["paths"].as_object().unwrap() {
@@ -216,6 +216,20 @@ async fn docs_work_offline_in_a_browser_and_try_it_out_calls_the_api() {
             "the Authorize dialog",
         )
         .await;
+    // The scheme the docs tell a newcomer to use is the first one listed.
+    let first_scheme = browser
+        .execute(
+            "return document.querySelector('.auth-container h4').textContent;",
+            vec![],
+        )
+        .await;
+    assert!(
+        first_scheme
+            .as_str()
+            .unwrap_or_default()
+            .contains("ApiKeyHeader"),
+        "first scheme in the Authorize dialog: {first_scheme}"
+    );
     // The dialog lists the schemes by name; mark the X-API-KEY one.
     browser
         .execute(

@@ -385,3 +385,36 @@ async fn json_logs_are_structured_and_never_contain_secrets(backend: Backend) {
         );
     }
 }
+
+/// Text logs written to a file or a pipe are plain text: no ANSI colour
+/// codes, and a request's latency in whole microseconds, not float noise.
+#[tokio::test]
+async fn text_logs_to_a_pipe_are_plain_and_latencies_are_whole_microseconds() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let mut server = ServerProcess::start(&db.url, "serve", &[]);
+    reqwest::Client::new()
+        .get(format!("http://{}/api/v1/me", server.address))
+        .header("x-request-id", "plain-text-please")
+        .send()
+        .await
+        .unwrap();
+    server.wait_for_log("request completed");
+    server.signal("TERM");
+    assert!(server.wait().success());
+    let lines = server.drain_log();
+    for line in &lines {
+        assert!(!line.contains('\u{1b}'), "colour codes in: {line:?}");
+    }
+    let completed = lines
+        .iter()
+        .find(|line| line.contains("plain-text-please") && line.contains("request completed"))
+        .unwrap_or_else(|| panic!("no completed request in: {lines:#?}"));
+    let latency = completed
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix("latency_us="))
+        .unwrap_or_else(|| panic!("no latency_us in: {completed}"));
+    assert!(
+        latency.parse::<u64>().is_ok(),
+        "latency_us={latency} is not a whole number: {completed}"
+    );
+}

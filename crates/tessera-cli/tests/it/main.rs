@@ -5,6 +5,7 @@
 mod harness;
 
 mod abuse;
+mod accessibility;
 mod admin_cli;
 mod api_headers;
 mod browser;
@@ -20,6 +21,7 @@ mod crash;
 mod data_api;
 mod docs;
 mod events;
+mod generated_clients;
 mod hardening;
 mod http_basics;
 mod import;

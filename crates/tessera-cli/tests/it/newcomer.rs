@@ -1,6 +1,7 @@
 //! What a newcomer integrating with Tessera runs into first: conditional
 //! reads, `fields=` on fields the key may not read, the key list's query
-//! parameters, keys that could do nothing, and the metrics' descriptions.
+//! parameters, keys that could do nothing, the metrics' descriptions, a
+//! misspelt resource and a refused delete's wording.
 
 use crate::harness::{
     Backend, ConsoleSession, PASSWORD, TestApp, assert_problem, assert_succeeds, call_with_key,
@@ -18,6 +19,8 @@ on_both_backends!(
     keys_that_could_do_nothing_are_refused_at_creation,
     every_metric_family_has_help_and_type_lines,
     operation_ids_are_camel_case_from_the_resource_name,
+    a_misspelt_resource_gets_a_did_you_mean,
+    a_refused_delete_counts_one_referrer_in_the_singular,
 );
 
 async fn if_none_match_with_the_current_etag_is_not_modified(backend: Backend) {
@@ -400,5 +403,67 @@ async fn operation_ids_are_camel_case_from_the_resource_name(backend: Backend) {
             .as_str()
             .unwrap()
             .contains("2026-01-01T00:00:00Z")
+    );
+}
+
+/// `GET /api/v1/employes` names the resource the caller most likely meant.
+async fn a_misspelt_resource_gets_a_did_you_mean(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_organization(&app, "acme").await;
+    let key = full_key(&app, "acme").await;
+    let misspelt = call_with_key(&app, Method::GET, "/api/v1/employes", &key, None).await;
+    let problem = assert_problem(misspelt, 404, "not_found").await;
+    assert_eq!(problem["details"]["did_you_mean"], "employees", "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Did you mean /api/v1/employees?"),
+        "{problem}"
+    );
+    // The problem's type is a page this deployment serves about the code.
+    let type_page = app
+        .http
+        .get(app.url(problem["type"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(type_page.status(), 200, "{}", problem["type"]);
+    assert!(type_page.text().await.unwrap().contains("not_found"));
+    let unrelated = call_with_key(&app, Method::GET, "/api/v1/invoices", &key, None).await;
+    let problem = assert_problem(unrelated, 404, "not_found").await;
+    assert!(problem.get("details").is_none(), "{problem}");
+}
+
+/// "still referred to by 1 pay rate (employee_id)", not "1 pay-rates".
+async fn a_refused_delete_counts_one_referrer_in_the_singular(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_organization(&app, "acme").await;
+    let key = full_key(&app, "acme").await;
+    let employee = post(
+        &app,
+        "/api/v1/employees",
+        &key,
+        &json!({"first_name": "Ada", "last_name": "Lovelace", "start_date": "2024-01-01", "status": "active"}),
+    )
+    .await;
+    post(
+        &app,
+        "/api/v1/pay-rates",
+        &key,
+        &json!({"employee_id": employee["id"], "kind": "monthly", "amount": "4200.00",
+                "currency": "EUR", "effective_from": "2024-01-01"}),
+    )
+    .await;
+    let path = format!("/api/v1/employees/{}", employee["id"].as_str().unwrap());
+    let refused = call_with_key(&app, Method::DELETE, &path, &key, None).await;
+    let problem = assert_problem(refused, 409, "conflict").await;
+    assert_eq!(
+        problem["detail"],
+        "This employee is still referred to by 1 pay rate (employee_id); delete or change those first.",
+    );
+    assert_eq!(
+        problem["details"]["referenced_by"][0]["resource"],
+        "pay-rates"
     );
 }

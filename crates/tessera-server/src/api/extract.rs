@@ -155,7 +155,10 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
             };
             ApiError::new(
                 ErrorCode::RateLimited,
-                format!("Too many requests: {limit} rate limit is reached; retry in {retry_after} seconds."),
+                format!(
+                    "Too many requests: {limit} rate limit is reached; retry in {}.",
+                    tessera_core::error_code::seconds(retry_after)
+                ),
             )
             .with_retry_after(retry_after)
             .into_response()

@@ -3,6 +3,7 @@
 //! documentation works offline and loads nothing from a CDN.
 
 mod openapi;
+mod problems;
 mod samples;
 
 use crate::AppState;
@@ -63,6 +64,7 @@ pub fn router() -> Router<AppState> {
         .route("/docs", get(|| async { Redirect::permanent("/docs/") }))
         .route("/docs/", get(|uri: Uri| ui_file(String::new(), uri)))
         .route("/docs/{*file}", get(|Path(file), uri| ui_file(file, uri)))
+        .merge(problems::router())
 }
 
 async fn openapi_json() -> Response {

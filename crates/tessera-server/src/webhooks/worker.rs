@@ -201,9 +201,14 @@ impl Worker {
                     random_unit(),
                     failed.retry_after(),
                 );
+                // Counted from the answer, not from the attempt's start: a
+                // Retry-After is relative to when it was received. The
+                // extra millisecond covers the clock's truncation to whole
+                // milliseconds, so a floor is never missed by a fraction.
+                let answered_at = now_ms() + 1;
                 let settlement = next.map_or(Settlement::Failed, |wait| {
                     Settlement::RetryAt(
-                        at + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 4),
+                        answered_at + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 4),
                     )
                 });
                 (settlement, EndpointHealth::Failed)

@@ -177,6 +177,17 @@ impl Browser {
         .await
     }
 
+    /// Runs `script` (a function body whose last argument is the callback
+    /// that finishes it) and waits for the callback's value.
+    pub async fn execute_async(&self, script: &str, args: Vec<Value>) -> Value {
+        self.command(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({"script": script, "args": args})),
+        )
+        .await
+    }
+
     /// Polls the JavaScript expression `condition` until it is truthy and
     /// returns its value; fails after 20 s naming `what`.
     pub async fn wait_until(&self, condition: &str, what: &str) -> Value {

@@ -7,6 +7,7 @@ mod audit;
 mod browser;
 mod console;
 mod db;
+mod node_tools;
 mod process;
 mod python_tools;
 mod receiver;
@@ -22,6 +23,7 @@ pub use console::{
     ConsoleSession, all_between, element_text, is_checked, older_entries_link, rows,
 };
 pub use db::{Column, TestDb};
+pub use node_tools::{axe_source, node_tool};
 pub use process::{
     RedisProcess, ServerProcess, assert_fails_with, assert_succeeds, stderr, stdout, tessera,
 };

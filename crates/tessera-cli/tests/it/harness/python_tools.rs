@@ -1,5 +1,6 @@
 //! The pinned Python tools the suite runs (`openapi-spec-validator`,
-//! Schemathesis and the official Standard Webhooks library), in a virtualenv (`$TESSERA_TOOLS_VENV`, by default
+//! Schemathesis, the official Standard Webhooks library and
+//! openapi-python-client), in a virtualenv (`$TESSERA_TOOLS_VENV`, by default
 //! `~/.cache/tessera/venv`) created from PyPI on first use when it is
 //! missing; a test that cannot get them fails.
 
@@ -12,6 +13,9 @@ const PYTHON_TOOLS: &[&str] = &[
     "schemathesis==4.32.5",
     "openapi-spec-validator==0.7.2",
     "standardwebhooks==1.1.0",
+    "openapi-python-client==0.29.1",
+    // What the client openapi-python-client generates imports.
+    "python-dateutil==2.9.0.post0",
 ];
 
 fn tools_venv() -> PathBuf {
@@ -50,7 +54,7 @@ pub fn python_tool(name: &str) -> PathBuf {
     tool
 }
 
-fn run_ok(command: &mut Command) -> Output {
+pub(super) fn run_ok(command: &mut Command) -> Output {
     let output = command
         .output()
         .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));

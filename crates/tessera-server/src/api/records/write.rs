@@ -285,14 +285,30 @@ fn if_match(headers: &HeaderMap, record: &StoredRecord) -> Result<bool, ApiError
     let Some(value) = headers.get(header::IF_MATCH) else {
         return Ok(true);
     };
-    let value = value
-        .to_str()
-        .map_err(|_| invalid("If-Match must be an ETag this API returned."))?;
+    let malformed = || {
+        invalid(
+            "If-Match must hold ETags as this API returns them, in double quotes \
+             (e.g. If-Match: \"3\"), or *.",
+        )
+    };
+    let value = value.to_str().map_err(|_| malformed())?;
+    let tags: Vec<&str> = value.split(',').map(str::trim).collect();
+    // An unquoted `2` is not an ETag: answering 412 would claim the record
+    // changed when the header was only misspelled.
+    if !tags.iter().all(|tag| *tag == "*" || is_entity_tag(tag)) {
+        return Err(malformed());
+    }
     let current = format!("\"{}\"", record.version);
-    Ok(value
-        .split(',')
-        .map(str::trim)
-        .any(|tag| tag == "*" || tag == current))
+    Ok(tags.iter().any(|tag| *tag == "*" || *tag == current))
+}
+
+/// RFC 9110 §8.8.3: `"opaque"` or `W/"opaque"`.
+fn is_entity_tag(tag: &str) -> bool {
+    let opaque = tag.strip_prefix("W/").unwrap_or(tag);
+    opaque.len() >= 2
+        && opaque.starts_with('"')
+        && opaque.ends_with('"')
+        && !opaque[1..opaque.len() - 1].contains('"')
 }
 
 /// Attempts at a read-merge-write before giving up on a record that keeps
@@ -402,7 +418,13 @@ fn still_referenced(
     });
     let mut described = shown
         .iter()
-        .map(|(referrer, field, count)| format!("{count} {referrer} ({field})"))
+        .map(|(referrer, field, count)| {
+            let named = match tessera_core::resources::resource(referrer) {
+                Some(resource) if *count == 1 => resource.singular(),
+                _ => (*referrer).to_owned(),
+            };
+            format!("{count} {named} ({field})")
+        })
         .collect::<Vec<_>>()
         .join(", ");
     if !hidden.is_empty() {

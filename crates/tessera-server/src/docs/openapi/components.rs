@@ -14,7 +14,7 @@ pub(super) fn components() -> Value {
         "securitySchemes": {
             "ApiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-KEY", "description": "An API key (`sk_…`). Several keys (at most 10), one per organisation, may be sent comma-separated or in repeated headers, only together with `X-API-Client`; every one of them must be valid."},
             "BearerKey": {"type": "http", "scheme": "bearer", "description": "The same API key as `Authorization: Bearer sk_…`."},
-            "ApiClient": {"type": "apiKey", "in": "header", "name": "X-API-Client", "description": "An integration's client credential (`ck_…`). It grants nothing alone; it accompanies the keys of the organisations the integration acts for."},
+            "ClientCredential": {"type": "apiKey", "in": "header", "name": "X-API-Client", "description": "An integration's client credential (`ck_…`). It grants nothing alone; it accompanies the keys of the organisations the integration acts for."},
             "BasicAuth": {"type": "http", "scheme": "basic", "description": "A console username and password; only for key management."},
         },
         "schemas": schemas(),
@@ -28,6 +28,7 @@ fn schemas() -> Value {
     let mut schemas = Map::new();
     schemas.insert("Problem".to_owned(), problem_schema());
     schemas.insert("Permissions".to_owned(), permissions_schema());
+    schemas.extend(schema::enums());
     for resource in RESOURCES {
         let type_name = resource.type_name();
         schemas.insert(type_name.clone(), schema::record(resource));
@@ -150,7 +151,7 @@ fn problem_schema() -> Value {
         "description": "An RFC 9457 problem.",
         "required": ["type", "title", "status", "detail", "message", "code", "request_id"],
         "properties": {
-            "type": {"type": "string", "format": "uri"},
+            "type": {"type": "string", "format": "uri-reference", "description": "This deployment's page about the problem, e.g. `/problems/rate-limited`."},
             "title": {"type": "string"},
             "status": {"type": "integer"},
             "detail": {"type": "string", "description": "What went wrong and what to do, for people."},
@@ -174,15 +175,18 @@ fn problem_responses() -> Value {
             .collect();
         let mut examples = Map::new();
         for code in &codes {
-            examples.insert(code.as_str().to_owned(), json!({"value": {
-                "type": format!("https://tessera.dev/problems/{}", code.as_str().replace('_', "-")),
-                "title": code.title(),
-                "status": status,
-                "detail": code.title(),
-                "message": code.title(),
-                "code": code.as_str(),
-                "request_id": "req_01jdq3k9m2x8v7c6b5n4t3r2s1",
-            }}));
+            examples.insert(
+                code.as_str().to_owned(),
+                json!({"value": {
+                    "type": code.type_path(),
+                    "title": code.title(),
+                    "status": status,
+                    "detail": code.title(),
+                    "message": code.title(),
+                    "code": code.as_str(),
+                    "request_id": "req_01jdq3k9m2x8v7c6b5n4t3r2s1",
+                }}),
+            );
         }
         let names: Vec<String> = codes.iter().map(|c| format!("`{}`", c.as_str())).collect();
         let mut headers = Map::new();

@@ -73,11 +73,11 @@ const INTRODUCTION: &str = r#"Tessera serves an organisation's HR and payroll re
 
 ## Getting started
 
-1. Ask an administrator for an API key, or create one in the console under **Settings ▸ API** (or with `POST /api/v1/api-keys`). The raw key is shown once.
+1. Ask an administrator for an API key, or create one in the console under **API keys ▸ Generate key** (or with `POST /api/v1/api-keys`). The raw key is shown once.
 2. Put the server and the key in your environment; every example on this page reads them from there:
 
    ```bash
-   export TESSERA_URL=http://127.0.0.1:8080
+   export TESSERA_URL=http://127.0.0.1:8080   # the address this page is served from
    export TESSERA_API_KEY=sk_…
    ```
 
@@ -111,14 +111,14 @@ Create answers 201 with the record and its `Location`; the answers to creates an
 
 ## Errors
 
-Every error is an RFC 9457 problem (`application/problem+json`) with a stable `code`, a human `detail` (also in `message`), the `request_id` of the response's `X-Request-Id` and, where useful, `details`.
+Every error is an RFC 9457 problem (`application/problem+json`) with a stable `code`, a `type` that is a page on this server explaining the code (`/problems` lists them all), a human `detail` (repeated in `message`, except on 429, whose `message` is always "Too Many Requests"), the `request_id` of the response's `X-Request-Id` and, where useful, `details`.
 
 ## Rate limits
 
-Each organisation has one request budget shared by its keys. Every answer carries `RateLimit-Policy` and `RateLimit` headers; 429 `rate_limited` carries `Retry-After` in seconds."#;
+Each organisation has one request budget shared by its keys. Every answer to a request whose key was accepted carries `RateLimit-Policy` and `RateLimit` headers (a refusal before that — no key, an unknown or revoked key — carries none); 429 `rate_limited` carries `Retry-After` in seconds."#;
 
 fn data_security() -> Value {
-    json!([{"ApiKeyHeader": []}, {"BearerKey": []}, {"ApiKeyHeader": [], "ApiClient": []}])
+    json!([{"ApiKeyHeader": []}, {"BearerKey": []}, {"ApiKeyHeader": [], "ClientCredential": []}])
 }
 
 fn reference(kind: &str, name: &str) -> Value {

@@ -192,7 +192,7 @@ fn create_operation(names: &Names) -> Value {
         names,
         json!({
             "operationId": format!("create{type_name}"),
-            "summary": format!("Create a {singular}"),
+            "summary": format!("Create {}", names.resource.a_singular()),
             "description": format!("Needs `create` on `{name}`, and the key must be allowed to write every field sent. References must name records of this organisation, of resources the key may read (others are refused as missing)."),
             "parameters": [reference("parameters", "IdempotencyKey"), reference("parameters", "XOrganization")],
             "requestBody": {"required": true, "content": {"application/json": {
@@ -216,7 +216,7 @@ fn update_operation(names: &Names) -> Value {
         names,
         json!({
             "operationId": format!("update{type_name}"),
-            "summary": format!("Update a {singular}"),
+            "summary": format!("Update {}", names.resource.a_singular()),
             "description": format!("Changes only the fields sent (at least one; an empty body is 400); `null` clears an optional field. Needs `update` on `{name}` and write access to every field sent. A reference to a resource the key may not read is refused as missing."),
             "parameters": [reference("parameters", "IfMatch")],
             "requestBody": {"required": true, "content": {"application/json": {
@@ -232,13 +232,13 @@ fn update_operation(names: &Names) -> Value {
 }
 
 fn delete_operation(names: &Names) -> Value {
-    let (name, singular) = (names.name, &names.singular);
+    let name = names.name;
     item_operation(
         names,
         "DELETE",
         "delete",
         json!({
-            "summary": format!("Delete a {singular}"),
+            "summary": format!("Delete {}", names.resource.a_singular()),
             "description": format!("Needs `delete` on `{name}`. A record other records still refer to is not deleted: 409 `conflict`, with the referring fields in `details.referenced_by`."),
             "responses": responses(&[("204", no_content("Deleted."))], &[400, 401, 403, 404, 409, 429]),
         }),
@@ -249,7 +249,6 @@ fn download_path(names: &Names, item_parameters: Value) -> Value {
     let Names {
         name,
         type_name,
-        singular,
         tags,
         example_item,
         ..
@@ -261,12 +260,12 @@ fn download_path(names: &Names, item_parameters: Value) -> Value {
         "get": with_sample(json!({
             "operationId": format!("download{type_name}Content"),
             "tags": tags,
-            "summary": format!("Download a {singular}'s file"),
+            "summary": format!("Download {}'s file", names.resource.a_singular()),
             "description": format!("Needs `download` on `{name}` (reading the metadata needs `read`). The bytes come with their `Content-Type`, `Content-Length` and a `Content-Disposition` naming the file."),
             "responses": responses(&[("200", json!({
                 "description": "The file's bytes.",
                 "headers": standard_headers(&["Content-Disposition", "ETag"]),
-                "content": {"*/*": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}},
+                "content": download_content(),
             }))], &[400, 401, 403, 404, 429]),
         }), &sample),
     })
@@ -356,7 +355,7 @@ fn upload_operation(resource: &Resource, type_name: &str) -> Value {
     });
     let employee_field = resource
         .field("employee_id")
-        .map(|f| schema::field(f, false))
+        .map(|f| schema::field(resource, f, false))
         .unwrap_or_else(|| json!({"type": "string"}));
     with_sample(
         json!({
@@ -386,7 +385,7 @@ fn upload_operation(resource: &Resource, type_name: &str) -> Value {
 }
 
 fn filter_parameter(resource: &Resource, field: &Field) -> Value {
-    let mut value = schema::field(field, false);
+    let mut value = schema::field(resource, field, false);
     if let FieldKind::References(target) = field.kind
         && let Some(target) = tessera_core::resources::resource(target)
     {
@@ -399,4 +398,17 @@ fn filter_parameter(resource: &Resource, field: &Field) -> Value {
         "description": format!("Only {} whose `{}` equals this value.", resource.title.to_lowercase(), field.name),
         "schema": value,
     })
+}
+
+/// A download's possible types, each named: `application/octet-stream`
+/// and the types served as recorded. A `*/*` entry would be accurate too,
+/// but code generators drop a response they cannot name the type of.
+fn download_content() -> Value {
+    let binary = json!({"schema": {"type": "string", "format": "binary"}});
+    let mut content = Map::new();
+    content.insert("application/octet-stream".to_owned(), binary.clone());
+    for served in tessera_core::documents::SERVED_AS_RECORDED {
+        content.insert(served.to_owned(), binary.clone());
+    }
+    Value::Object(content)
 }
