@@ -167,90 +167,11 @@ impl ErrorCode {
 
     /// What the problem means and what to do about it, for the page the
     /// problem's `type` points at.
-    pub const fn explanation(self) -> &'static str {
-        match self {
-            ErrorCode::InvalidRequest => {
-                "A parameter, header or the body is not valid. The detail says what to change; details names the parameters or fields."
-            }
-            ErrorCode::ApiKeyInQuery => {
-                "An API key was sent in the URL, where proxies and logs keep it. Send it in the X-API-KEY header (or Authorization: Bearer) and roll the key, as it may have been logged."
-            }
-            ErrorCode::AmbiguousOrganization => {
-                "The request carried keys of several organisations without saying which one it acts for. Send X-Organization with that organisation's slug."
-            }
-            ErrorCode::MissingApiKey => {
-                "The request carried no API key. Send one in the X-API-KEY header or as Authorization: Bearer."
-            }
-            ErrorCode::InvalidApiKey => {
-                "The key is not one this deployment knows: mistyped, cut short, or from another deployment. Keys are shown once, when they are created; copy the whole key."
-            }
-            ErrorCode::ExpiredApiKey => {
-                "The key is past its expiry time. Roll it or ask an administrator for a new one."
-            }
-            ErrorCode::RevokedApiKey => {
-                "The key was revoked and will never work again. Use another key."
-            }
-            ErrorCode::InvalidApiClient => {
-                "The X-API-Client credential is unknown, disabled, or was rotated out. Check the credential the operator gave your integration."
-            }
-            ErrorCode::InvalidCredentials => {
-                "The username or password is wrong, or the account may not use it here. Key management takes a console account over HTTP Basic (an app password when the account uses two-factor sign-in)."
-            }
-            ErrorCode::PermissionDenied => {
-                "The key or account may not do this to this resource. The details name the missing permission; an administrator can widen the key, or the role of its owner."
-            }
-            ErrorCode::FieldNotPermitted => {
-                "The request names fields the key may not read or write, in the body, in fields= or in a filter. Leave them out, or use a key whose permissions cover them."
-            }
-            ErrorCode::IpNotAllowed => {
-                "The key only works from the addresses on its allow-list, and this request came from elsewhere. Call from an allowed address, or ask an administrator to add yours."
-            }
-            ErrorCode::ApiClientRequired => {
-                "Several keys in one request need a valid API client credential in X-API-Client."
-            }
-            ErrorCode::ApiClientBlocked => {
-                "The organisation has blocked this API client from using its keys. Ask the organisation's administrator."
-            }
-            ErrorCode::BrowserRequestsNotSupported => {
-                "The request came from a web page (a cross-origin browser request). API keys must not reach browsers; call the API from your server."
-            }
-            ErrorCode::OrganizationNotInKeys => {
-                "X-Organization names an organisation that none of the keys sent belongs to."
-            }
-            ErrorCode::NotFound => {
-                "Nothing exists at this address, or no record with this id exists in your organisation. Check the resource's name and the id."
-            }
-            ErrorCode::MethodNotAllowed => {
-                "This address does not accept this HTTP method. The interactive documentation at /docs lists what each resource supports."
-            }
-            ErrorCode::Conflict => {
-                "The change conflicts with what is stored, for example a record that others still refer to, or a name already taken. The detail says what to change first."
-            }
-            ErrorCode::IdempotencyKeyReused => {
-                "This Idempotency-Key was already used for a different request. Send a new key with a new request; resend the same request to get its first answer again."
-            }
-            ErrorCode::CursorExpired => {
-                "The events after this cursor have been pruned. Load everything again, starting from a cursor taken with after=now before the load."
-            }
-            ErrorCode::PreconditionFailed => {
-                "The record has changed since the ETag sent in If-Match was read. Fetch it again, reapply the change and send the new ETag."
-            }
-            ErrorCode::PayloadTooLarge => {
-                "The body is larger than this deployment accepts. Send less at a time."
-            }
-            ErrorCode::UnsupportedMediaType => {
-                "The body's Content-Type is not one this operation accepts: application/json for records, multipart/form-data for document uploads."
-            }
-            ErrorCode::RateLimited => {
-                "The key's own rate limit or the organisation's was reached; the detail says which. Wait the seconds in Retry-After, then retry."
-            }
-            ErrorCode::InternalError => {
-                "Something failed on the server and nothing was changed by this request. Retry; if it keeps failing, give the operator the request_id."
-            }
-            ErrorCode::ServiceUnavailable => {
-                "The server is too busy to take this request now, or is shutting down. Retry after the seconds in Retry-After."
-            }
-        }
+    pub fn explanation(self) -> &'static str {
+        EXPLANATIONS
+            .iter()
+            .find(|(code, _)| *code == self)
+            .map_or("", |(_, text)| text)
     }
 
     /// The problem's `type`: a page on this deployment explaining the code
@@ -285,6 +206,118 @@ impl ErrorCode {
         }
     }
 }
+
+/// [`ErrorCode::explanation`], one entry per code (a test checks).
+const EXPLANATIONS: [(ErrorCode, &str); 27] = [
+    (
+        ErrorCode::InvalidRequest,
+        "A parameter, header or the body is not valid. The detail says what to change; details names the parameters or fields.",
+    ),
+    (
+        ErrorCode::ApiKeyInQuery,
+        "An API key was sent in the URL, where proxies and logs keep it. Send it in the X-API-KEY header (or Authorization: Bearer) and roll the key, as it may have been logged.",
+    ),
+    (
+        ErrorCode::AmbiguousOrganization,
+        "The request carried keys of several organisations without saying which one it acts for. Send X-Organization with that organisation's slug.",
+    ),
+    (
+        ErrorCode::MissingApiKey,
+        "The request carried no API key. Send one in the X-API-KEY header or as Authorization: Bearer.",
+    ),
+    (
+        ErrorCode::InvalidApiKey,
+        "The key is not one this deployment knows: mistyped, cut short, or from another deployment. Keys are shown once, when they are created; copy the whole key.",
+    ),
+    (
+        ErrorCode::ExpiredApiKey,
+        "The key is past its expiry time. Roll it or ask an administrator for a new one.",
+    ),
+    (
+        ErrorCode::RevokedApiKey,
+        "The key was revoked and will never work again. Use another key.",
+    ),
+    (
+        ErrorCode::InvalidApiClient,
+        "The X-API-Client credential is unknown, disabled, or was rotated out. Check the credential the operator gave your integration.",
+    ),
+    (
+        ErrorCode::InvalidCredentials,
+        "The username or password is wrong, or the account may not use it here. Key management takes a console account over HTTP Basic (an app password when the account uses two-factor sign-in).",
+    ),
+    (
+        ErrorCode::PermissionDenied,
+        "The key or account may not do this to this resource. The details name the missing permission; an administrator can widen the key, or the role of its owner.",
+    ),
+    (
+        ErrorCode::FieldNotPermitted,
+        "The request names fields the key may not read or write, in the body, in fields= or in a filter. Leave them out, or use a key whose permissions cover them.",
+    ),
+    (
+        ErrorCode::IpNotAllowed,
+        "The key only works from the addresses on its allow-list, and this request came from elsewhere. Call from an allowed address, or ask an administrator to add yours.",
+    ),
+    (
+        ErrorCode::ApiClientRequired,
+        "Several keys in one request need a valid API client credential in X-API-Client.",
+    ),
+    (
+        ErrorCode::ApiClientBlocked,
+        "The organisation has blocked this API client from using its keys. Ask the organisation's administrator.",
+    ),
+    (
+        ErrorCode::BrowserRequestsNotSupported,
+        "The request came from a web page (a cross-origin browser request). API keys must not reach browsers; call the API from your server.",
+    ),
+    (
+        ErrorCode::OrganizationNotInKeys,
+        "X-Organization names an organisation that none of the keys sent belongs to.",
+    ),
+    (
+        ErrorCode::NotFound,
+        "Nothing exists at this address, or no record with this id exists in your organisation. Check the resource's name and the id.",
+    ),
+    (
+        ErrorCode::MethodNotAllowed,
+        "This address does not accept this HTTP method. The interactive documentation at /docs lists what each resource supports.",
+    ),
+    (
+        ErrorCode::Conflict,
+        "The change conflicts with what is stored, for example a record that others still refer to, or a name already taken. The detail says what to change first.",
+    ),
+    (
+        ErrorCode::IdempotencyKeyReused,
+        "This Idempotency-Key was already used for a different request. Send a new key with a new request; resend the same request to get its first answer again.",
+    ),
+    (
+        ErrorCode::CursorExpired,
+        "The events after this cursor have been pruned. Load everything again, starting from a cursor taken with after=now before the load.",
+    ),
+    (
+        ErrorCode::PreconditionFailed,
+        "The record has changed since the ETag sent in If-Match was read. Fetch it again, reapply the change and send the new ETag.",
+    ),
+    (
+        ErrorCode::PayloadTooLarge,
+        "The body is larger than this deployment accepts. Send less at a time.",
+    ),
+    (
+        ErrorCode::UnsupportedMediaType,
+        "The body's Content-Type is not one this operation accepts: application/json for records, multipart/form-data for document uploads.",
+    ),
+    (
+        ErrorCode::RateLimited,
+        "The key's own rate limit or the organisation's was reached; the detail says which. Wait the seconds in Retry-After, then retry.",
+    ),
+    (
+        ErrorCode::InternalError,
+        "Something failed on the server and nothing was changed by this request. Retry; if it keeps failing, give the operator the request_id.",
+    ),
+    (
+        ErrorCode::ServiceUnavailable,
+        "The server is too busy to take this request now, or is shutting down. Retry after the seconds in Retry-After.",
+    ),
+];
 
 /// "1 second", "30 seconds": for "retry in …" in refusals.
 pub fn seconds(count: u64) -> String {
