@@ -3,7 +3,7 @@
 
 use crate::harness::{
     Backend, ConsoleSession, PASSWORD, ServerProcess, TestApp, all_between, create_key,
-    create_operator, me, older_entries_link, rows, seed_organization,
+    create_operator, me, newer_entries_link, older_entries_link, rows, seed_organization,
 };
 use crate::on_both_backends;
 use serde_json::json;
@@ -666,16 +666,20 @@ async fn the_audit_log_pages_through_older_entries(backend: Backend) {
     let mut seen = Vec::new();
     let mut next = Some("/settings/audit?action=bot.created".to_owned());
     let mut pages = 0;
+    let mut page_ids: Vec<Vec<String>> = Vec::new();
+    let mut last_page = String::new();
     while let Some(path) = next {
         let (status, text) = admin.page(&path).await;
         assert_eq!(status, 200);
         let rows = rows(&text);
         assert!(rows.len() <= 50);
+        page_ids.push(rows.iter().map(|(id, _, _)| id.clone()).collect());
         seen.extend(rows.into_iter().map(|(id, _, action)| {
             assert_eq!(action, "bot.created");
             id
         }));
         next = older_entries_link(&text);
+        last_page = text.clone();
         if let Some(link) = &next {
             // The link keeps the filter.
             assert!(link.contains("action=bot.created"), "{link}");
@@ -689,6 +693,25 @@ async fn the_audit_log_pages_through_older_entries(backend: Backend) {
     }
     assert_eq!(pages, 3);
     assert_eq!(seen.len(), 120, "every entry once, only acme's");
+    // And back again: "Newer entries" from the last page shows the same
+    // pages in reverse, keeping the filter, until the newest has none.
+    let mut back = newer_entries_link(&last_page);
+    let mut revisited = Vec::new();
+    while let Some(path) = back {
+        assert!(path.contains("action=bot.created"), "{path}");
+        let (status, text) = admin.page(&path).await;
+        assert_eq!(status, 200);
+        revisited.push(
+            rows(&text)
+                .into_iter()
+                .map(|(id, _, _)| id)
+                .collect::<Vec<_>>(),
+        );
+        back = newer_entries_link(&text);
+    }
+    page_ids.pop();
+    page_ids.reverse();
+    assert_eq!(revisited, page_ids);
     let mut sorted = seen.clone();
     sorted.sort();
     sorted.reverse();
