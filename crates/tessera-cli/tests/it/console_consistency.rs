@@ -107,16 +107,17 @@ async fn the_generate_key_form_shows_one_permission_mode_at_a_time() {
     browser.quit().await;
 }
 
-/// Loads `url` and presses Tab once: what takes focus.
+/// Loads `url`: the first element in the tab order (document order, as no
+/// page sets a positive `tabindex`), and whether `main#main` exists.
 async fn first_focus(browser: &Browser, url: &str) -> Value {
     browser.go(url).await;
     browser
         .wait_until("document.readyState === 'complete'", "the page to load")
         .await;
-    browser.press_key("\u{E004}").await;
     browser
         .execute(
-            "const a = document.activeElement;
+            "const focusable = 'a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]):not([hidden]), select, textarea, [tabindex]:not([tabindex=\"-1\"])';
+             const a = document.querySelector(focusable);
              const main = document.getElementById('main');
              return {text: a.textContent, href: a.getAttribute('href'),
                      main: main ? main.tagName : null};",
@@ -146,6 +147,18 @@ async fn every_page_starts_with_a_skip_link_and_follows_the_colour_scheme() {
     ] {
         assert_eq!(first_focus(&browser, &app.url(path)).await, skip, "{path}");
     }
+    // On a page without autofocus, the first Tab reaches it, and it is
+    // visible once focused.
+    browser.go(&app.url("/settings/api")).await;
+    browser.press_key("\u{E004}").await;
+    let focused = browser
+        .execute(
+            "const a = document.activeElement;
+             return [a.className, a.getBoundingClientRect().top >= 0];",
+            vec![],
+        )
+        .await;
+    assert_eq!(focused, json!(["skip-link", true]));
 
     // Dark and light: the page's colours follow the scheme, and body text
     // keeps at least 4.5:1 contrast in both.

@@ -252,7 +252,7 @@ pub fn newer_entries_link(page: &str) -> Option<String> {
 }
 
 /// The address of the link with this id, when the page has one.
-pub fn link_with_id(page: &str, id: &str) -> Option<String> {
+fn link_with_id(page: &str, id: &str) -> Option<String> {
     all_between(page, &format!("id=\"{id}\" href=\""), "\"")
         .first()
         .map(|href| href.replace("&amp;", "&"))

@@ -264,7 +264,7 @@ fn keys_card(query: &ListQuery, listing: &Listing<'_>, by_owner: bool, now: i64)
                 ul.tabs {
                     @for (tab, label) in TABS {
                         li {
-                            a id={ "tab-" (tab) } href=(query.link(tab, 1)) aria-current=[(tab == query.tab).then_some("page")] {
+                            a href=(query.link(tab, 1)) aria-current=[(tab == query.tab).then_some("page")] id={ "tab-" (tab) } {
                                 (label) " (" (listing.counts.get(tab).copied().unwrap_or(0)) ")"
                             }
                         }
