@@ -196,7 +196,7 @@ async fn form_choices(
         .into_iter()
         .filter(|c| c.active)
         .collect();
-    clients.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    clients.sort_by_key(|c| c.name.to_lowercase());
     let lifetime_limit = organizations::find_by_id(state.db(), member.organization_id)
         .await?
         .and_then(|o| o.max_key_lifetime_days);
