@@ -523,7 +523,7 @@ async fn the_audit_log_filters_by_actor_action_and_date_within_one_organisation(
     for key in &acme_keys {
         assert!(everything.contains(key["id"].as_str().unwrap()));
     }
-    assert!(everything.contains(r#"<span class="status">user</span>"#));
+    assert!(everything.contains(r#"<span class="hint actor-kind">(user)</span>"#));
 
     // By actor, ignoring case.
     let (_, by_actor) = admin.page("/settings/audit?actor=EMPLOYEE-acme").await;
@@ -746,8 +746,14 @@ async fn operators_see_the_whole_deployment_log_or_one_organisation(backend: Bac
     assert_eq!(status, 200);
     let created = rows(&everything);
     assert_eq!(created.len(), 2, "{everything}");
-    assert!(everything.contains(r#"<td data-label="Organisation"><code>globex</code></td>"#));
-    assert!(everything.contains(r#"<td data-label="Organisation"><code>acme</code></td>"#));
+    assert!(
+        everything
+            .contains(r#"<td data-label="Organisation"><code class="nowrap">globex</code></td>"#)
+    );
+    assert!(
+        everything
+            .contains(r#"<td data-label="Organisation"><code class="nowrap">acme</code></td>"#)
+    );
     // The operator's own sign-in belongs to no organisation.
     let (_, signins) = ops.page("/operator/audit?actor=ops").await;
     assert_eq!(rows(&signins).len(), 1);
@@ -759,7 +765,10 @@ async fn operators_see_the_whole_deployment_log_or_one_organisation(backend: Bac
     let (_, one) = ops.page("/operator/audit?organization=globex").await;
     let one_rows = rows(&one);
     assert!(!one_rows.is_empty());
-    assert!(!one.contains("<code>acme</code></td>"), "{one}");
+    assert!(
+        !one.contains("<code class=\"nowrap\">acme</code></td>"),
+        "{one}"
+    );
     assert!(one.contains(r#"<option value="globex" selected>"#), "{one}");
 
     let (status, unknown) = ops.page("/operator/audit?organization=nowhere").await;
