@@ -378,8 +378,6 @@ fn keys_table(keys: &[&ApiKey], now: i64) -> Markup {
                 (cell("Expires", or_never(key.expires_at)))
                 (cell("Status", status_badges(key, now)))
                 td.row-actions {
-                    a.button.secondary.small href=(paths::key(&key.id)) aria-label={ "Details of " (key.name) } { "Details" }
-                    " "
                     @if live {
                         a.button.secondary.small.revoke href=(paths::key_revoke(&key.id)) aria-label={ "Revoke " (key.name) } { "✕ Revoke" }
                     }
