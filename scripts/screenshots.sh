@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 export TESSERA_SCREENSHOTS="$PWD/docs/screenshots"
 mkdir -p "$TESSERA_SCREENSHOTS"
 cargo test --workspace --test it -- --test-threads 1 --skip postgres \
-    browser:: console_keys:: console_admin:: console_operator:: client_applications:: 2>&1 \
+    browser:: console_keys:: console_admin:: console_operator:: client_applications:: \
+    console_tour:: console_audit:: console_key_list:: console_consistency:: 2>&1 \
     | grep -E '^test .*sqlite|test result' || true
 ls -1 "$TESSERA_SCREENSHOTS"

@@ -6,6 +6,7 @@
 //! the extractors in this crate hand them verdicts.
 
 mod api;
+mod audit_view;
 mod body_deadline;
 mod config;
 mod connections;

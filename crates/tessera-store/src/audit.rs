@@ -145,18 +145,24 @@ pub struct AuditFilter<'a> {
     /// Keyset pagination: only entries older than the entry with this id
     /// (entry ids sort by creation time).
     pub before_id: Option<&'a str>,
+    /// Keyset pagination the other way: only entries newer than the entry
+    /// with this id, the `limit` oldest of them (still returned newest
+    /// first). Ignored when `before_id` is given.
+    pub after_id: Option<&'a str>,
     pub limit: i64,
 }
 
-/// The conditions and order both search statements share. `$1` is the id
-/// bound: the caller binds `before_id` or, for the first page, a string
-/// above every id, which keeps the condition a plain range the indexes
-/// answer on both backends.
+/// The conditions and order every search statement shares. `$1` is the
+/// id bound: the caller binds `before_id`, `after_id` or, for the first
+/// page, a string above every id, which keeps the condition a plain range
+/// the indexes answer on both backends.
 macro_rules! search_sql {
-    ($scope:literal) => {
+    ($bound:literal, $order:literal, $scope:literal) => {
         concat!(
             select_sql!(),
-            " WHERE id < $1",
+            " WHERE id ",
+            $bound,
+            " $1",
             $scope,
             " AND ($2 IS NULL OR lower(actor_name) = lower($2))
               AND ($3 IS NULL OR action = $3)
@@ -164,7 +170,9 @@ macro_rules! search_sql {
               AND ($5 IS NULL OR target = $5)
               AND ($6 IS NULL OR created_at >= $6)
               AND ($7 IS NULL OR created_at < $7)
-            ORDER BY id DESC LIMIT $8"
+            ORDER BY id ",
+            $order,
+            " LIMIT $8"
         )
     };
 }
@@ -182,13 +190,21 @@ pub async fn search(db: &Db, filter: &AuditFilter<'_>) -> Result<Vec<Entry>, Sto
         Some(action) if action.ends_with('.') => (None, Some(action)),
         other => (other, None),
     };
-    let sql = match filter.organization_id {
-        Some(_) => search_sql!(" AND organization_id = $9"),
-        None => search_sql!(""),
+    let newer = filter.before_id.is_none() && filter.after_id.is_some();
+    let sql = match (filter.organization_id, newer) {
+        (Some(_), false) => search_sql!("<", "DESC", " AND organization_id = $9"),
+        (None, false) => search_sql!("<", "DESC", ""),
+        (Some(_), true) => search_sql!(">", "ASC", " AND organization_id = $9"),
+        (None, true) => search_sql!(">", "ASC", ""),
     };
-    let rows = on_pool!(db, |pool| {
+    let bound = match (filter.before_id, filter.after_id) {
+        (Some(before), _) => before,
+        (None, Some(after)) => after,
+        (None, None) => ABOVE_EVERY_ID,
+    };
+    let rows: Vec<EntryRow> = on_pool!(db, |pool| {
         let query = sqlx::query_as(sql)
-            .bind(filter.before_id.unwrap_or(ABOVE_EVERY_ID))
+            .bind(bound)
             .bind(filter.actor)
             .bind(exact_action)
             .bind(action_prefix)
@@ -203,5 +219,46 @@ pub async fn search(db: &Db, filter: &AuditFilter<'_>) -> Result<Vec<Entry>, Sto
         .fetch_all(pool)
         .await?
     });
-    Ok(entries(rows))
+    let mut found = entries(rows);
+    if newer {
+        found.reverse();
+    }
+    Ok(found)
+}
+
+/// The names of the things audit entries point at, by id: keys, roles,
+/// users, bots, API clients, webhook endpoints (their URL) and
+/// organisations. An id missing from the answer names something deleted.
+pub async fn target_names(
+    db: &Db,
+    ids: &[&str],
+) -> Result<std::collections::HashMap<String, String>, StoreError> {
+    const NAMED: [(&str, &str); 7] = [
+        ("api_keys", "name"),
+        ("roles", "name"),
+        ("accounts", "username"),
+        ("bot_users", "name"),
+        ("api_clients", "name"),
+        ("webhook_endpoints", "url"),
+        ("organizations", "name"),
+    ];
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(String, String)> = on_pool!(db, |pool| {
+        let mut select = sqlx::QueryBuilder::new("");
+        for (i, (table, column)) in NAMED.iter().enumerate() {
+            if i > 0 {
+                select.push(" UNION ALL ");
+            }
+            select.push(format!("SELECT id, {column} FROM {table} WHERE id IN ("));
+            let mut bound = select.separated(", ");
+            for id in ids {
+                bound.push_bind(*id);
+            }
+            select.push(")");
+        }
+        select.build_query_as().fetch_all(pool).await?
+    });
+    Ok(rows.into_iter().collect())
 }

@@ -108,8 +108,9 @@ async fn an_administrator_generates_a_restricted_key_uses_and_revokes_it(backend
     // The detail page lists what the key reaches and its audit trail.
     browser.click("#back-to-keys").await;
     browser.wait_for_url(&app.url("/settings/api")).await;
+    // The newest key's name leads to its page.
     browser
-        .click("a[aria-label='Details of Calendar integration']")
+        .click("#keys tbody tr:first-child td[data-label=Name] a")
         .await;
     browser
         .wait_until(

@@ -3,7 +3,7 @@
 
 use crate::harness::{
     Backend, ConsoleSession, PASSWORD, ServerProcess, TestApp, all_between, create_key,
-    create_operator, me, older_entries_link, rows, seed_organization,
+    create_operator, me, newer_entries_link, older_entries_link, rows, seed_organization,
 };
 use crate::on_both_backends;
 use serde_json::json;
@@ -523,7 +523,7 @@ async fn the_audit_log_filters_by_actor_action_and_date_within_one_organisation(
     for key in &acme_keys {
         assert!(everything.contains(key["id"].as_str().unwrap()));
     }
-    assert!(everything.contains(r#"<span class="status">user</span>"#));
+    assert!(everything.contains(r#"<span class="hint actor-kind">(user)</span>"#));
 
     // By actor, ignoring case.
     let (_, by_actor) = admin.page("/settings/audit?actor=EMPLOYEE-acme").await;
@@ -666,16 +666,20 @@ async fn the_audit_log_pages_through_older_entries(backend: Backend) {
     let mut seen = Vec::new();
     let mut next = Some("/settings/audit?action=bot.created".to_owned());
     let mut pages = 0;
+    let mut page_ids: Vec<Vec<String>> = Vec::new();
+    let mut last_page = String::new();
     while let Some(path) = next {
         let (status, text) = admin.page(&path).await;
         assert_eq!(status, 200);
         let rows = rows(&text);
         assert!(rows.len() <= 50);
+        page_ids.push(rows.iter().map(|(id, _, _)| id.clone()).collect());
         seen.extend(rows.into_iter().map(|(id, _, action)| {
             assert_eq!(action, "bot.created");
             id
         }));
         next = older_entries_link(&text);
+        last_page = text.clone();
         if let Some(link) = &next {
             // The link keeps the filter.
             assert!(link.contains("action=bot.created"), "{link}");
@@ -689,6 +693,25 @@ async fn the_audit_log_pages_through_older_entries(backend: Backend) {
     }
     assert_eq!(pages, 3);
     assert_eq!(seen.len(), 120, "every entry once, only acme's");
+    // And back again: "Newer entries" from the last page shows the same
+    // pages in reverse, keeping the filter, until the newest has none.
+    let mut back = newer_entries_link(&last_page);
+    let mut revisited = Vec::new();
+    while let Some(path) = back {
+        assert!(path.contains("action=bot.created"), "{path}");
+        let (status, text) = admin.page(&path).await;
+        assert_eq!(status, 200);
+        revisited.push(
+            rows(&text)
+                .into_iter()
+                .map(|(id, _, _)| id)
+                .collect::<Vec<_>>(),
+        );
+        back = newer_entries_link(&text);
+    }
+    page_ids.pop();
+    page_ids.reverse();
+    assert_eq!(revisited, page_ids);
     let mut sorted = seen.clone();
     sorted.sort();
     sorted.reverse();
@@ -723,8 +746,14 @@ async fn operators_see_the_whole_deployment_log_or_one_organisation(backend: Bac
     assert_eq!(status, 200);
     let created = rows(&everything);
     assert_eq!(created.len(), 2, "{everything}");
-    assert!(everything.contains(r#"<td data-label="Organisation"><code>globex</code></td>"#));
-    assert!(everything.contains(r#"<td data-label="Organisation"><code>acme</code></td>"#));
+    assert!(
+        everything
+            .contains(r#"<td data-label="Organisation"><code class="nowrap">globex</code></td>"#)
+    );
+    assert!(
+        everything
+            .contains(r#"<td data-label="Organisation"><code class="nowrap">acme</code></td>"#)
+    );
     // The operator's own sign-in belongs to no organisation.
     let (_, signins) = ops.page("/operator/audit?actor=ops").await;
     assert_eq!(rows(&signins).len(), 1);
@@ -736,7 +765,10 @@ async fn operators_see_the_whole_deployment_log_or_one_organisation(backend: Bac
     let (_, one) = ops.page("/operator/audit?organization=globex").await;
     let one_rows = rows(&one);
     assert!(!one_rows.is_empty());
-    assert!(!one.contains("<code>acme</code></td>"), "{one}");
+    assert!(
+        !one.contains("<code class=\"nowrap\">acme</code></td>"),
+        "{one}"
+    );
     assert!(one.contains(r#"<option value="globex" selected>"#), "{one}");
 
     let (status, unknown) = ops.page("/operator/audit?organization=nowhere").await;

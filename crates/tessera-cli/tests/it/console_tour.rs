@@ -49,6 +49,12 @@ const UNLABELLED: &str = "return Array.from(document.querySelectorAll('input:not
     .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby'))
     .map(e => e.outerHTML);";
 
+/// The innermost elements that reach past the window's right edge.
+const WIDEST: &str = "return Array.from(document.querySelectorAll('body *'))
+    .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+    .filter(e => !Array.from(e.children).some(c => c.getBoundingClientRect().right > document.documentElement.clientWidth + 1))
+    .slice(0, 5).map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right));";
+
 const OVERFLOW: &str =
     "return document.documentElement.scrollWidth - document.documentElement.clientWidth;";
 
@@ -103,10 +109,10 @@ async fn every_main_page_fits_a_desktop_and_a_phone_and_labels_its_controls(back
                 "{path} as {who:?}: {heading}"
             );
             let overflow = browser.execute(OVERFLOW, vec![]).await;
-            assert!(
-                overflow.as_i64().unwrap_or(0) <= 0,
-                "{path} scrolls sideways by {overflow} px at {width} px"
-            );
+            if overflow.as_i64().unwrap_or(0) > 0 {
+                let culprits = browser.execute(WIDEST, vec![]).await;
+                panic!("{path} scrolls sideways by {overflow} px at {width} px: {culprits}");
+            }
             let unlabelled = browser.execute(UNLABELLED, vec![]).await;
             assert_eq!(unlabelled, json!([]), "{path}: controls without a label");
             browser.save_screenshot(&format!("{name}-{width}")).await;

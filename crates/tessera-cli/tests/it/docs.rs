@@ -135,14 +135,16 @@ async fn schemathesis_finds_no_server_errors_or_schema_mismatches(backend: Backe
         "Webhook endpoints",
         "--exclude-tag",
         "Usage",
+        "--exclude-tag",
+        "Audit log",
     ]))
     .await;
     let data_report = tool_report(&data_run);
     assert!(data_run.status.success(), "{data_report}");
     assert!(data_report.contains("passed"), "{data_report}");
 
-    // Key management, connected clients, webhook endpoints and usage with
-    // a username and password.
+    // Key management, connected clients, webhook endpoints, usage and the
+    // audit log with a username and password.
     let keys_run = run_tool(base(&[
         "--auth",
         "admin-acme:correct horse",
@@ -154,6 +156,8 @@ async fn schemathesis_finds_no_server_errors_or_schema_mismatches(backend: Backe
         "Webhook endpoints",
         "--include-tag",
         "Usage",
+        "--include-tag",
+        "Audit log",
     ]))
     .await;
     let keys_report = tool_report(&keys_run);

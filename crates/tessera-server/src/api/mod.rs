@@ -7,6 +7,7 @@
 //! is written by [`json`], every list paged by [`pagination`].
 
 mod api_keys;
+mod audit;
 mod connected_clients;
 mod events;
 pub(crate) mod extract;
@@ -30,6 +31,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/api/v1", get(index))
         .merge(key_authenticated(state))
         .merge(api_keys::router())
+        .merge(audit::router())
         .merge(connected_clients::router())
         .merge(leaked_keys::router())
         .merge(webhook_endpoints::router())

@@ -1,21 +1,24 @@
 //! The audit log page, shared by `settings::audit` and `operator::audit`:
 //! who did what, when, from where. Administrators see their organisation's
 //! entries; operators see the whole deployment's, optionally narrowed to
-//! one organisation. The filters are a
-//! GET form, so a filtered page is a link that can be shared or bookmarked,
-//! and pages are keyed by entry id ("Older entries").
+//! one organisation. The filters are a GET form, so a filtered page is a
+//! link that can be shared or bookmarked; pages are keyed by entry id both
+//! ways ("Newer entries", "Older entries"), and "Download CSV" exports
+//! every entry the filters match (up to [`EXPORT_LIMIT`]).
 
 use super::form::FormErrors;
 use super::pages::{PageResult, Section, page};
+use super::paths;
 use super::session::SignedIn;
-use super::ui::{self, error_summary, text_input, time::precise_timestamp, unprocessable};
+use super::ui::{self, error_summary, text_input, time::timestamp, unprocessable};
 use crate::AppState;
+use crate::audit_view::{self, AuditRow, EXPORT_LIMIT, action_choices, is_action_filter};
 use axum::extract::Query;
+use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use maud::{Markup, html};
 use std::collections::HashMap;
-use tessera_core::audit::AuditAction;
-use tessera_store::audit::{self, AuditFilter, Entry};
+use tessera_store::audit::{self, AuditFilter};
 use tessera_store::organizations::Organization;
 use time::Date;
 use time::macros::format_description;
@@ -29,7 +32,26 @@ pub type RawQuery = Query<HashMap<String, String>>;
 /// Where the page lives and, for operators, the organisations to choose from.
 pub struct View<'a> {
     pub path: &'static str,
+    /// Where the same filters download as CSV.
+    pub export_path: &'static str,
     pub organizations: Option<&'a [Organization]>,
+}
+
+impl View<'_> {
+    /// The organisation slug of each row, on the deployment-wide log.
+    fn name_organizations(&self, rows: &mut [AuditRow]) {
+        let Some(organizations) = self.organizations else {
+            return;
+        };
+        for row in rows {
+            row.organization = row.entry.organization_id.as_ref().and_then(|id| {
+                organizations
+                    .iter()
+                    .find(|o| &o.id == id)
+                    .map(|o| o.slug.clone())
+            });
+        }
+    }
 }
 
 pub async fn show(
@@ -49,6 +71,7 @@ pub async fn show(
             body,
         )));
     }
+    let paging_newer = filter.before_id.is_none() && filter.after_id.is_some();
     let mut entries = audit::search(
         state.db(),
         &AuditFilter {
@@ -57,22 +80,82 @@ pub async fn show(
         },
     )
     .await?;
-    let older = entries.len() > PAGE_SIZE;
-    entries.truncate(PAGE_SIZE);
+    let more = entries.len() > PAGE_SIZE;
+    if paging_newer {
+        // The newest of the fetched entries lie beyond this page.
+        let extra = entries.len().saturating_sub(PAGE_SIZE);
+        entries.drain(..extra);
+    } else {
+        entries.truncate(PAGE_SIZE);
+    }
+    let first = entries.first().map(|e| e.id.clone());
+    let last = entries.last().map(|e| e.id.clone());
+    let mut rows = audit_view::readable(state.db(), entries).await?;
+    view.name_organizations(&mut rows);
     let results = Results {
-        older_than: older
-            .then(|| entries.last().map(|e| e.id.clone()))
-            .flatten(),
-        entries,
+        // Paging towards newer entries came from an older page, which is
+        // still there; paging back from a newer page, newer ones exist.
+        older_than: if paging_newer || more { last } else { None },
+        newer_than: if paging_newer && !more {
+            None
+        } else if paging_newer || filter.before_id.is_some() {
+            first
+        } else {
+            None
+        },
+        rows,
     };
     let body = body(view, signed_in, typed, &errors, Some(&results));
     Ok(page("Audit log", signed_in, Section::AuditLog, body).into_response())
 }
 
+/// Every entry the filters match, newest first, as a CSV download; the
+/// page's own paging position is ignored.
+pub async fn export(
+    state: &AppState,
+    signed_in: &SignedIn,
+    view: &View<'_>,
+    typed: &Typed,
+    filter: AuditFilter<'_>,
+    errors: FormErrors,
+) -> PageResult {
+    if !errors.is_empty() {
+        return show(state, signed_in, view, typed, filter, errors).await;
+    }
+    let entries = audit::search(
+        state.db(),
+        &AuditFilter {
+            before_id: None,
+            after_id: None,
+            limit: EXPORT_LIMIT,
+            ..filter
+        },
+    )
+    .await?;
+    let mut rows = audit_view::readable(state.db(), entries).await?;
+    view.name_organizations(&mut rows);
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"audit-log.csv\""),
+            ),
+        ],
+        audit_view::csv(&rows, view.organizations.is_some()),
+    )
+        .into_response())
+}
+
 struct Results {
-    entries: Vec<Entry>,
+    rows: Vec<AuditRow>,
     /// The id to continue from, when older entries exist.
     older_than: Option<String>,
+    /// The id to go back from, when newer entries exist.
+    newer_than: Option<String>,
 }
 
 /// The filters exactly as they arrived, to show them back.
@@ -83,6 +166,7 @@ pub struct Typed {
     to: String,
     pub organization: String,
     before: String,
+    after: String,
 }
 
 impl Typed {
@@ -99,6 +183,7 @@ impl Typed {
                 String::new()
             },
             before: field("before"),
+            after: field("after"),
         }
     }
 
@@ -112,7 +197,7 @@ impl Typed {
                 format!("An actor's name is at most {MAX_ACTOR_CHARS} characters."),
             );
         }
-        if !self.action.is_empty() && !action_choices().iter().any(|c| c.value == self.action) {
+        if !self.action.is_empty() && !is_action_filter(&self.action) {
             errors.add("action", "Choose an action from the list.");
         }
         let from = parse_date(&self.from, "from", "start", &mut errors);
@@ -125,7 +210,10 @@ impl Typed {
                 "The end date is before the start date. Choose an end date on or after it.",
             );
         }
-        if !self.before.is_empty() && !is_entry_id(&self.before) {
+        if [&self.before, &self.after]
+            .iter()
+            .any(|id| !id.is_empty() && !is_entry_id(id))
+        {
             errors.add(
                 "before",
                 "This page link is damaged. Start again from the newest entries.",
@@ -140,13 +228,15 @@ impl Typed {
             // The end date is inclusive: entries before the next midnight.
             until_ms: to.map(|to| to.next_day().map_or(i64::MAX, start_of_day_ms)),
             before_id: non_empty(&self.before),
+            after_id: non_empty(&self.after),
             limit: PAGE_SIZE as i64,
         };
         (filter, errors)
     }
 
-    /// The query string of this search, with `before` replaced.
-    fn link(&self, path: &str, before: Option<&str>) -> String {
+    /// The query string of this search at another page: `before` or
+    /// `after` an entry, or (both `None`) the newest entries.
+    fn link(&self, path: &str, before: Option<&str>, after: Option<&str>) -> String {
         let pairs = [
             ("organization", self.organization.as_str()),
             ("actor", &self.actor),
@@ -154,11 +244,12 @@ impl Typed {
             ("from", &self.from),
             ("to", &self.to),
             ("before", before.unwrap_or("")),
+            ("after", after.unwrap_or("")),
         ];
         let query: Vec<String> = pairs
             .iter()
             .filter(|(_, value)| !value.is_empty())
-            .map(|(name, value)| format!("{name}={}", percent_encode(value)))
+            .map(|(name, value)| format!("{name}={}", paths::percent_encode(value)))
             .collect();
         if query.is_empty() {
             path.to_owned()
@@ -207,59 +298,6 @@ fn is_entry_id(value: &str) -> bool {
                 .bytes()
                 .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
     })
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-fn percent_encode(value: &str) -> String {
-    let mut encoded = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            encoded.push(char::from(byte));
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    encoded
-}
-
-/// One option of the action filter.
-struct ActionChoice {
-    value: String,
-    label: String,
-}
-
-/// Every known action, then every family of two or more actions
-/// (`api_key.*`), which the store matches by prefix.
-fn action_choices() -> Vec<ActionChoice> {
-    let mut choices: Vec<ActionChoice> = AuditAction::ALL
-        .iter()
-        .map(|a| ActionChoice {
-            value: a.as_str().to_owned(),
-            label: a.as_str().to_owned(),
-        })
-        .collect();
-    let mut families: Vec<&str> = AuditAction::ALL
-        .iter()
-        .filter_map(|a| a.as_str().rsplit_once('.').map(|(family, _)| family))
-        .collect();
-    families.sort_unstable();
-    let mut counted: Vec<(&str, usize)> = Vec::new();
-    for family in families {
-        match counted.last_mut() {
-            Some((last, count)) if *last == family => *count += 1,
-            _ => counted.push((family, 1)),
-        }
-    }
-    choices.extend(
-        counted
-            .into_iter()
-            .filter(|(_, count)| *count > 1)
-            .map(|(family, _)| ActionChoice {
-                value: format!("{family}.*"),
-                label: format!("{family}.* (every {family} action)"),
-            }),
-    );
-    choices
 }
 
 fn body(
@@ -327,7 +365,7 @@ fn filter_form(view: &View<'_>, typed: &Typed, errors: &FormErrors) -> Markup {
             }))
             (ui::date_input("from", "From", &typed.from, errors, None))
             (ui::date_input("to", "To (inclusive)", &typed.to, errors, None))
-            div.actions {
+            div.actions.filter-actions {
                 button type="submit" { "Filter" }
                 a.button.secondary href=(view.path) { "Clear" }
             }
@@ -336,23 +374,15 @@ fn filter_form(view: &View<'_>, typed: &Typed, errors: &FormErrors) -> Markup {
 }
 
 fn entries_table(view: &View<'_>, results: &Results) -> Markup {
-    let organization_slug = |id: Option<&str>| -> Option<&str> {
-        let organizations = view.organizations?;
-        let id = id?;
-        organizations
-            .iter()
-            .find(|o| o.id == id)
-            .map(|o| o.slug.as_str())
-    };
     html! {
-        @if results.entries.is_empty() {
+        @if results.rows.is_empty() {
             p #no-entries { "No entries match these filters." }
         } @else {
             div.table-wrap {
                 table.stack #audit-entries {
                     thead {
                         tr {
-                            th scope="col" { "Time (UTC)" }
+                            th scope="col" { "Time" }
                             @if view.organizations.is_some() { th scope="col" { "Organisation" } }
                             th scope="col" { "Actor" }
                             th scope="col" { "Action" }
@@ -362,29 +392,26 @@ fn entries_table(view: &View<'_>, results: &Results) -> Markup {
                         }
                     }
                     tbody {
-                        @for entry in &results.entries {
+                        @for row in &results.rows {
+                            @let entry = &row.entry;
                             tr id=(entry.id) {
-                                td data-label="Time" {
-                                    (precise_timestamp(entry.created_at))
-                                }
+                                td.nowrap data-label="Time" { (timestamp(entry.created_at)) }
                                 @if view.organizations.is_some() {
                                     td data-label="Organisation" {
-                                        @match organization_slug(entry.organization_id.as_deref()) {
-                                            Some(slug) => code { (slug) },
+                                        @match &row.organization {
+                                            Some(slug) => code.nowrap { (slug) },
                                             None => span.hint { "deployment" },
                                         }
                                     }
                                 }
                                 td data-label="Actor" {
-                                    span.actor { (entry.actor_name) } " " span.status { (entry.actor_kind.replace('_', " ")) }
+                                    span.actor { (entry.actor_name) } " " span.hint.actor-kind { "(" (entry.actor_kind.replace('_', " ")) ")" }
                                 }
-                                td data-label="Action" { code.action { (entry.action) } }
-                                td data-label="Target" {
-                                    @if let Some(target) = &entry.target { code { (target) } }
-                                }
-                                td data-label="IP" { @if let Some(ip) = &entry.ip { (ip) } }
+                                td data-label="Action" { code.action.nowrap { (entry.action) } }
+                                td.target data-label="Target" { (target(row)) }
+                                td.nowrap data-label="IP" { @if let Some(ip) = &entry.ip { (ip) } }
                                 td data-label="Details" {
-                                    @if let Some(details) = &entry.details { span.details { (compact_details(details)) } }
+                                    @if !row.details.is_empty() { span.details { (row.details) } }
                                 }
                             }
                         }
@@ -395,53 +422,45 @@ fn entries_table(view: &View<'_>, results: &Results) -> Markup {
     }
 }
 
-fn pagination(view: &View<'_>, typed: &Typed, results: &Results) -> Markup {
+/// A target by its name with its id beside it (and in the tooltip); a
+/// target that no longer exists shows only its id.
+fn target(row: &AuditRow) -> Markup {
     html! {
-        @if results.older_than.is_some() || !typed.before.is_empty() {
-            nav.actions aria-label="Audit log pages" {
-                @if !typed.before.is_empty() {
-                    a.button.secondary #newest-entries href=(typed.link(view.path, None)) { "Newest entries" }
+        @if let Some(id) = &row.entry.target {
+            @match &row.target_name {
+                Some(name) => {
+                    span.target-name title=(id) { (name) }
+                    " " code.target-id.nowrap { (id) }
                 }
-                @if let Some(older_than) = &results.older_than {
-                    a.button.secondary #older-entries href=(typed.link(view.path, Some(older_than))) { "Older entries" }
-                }
+                None => { code.target-id.nowrap title="No longer exists" { (id) } }
             }
         }
     }
 }
 
-/// Stored details (a JSON object) as one line: `name: value, …` in name
-/// order, with nested values as compact JSON.
-fn compact_details(stored: &str) -> String {
-    match serde_json::from_str::<serde_json::Value>(stored) {
-        Ok(serde_json::Value::Object(members)) => members
-            .iter()
-            .map(|(name, value)| match value {
-                serde_json::Value::String(text) => format!("{name}: {text}"),
-                other => format!("{name}: {other}"),
-            })
-            .collect::<Vec<_>>()
-            .join(", "),
-        Ok(other) => other.to_string(),
-        Err(_) => stored.to_owned(),
+fn pagination(view: &View<'_>, typed: &Typed, results: &Results) -> Markup {
+    let paged = !typed.before.is_empty() || !typed.after.is_empty();
+    html! {
+        nav.actions.pages aria-label="Audit log pages" {
+            @if paged {
+                a.button.secondary #newest-entries href=(typed.link(view.path, None, None)) { "Newest entries" }
+            }
+            @if let Some(newer_than) = &results.newer_than {
+                a.button.secondary #newer-entries href=(typed.link(view.path, None, Some(newer_than))) { "← Newer entries" }
+            }
+            @if let Some(older_than) = &results.older_than {
+                a.button.secondary #older-entries href=(typed.link(view.path, Some(older_than), None)) { "Older entries →" }
+            }
+            @if !results.rows.is_empty() {
+                a.button.secondary #export-csv href=(typed.link(view.export_path, None, None)) download { "Download CSV" }
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::console::paths;
-
-    #[test]
-    fn details_are_one_line() {
-        assert_eq!(
-            compact_details(
-                r#"{"rate":5,"burst":10,"previous":{"rate":100,"burst":200},"who":"everyone"}"#
-            ),
-            r#"burst: 10, previous: {"burst":200,"rate":100}, rate: 5, who: everyone"#
-        );
-        assert_eq!(compact_details("not json"), "not json");
-    }
 
     #[test]
     fn families_of_actions_are_offered_once() {
@@ -472,13 +491,14 @@ mod tests {
             to: String::new(),
             organization: String::new(),
             before: "aud_x".into(),
+            after: String::new(),
         };
         assert_eq!(
-            typed.link(paths::ORGANIZATION_AUDIT, Some("aud_y")),
+            typed.link(paths::ORGANIZATION_AUDIT, Some("aud_y"), None),
             "/settings/audit?actor=admin%20acme&action=api_key.%2A&from=2025-01-01&before=aud_y"
         );
         assert_eq!(
-            typed.link(paths::ORGANIZATION_AUDIT, None),
+            typed.link(paths::ORGANIZATION_AUDIT, None, None),
             "/settings/audit?actor=admin%20acme&action=api_key.%2A&from=2025-01-01"
         );
     }

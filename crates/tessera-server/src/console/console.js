@@ -37,6 +37,35 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   }
 
+  // Select-all checkboxes of the permission matrix: one per row (every
+  // action on a resource) and per column (one action on every resource).
+  const matrix = document.getElementById("permission-matrix");
+  if (matrix) {
+    const groups = [];
+    for (const all of matrix.querySelectorAll("input[data-select-row]")) {
+      groups.push([all, matrix.querySelectorAll(`input[name="action.${all.dataset.selectRow}"]`)]);
+    }
+    for (const all of matrix.querySelectorAll("input[data-select-column]")) {
+      groups.push([all, matrix.querySelectorAll(`input[name^="action."][value="${all.dataset.selectColumn}"]`)]);
+    }
+    const refresh = () => {
+      for (const [all, boxes] of groups) {
+        all.checked = boxes.length > 0 && Array.from(boxes).every((b) => b.checked);
+      }
+    };
+    for (const [all, boxes] of groups) {
+      all.hidden = false;
+      all.addEventListener("change", () => {
+        for (const box of boxes) box.checked = all.checked;
+        refresh();
+      });
+    }
+    for (const box of matrix.querySelectorAll('input[name^="action."]')) {
+      box.addEventListener("change", refresh);
+    }
+    refresh();
+  }
+
   // Move focus to a form's error summary so screen readers announce it.
   const summary = document.getElementById("form-errors");
   if (summary) summary.focus();

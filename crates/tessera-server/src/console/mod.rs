@@ -3,17 +3,18 @@
 //! Sign-in creates a server-side session (the cookie holds a random token,
 //! the database its SHA-256). Every form carries a CSRF token: the session's
 //! own once signed in, a double-submit cookie before. The modules follow the
-//! URL tree (`public`, `settings`, `operator`); `pages` holds the frame they
+//! URL tree (`public`, `settings`, `operator`); `home` is the landing page, `pages` holds the frame they
 //! share, `ui` the components, `paths` every address.
 
 mod anonymous_form;
 mod audit_log;
 mod cookies;
 mod form;
+mod home;
 mod operator;
 pub(crate) mod pages;
 mod paths;
-mod permission_form;
+pub(crate) mod permission_form;
 mod public;
 mod session;
 mod settings;
@@ -29,6 +30,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(paths::STYLESHEET, get(stylesheet))
         .route(paths::SCRIPT, get(script))
+        .merge(home::router())
         .merge(public::router())
         .merge(settings::router())
         .merge(operator::router())

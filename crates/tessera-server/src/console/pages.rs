@@ -128,8 +128,9 @@ fn document(title: &str, topbar: Markup, body: Markup) -> Markup {
                 script src=(paths::SCRIPT) defer {}
             }
             body {
+                a.skip-link href="#main" { "Skip to main content" }
                 header.topbar { (topbar) }
-                main { (body) }
+                main #main tabindex="-1" { (body) }
             }
         }
     }
@@ -185,44 +186,6 @@ pub fn login(csrf_token: &str, username: &str, error: Option<&str>) -> Markup {
                     button type="submit" { "Sign in" }
                 }
                 p.aside { "Integrating with Tessera for your company? " a href=(paths::APPLY) { "Apply for an API client" } "." }
-            }
-        },
-    )
-}
-
-pub fn home(viewer: &SignedIn) -> Markup {
-    let account = viewer.account();
-    page(
-        "Home",
-        viewer,
-        Section::Home,
-        html! {
-            section.card {
-                h1 { "Welcome, " (account.username) }
-                dl.facts {
-                    dt { "Signed in as" }
-                    dd #signed-in-user { (account.username) }
-                    @match &account.membership {
-                        Membership::Operator => {
-                            dt { "Role" }
-                            dd #role { "Operator" }
-                            dt { "Scope" }
-                            dd { "This deployment: organisations, API clients and rate limits." }
-                        }
-                        Membership::Member { organization_name, organization_slug, role_name, .. } => {
-                            dt { "Organisation" }
-                            dd #organization { (organization_name) " (" code { (organization_slug) } ")" }
-                            dt { "Role" }
-                            dd #role { (role_name) }
-                        }
-                    }
-                }
-                p {
-                    @match &account.membership {
-                        Membership::Operator => a.button href=(paths::ORGANIZATIONS) { "Manage organisations" },
-                        Membership::Member { .. } => a.button href=(paths::API_KEYS) { "Manage API keys" },
-                    }
-                }
             }
         },
     )

@@ -57,6 +57,7 @@ pub const WEBHOOK_MESSAGE_REPLAY: &str = "/settings/webhooks/{id}/messages/{mess
 
 pub const ORGANIZATION_SETTINGS: &str = "/settings/organization";
 pub const ORGANIZATION_AUDIT: &str = "/settings/audit";
+pub const ORGANIZATION_AUDIT_EXPORT: &str = "/settings/audit/export";
 
 pub const USAGE: &str = "/settings/usage";
 pub const UNUSED_KEYS: &str = "/settings/usage/unused-keys";
@@ -75,6 +76,21 @@ pub const APPLICATION_APPROVE: &str = "/operator/clients/applications/{reference
 pub const APPLICATION_REJECT: &str = "/operator/clients/applications/{reference}/reject";
 
 pub const DEPLOYMENT_AUDIT: &str = "/operator/audit";
+pub const DEPLOYMENT_AUDIT_EXPORT: &str = "/operator/audit/export";
+
+/// A query-string value: everything but RFC 3986's unreserved characters
+/// percent-encoded.
+pub fn percent_encode(value: &str) -> String {
+    let mut encoded = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
 
 /// `pattern` with its first `{…}` segment replaced by `value`.
 fn fill(pattern: &str, value: &str) -> String {

@@ -125,10 +125,11 @@ fn title_case(word: &str) -> String {
     })
 }
 
-/// The matrix and field pickers for `draft`.
-pub fn matrix(draft: &PermissionDraft) -> Markup {
+/// The matrix and field pickers for `draft`; `holder` names what the
+/// permissions are for ("key", "role").
+pub fn matrix(draft: &PermissionDraft, holder: &str) -> Markup {
     html! {
-        (action_table(draft))
+        (action_table(draft, holder))
         h3 { "Fields" }
         p.hint { "By default a grant covers all fields, including fields added later. Choose “Only these fields” to restrict one resource." }
         @for resource in RESOURCES {
@@ -137,23 +138,35 @@ pub fn matrix(draft: &PermissionDraft) -> Markup {
     }
 }
 
-/// One checkbox per resource and action it supports.
-fn action_table(draft: &PermissionDraft) -> Markup {
+/// One checkbox per resource and action it supports. Each row and column
+/// heading also holds a "select all" checkbox, hidden until the console's
+/// script shows it (it has no name, so it is never posted).
+fn action_table(draft: &PermissionDraft, holder: &str) -> Markup {
     html! {
         div.table-wrap {
             table.matrix #permission-matrix {
-                caption.hint { "Tick what the key may do with each kind of record." }
+                caption.hint { "Tick what the " (holder) " may do with each kind of record." }
                 thead {
                     tr {
                         th scope="col" { "Resource" }
-                        @for action in Action::ALL { th scope="col" { (title_case(action.as_str())) } }
+                        @for action in Action::ALL {
+                            th scope="col" {
+                                (title_case(action.as_str()))
+                                input.select-all type="checkbox" hidden data-select-column=(action.as_str())
+                                    aria-label={ "Select " (action.as_str()) " for every resource" };
+                            }
+                        }
                     }
                 }
                 tbody {
                     @for resource in RESOURCES {
                         @let grant = draft.grant(resource.name);
                         tr {
-                            th scope="row" { (resource.title) }
+                            th scope="row" {
+                                (resource.title)
+                                input.select-all type="checkbox" hidden data-select-row=(resource.name)
+                                    aria-label={ "Select every action on " (resource.title) };
+                            }
                             @for action in Action::ALL {
                                 td {
                                     @if resource.supports(action) {
@@ -162,7 +175,8 @@ fn action_table(draft: &PermissionDraft) -> Markup {
                                             aria-label={ (resource.title) ": " (action.as_str()) }
                                             checked[grant.is_some_and(|g| g.actions.contains(&action))];
                                     } @else {
-                                        span.hint aria-label={ (resource.title) " cannot be " (action.as_str()) "d" } { "—" }
+                                        span.hint aria-hidden="true" { "—" }
+                                        span.visually-hidden { "Not available" }
                                     }
                                 }
                             }

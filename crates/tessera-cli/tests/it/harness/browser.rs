@@ -263,6 +263,35 @@ impl Browser {
             == json!(true)
     }
 
+    /// Emulates `prefers-color-scheme: scheme` (`dark`, `light`) through
+    /// ChromeDriver's DevTools passthrough (`Emulation.setEmulatedMedia`).
+    pub async fn emulate_color_scheme(&self, scheme: &str) {
+        self.command(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            Some(json!({"cmd": "Emulation.setEmulatedMedia", "params": {
+                "features": [{"name": "prefers-color-scheme", "value": scheme}],
+            }})),
+        )
+        .await;
+    }
+
+    /// Presses and releases one key (a WebDriver key code such as
+    /// `"\u{E004}"`, Tab) in the focused element.
+    pub async fn press_key(&self, key: &str) {
+        self.command(
+            reqwest::Method::POST,
+            "/actions",
+            Some(
+                json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+                    {"type": "keyDown", "value": key},
+                    {"type": "keyUp", "value": key},
+                ]}]}),
+            ),
+        )
+        .await;
+    }
+
     /// Ends the session, which closes Chromium; dropping only stops the driver.
     pub async fn quit(self) {
         let url = format!("{}/session/{}", self.base, self.session);

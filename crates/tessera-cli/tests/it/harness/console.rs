@@ -231,7 +231,7 @@ pub fn all_between<'p>(page: &'p str, start: &str, end: &str) -> Vec<&'p str> {
 pub fn rows(page: &str) -> Vec<(String, String, String)> {
     let ids = all_between(page, "<tr id=\"aud_", "\"");
     let actors = all_between(page, "<span class=\"actor\">", "<");
-    let actions = all_between(page, "<code class=\"action\">", "<");
+    let actions = all_between(page, "<code class=\"action nowrap\">", "<");
     assert_eq!(ids.len(), actors.len(), "{page}");
     assert_eq!(ids.len(), actions.len(), "{page}");
     ids.into_iter()
@@ -243,7 +243,17 @@ pub fn rows(page: &str) -> Vec<(String, String, String)> {
 
 /// The audit log page's "Older entries" link, when it has one.
 pub fn older_entries_link(page: &str) -> Option<String> {
-    all_between(page, "id=\"older-entries\" href=\"", "\"")
+    link_with_id(page, "older-entries")
+}
+
+/// The audit log page's "Newer entries" link, when it has one.
+pub fn newer_entries_link(page: &str) -> Option<String> {
+    link_with_id(page, "newer-entries")
+}
+
+/// The address of the link with this id, when the page has one.
+fn link_with_id(page: &str, id: &str) -> Option<String> {
+    all_between(page, &format!("id=\"{id}\" href=\""), "\"")
         .first()
         .map(|href| href.replace("&amp;", "&"))
 }

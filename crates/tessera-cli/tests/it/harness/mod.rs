@@ -20,7 +20,8 @@ pub use api::{
 pub use audit::audit_log;
 pub use browser::Browser;
 pub use console::{
-    ConsoleSession, all_between, element_text, is_checked, older_entries_link, rows,
+    ConsoleSession, all_between, element_text, is_checked, newer_entries_link, older_entries_link,
+    rows,
 };
 pub use db::{Column, TestDb};
 pub use node_tools::{axe_source, node_tool};

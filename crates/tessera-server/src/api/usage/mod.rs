@@ -3,7 +3,7 @@
 //! only; an API key is refused like on the key-management API, and every
 //! answer is scoped to the administrator's own organisation.
 
-mod params;
+pub(crate) mod params;
 
 use super::extract::PasswordAuth;
 use super::json::Json;
@@ -31,9 +31,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/field-access", get(field_access))
 }
 
-type QueryPairs = Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>;
+pub(crate) type QueryPairs =
+    Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>;
 
-fn pairs(query: QueryPairs) -> Result<Vec<(String, String)>, ApiError> {
+pub(crate) fn pairs(query: QueryPairs) -> Result<Vec<(String, String)>, ApiError> {
     query
         .map(|Query(pairs)| pairs)
         .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.body_text()))
@@ -112,7 +113,7 @@ const CSV_COLUMNS: &str =
 
 /// A CSV cell: quoted when it holds a separator, quote or line break, and
 /// prefixed with `'` when a spreadsheet would read it as a formula.
-fn csv_cell(value: &str) -> String {
+pub(crate) fn csv_cell(value: &str) -> String {
     let value = if value.starts_with(['=', '+', '-', '@']) {
         format!("'{value}")
     } else {
@@ -146,7 +147,7 @@ fn csv_row(row: &LoggedRequest) -> String {
         .join(",")
 }
 
-fn wants_csv(headers: &HeaderMap) -> bool {
+pub(crate) fn wants_csv(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::ACCEPT)
         .iter()

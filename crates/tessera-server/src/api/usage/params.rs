@@ -75,6 +75,18 @@ impl Params {
         parsed
     }
 
+    /// The end of a range: an RFC 3339 date-time (exclusive), or a date,
+    /// which the range includes (it ends at the next UTC midnight).
+    pub fn end_time(&mut self, name: &str) -> Option<i64> {
+        let text = self.text(name)?.to_owned();
+        if let Ok(date) = Date::parse(&text, format_description!("[year]-[month]-[day]")) {
+            return Some(date.next_day().map_or(i64::MAX, |next| {
+                next.midnight().assume_utc().unix_timestamp() * 1000
+            }));
+        }
+        self.time(name)
+    }
+
     pub fn granularity(&mut self) -> Granularity {
         let Some(text) = self.text("granularity").map(str::to_owned) else {
             return Granularity::Day;

@@ -12,13 +12,33 @@ use axum::routing::get;
 use tessera_store::organizations;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route(paths::DEPLOYMENT_AUDIT, get(deployment_log))
+    Router::new()
+        .route(paths::DEPLOYMENT_AUDIT, get(deployment_log))
+        .route(paths::DEPLOYMENT_AUDIT_EXPORT, get(deployment_export))
 }
 
 async fn deployment_log(
     State(state): State<AppState>,
     signed_in: SignedIn,
     Query(query): RawQuery,
+) -> PageResult {
+    deployment(state, signed_in, query, false).await
+}
+
+async fn deployment_export(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Query(query): RawQuery,
+) -> PageResult {
+    deployment(state, signed_in, query, true).await
+}
+
+/// The page, or with `export` its CSV.
+async fn deployment(
+    state: AppState,
+    signed_in: SignedIn,
+    query: std::collections::HashMap<String, String>,
+    export: bool,
 ) -> PageResult {
     signed_in.operator()?;
     let organizations = organizations::list(state.db()).await?;
@@ -38,7 +58,12 @@ async fn deployment_log(
     }
     let view = View {
         path: paths::DEPLOYMENT_AUDIT,
+        export_path: paths::DEPLOYMENT_AUDIT_EXPORT,
         organizations: Some(&organizations),
     };
-    audit_log::show(&state, &signed_in, &view, &typed, filter, errors).await
+    if export {
+        audit_log::export(&state, &signed_in, &view, &typed, filter, errors).await
+    } else {
+        audit_log::show(&state, &signed_in, &view, &typed, filter, errors).await
+    }
 }

@@ -1,8 +1,8 @@
-//! Signing in and out, and the signed-in landing page.
+//! Signing in and out.
 
 use crate::AppState;
 use crate::console::pages::{PageError, PageResult};
-use crate::console::session::{self, CurrentSession, SignedIn};
+use crate::console::session::{self, CurrentSession};
 use crate::console::{anonymous_form, cookies, pages, paths};
 use crate::middleware::ClientAddr;
 use axum::extract::{Extension, Form, State};
@@ -14,10 +14,6 @@ use tessera_core::secret::{SecretHash, random_base62};
 use tessera_ops::auth::{self, PasswordCheck};
 use tessera_store::accounts::Credentials;
 use tessera_store::sessions::NewSession;
-
-pub async fn home(signed_in: SignedIn) -> Response {
-    pages::home(&signed_in).into_response()
-}
 
 pub async fn show_form(
     State(state): State<AppState>,

@@ -11,7 +11,6 @@ use axum::routing::{get, post};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(paths::HOME, get(login::home))
         .route(paths::LOGIN, get(login::show_form).post(login::sign_in))
         .route(paths::LOGOUT, post(login::sign_out))
         .merge(apply::router())

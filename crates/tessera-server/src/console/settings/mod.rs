@@ -2,7 +2,7 @@
 //! administrators also manage roles, people, connected clients, webhook
 //! endpoints and the organisation's rules, and read its audit log.
 
-mod api_keys;
+pub(crate) mod api_keys;
 mod audit;
 mod connected_clients;
 mod organization;

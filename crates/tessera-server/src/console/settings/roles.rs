@@ -81,7 +81,7 @@ async fn list(
             div.actions {
                 a.button.small.secondary #who-can-see href=(paths::FIELD_ACCESS) { "Who can see a field" }
                 " "
-                a.button.small #new-role href=(paths::NEW_ROLE) { "New role" }
+                a.button #new-role href=(paths::NEW_ROLE) { "New role" }
             }
         }
         (notice(flash.message(DONE)))
@@ -142,7 +142,7 @@ fn role_page(signed_in: &SignedIn, form: &RoleForm<'_>, errors: &FormErrors) -> 
                         p.field-error #permissions-error { (error) }
                     }
                     p.hint { "People and bot users holding this role can do at most this with their keys, and keys linked to the role get exactly this. Changes apply from the very next request." }
-                    (permission_form::matrix(form.draft))
+                    (permission_form::matrix(form.draft, "role"))
                 }
                 div.actions {
                     button type="submit" { (submit) }

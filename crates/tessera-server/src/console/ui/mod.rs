@@ -151,11 +151,10 @@ pub fn role_select(
     roles: &[Role],
     selected: &str,
     errors: &FormErrors,
-    disabled: bool,
 ) -> Markup {
     field(id, "Role", None, errors, |c| {
         html! {
-            select id=(id) name=(id) disabled[disabled]
+            select id=(id) name=(id)
                 aria-invalid=[c.invalid] aria-describedby=[c.described_by] {
                 @for role in roles {
                     option value=(role.id) selected[role.id == selected] { (role.name) }
@@ -200,9 +199,19 @@ pub fn csrf_input(signed_in: &SignedIn) -> Markup {
     html! { input type="hidden" name="csrf" value=(signed_in.csrf()); }
 }
 
-/// A short state word in a coloured pill; `state` picks the colour.
+/// A short state word in a coloured pill; `state` picks the colour. Every
+/// badge reads with a capital first letter ("Active", "Revoked"), whatever
+/// the stored word's case.
 pub fn status_badge(state: &str, label: &str) -> Markup {
-    html! { span class={ "status status-" (state) } { (label) } }
+    html! { span class={ "status status-" (state) } { (capitalized(label)) } }
+}
+
+/// `word` with its first letter upper case.
+pub fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
 }
 
 /// "Active", or `stopped` ("Deactivated", "Disabled").

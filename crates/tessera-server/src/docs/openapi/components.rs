@@ -55,6 +55,7 @@ fn schemas() -> Value {
     clients::client_schemas(&mut schemas);
     webhooks::webhook_schemas(&mut schemas);
     super::usage::usage_schemas(&mut schemas);
+    super::audit::audit_schemas(&mut schemas);
     super::events::event_schemas(&mut schemas);
 
     Value::Object(schemas)

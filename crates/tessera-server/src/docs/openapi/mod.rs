@@ -9,6 +9,7 @@
 //! describe their paths, and
 //! `components` the shared schemas, parameters, headers and problems.
 
+mod audit;
 mod clients;
 mod components;
 mod events;
@@ -34,6 +35,7 @@ pub fn document() -> Value {
     clients::connected_client_paths(&mut paths);
     webhooks::webhook_paths(&mut paths);
     usage::usage_paths(&mut paths);
+    audit::audit_path(&mut paths);
     paths.insert("/api/v1/leaked-keys".to_owned(), keys::leaked_keys_path());
     paths.insert("/healthz".to_owned(), health_path());
 
@@ -50,6 +52,7 @@ pub fn document() -> Value {
     tags.push(json!({"name": "Connected clients", "description": "The API clients (integrating companies) that have used the organisation's keys, and blocking them. Administrators only, with a console username and password (HTTP Basic)."}));
     tags.push(json!({"name": "Webhook endpoints", "description": "Where Tessera sends events (Standard Webhooks, signed), the message log, replay and recovery. Administrators only, with a console username and password (HTTP Basic); an API key is refused here."}));
     tags.push(json!({"name": "Usage", "description": "Request figures, the request log and who can see a field. Administrators only, with a console username and password (HTTP Basic)."}));
+    tags.push(json!({"name": "Audit log", "description": "Who did what in the organisation, with the console's filters, as JSON or CSV. Administrators only, with a console username and password (HTTP Basic)."}));
     tags.push(json!({"name": "Leaked keys", "description": "Report a key found where it should not be; it is revoked at once."}));
     tags.push(json!({"name": "Service", "description": "Liveness of the server."}));
 

@@ -1,21 +1,21 @@
 //! One key's detail page: its facts, what it can reach now, and its audit
 //! trail.
 
-use super::{key_access, key_access_summary, visible_key};
+use super::{key_access, key_access_summary, status_badges, visible_key};
 use crate::AppState;
 use crate::console::pages::{PageError, PageResult, Section, page};
 use crate::console::paths;
 use crate::console::permission_form;
 use crate::console::session::SignedIn;
 use crate::console::settings::usage;
-use crate::console::ui::{self, cell, time::date_time};
+use crate::console::ui::{self, cell, time::timestamp};
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use maud::{Markup, html};
 use tessera_core::permissions::Access;
 use tessera_store::api_keys::{ApiKey, Owner};
 use tessera_store::audit::{self, Entry};
-use tessera_store::{bots, now_ms, roles};
+use tessera_store::{api_clients, bots, now_ms, roles};
 
 /// The key's owner's current role, which bounds what the key can do.
 async fn owner_access(
@@ -65,7 +65,14 @@ pub async fn show(
         },
     )
     .await?;
-    let status = key.status(now_ms());
+    let now = now_ms();
+    let status = key.status(now);
+    let client_name = match &key.client_id {
+        Some(id) => api_clients::find_by_id(state.db(), id)
+            .await?
+            .map(|c| c.name),
+        None => None,
+    };
     let usage = usage::daily_chart(&state, member.organization_id, Some(&key.id), 30).await?;
     let body = html! {
         div.page-head {
@@ -77,7 +84,7 @@ pub async fn show(
                 }
             }
         }
-        (facts(&key, status))
+        (facts(&key, now, client_name.as_deref()))
         (usage_card(&usage))
         section.card {
             h2 { "Fields it can access" }
@@ -93,25 +100,25 @@ pub async fn show(
     Ok(page(&key.name, &signed_in, Section::ApiKeys, body).into_response())
 }
 
-fn facts(key: &ApiKey, status: &str) -> Markup {
+fn facts(key: &ApiKey, now: i64, client_name: Option<&str>) -> Markup {
     html! {
         section.card {
             dl.facts #key-facts {
-                dt { "Status" } dd #key-status { (ui::status_badge(status, status)) }
-                dt { "Key" } dd { code { (key.hint) } }
+                dt { "Status" } dd #key-status { (status_badges(key, now)) }
+                dt { "Key" } dd { code.nowrap { (key.hint) } }
                 dt { "Id" } dd { code { (key.id) } }
                 dt { "Owner" } dd { (key.owner_name) @if key.owner.kind() == "bot" { " (bot user)" } }
                 dt { "Permissions" } dd { (key_access_summary(key)) }
-                dt { "Created" } dd { (date_time(key.created_at)) }
+                dt { "Created" } dd { (timestamp(key.created_at)) }
                 dt { "Last used" } dd {
                     @match key.last_used_at {
-                        Some(t) => { (date_time(t)) @if let Some(ip) = &key.last_used_ip { " from " code { (ip) } } },
+                        Some(t) => { (timestamp(t)) @if let Some(ip) = &key.last_used_ip { " from " code { (ip) } } },
                         None => "Never",
                     }
                 }
-                dt { "Expires" } dd { @match key.expires_at { Some(t) => (date_time(t)), None => "Never" } }
+                dt { "Expires" } dd { @match key.expires_at { Some(t) => (timestamp(t)), None => "Never" } }
                 @if let Some(t) = key.revoked_at {
-                    dt { "Revoked" } dd { (date_time(t)) @if let Some(reason) = &key.revoked_reason { " (" (reason.replace('_', " ")) ")" } }
+                    dt { "Revoked" } dd { (timestamp(t)) @if let Some(reason) = &key.revoked_reason { " (" (reason.replace('_', " ")) ")" } }
                 }
                 dt { "IP allow-list" } dd {
                     @match &key.ip_allowlist {
@@ -119,7 +126,13 @@ fn facts(key: &ApiKey, status: &str) -> Markup {
                         None => "Any address",
                     }
                 }
-                dt { "API client" } dd { @match &key.client_id { Some(c) => code { (c) }, None => "Not bound; works without a client" } }
+                dt { "API client" } dd #key-client {
+                    @match (&key.client_id, client_name) {
+                        (Some(id), Some(name)) => { (name) " " code.target-id { (id) } },
+                        (Some(id), None) => code { (id) },
+                        (None, _) => "Not bound; works without a client",
+                    }
+                }
             }
         }
     }
@@ -146,9 +159,9 @@ fn audit_trail(trail: &[Entry]) -> Markup {
             } @else {
                 (ui::table("key-audit", &["When", "Who", "What", "From"], trail, |entry| html! {
                     tr {
-                        (cell("When", html! { (date_time(entry.created_at)) }))
+                        (cell("When", html! { (timestamp(entry.created_at)) }))
                         (cell("Who", html! { (entry.actor_name) " (" (entry.actor_kind) ")" }))
-                        (cell("What", html! { code { (entry.action) } }))
+                        (cell("What", html! { code.nowrap { (entry.action) } }))
                         (cell("From", html! { (entry.ip.as_deref().unwrap_or("—")) }))
                     }
                 }))

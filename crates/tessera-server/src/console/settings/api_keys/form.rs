@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use tessera_ops::OpError;
 use tessera_ops::keys::{self, IpAllowlist, KeyRequest, RequestedAccess};
+use tessera_store::api_clients::{self, ClientOverview};
 use tessera_store::bots::{self, Bot};
 use tessera_store::roles::{self, Role};
 use tessera_store::{now_ms, organizations};
@@ -169,6 +170,8 @@ fn field_of(input: &str) -> &'static str {
 
 struct FormChoices {
     bots: Vec<Bot>,
+    /// The deployment's active API clients, by name, to bind a key to.
+    clients: Vec<ClientOverview>,
     roles: Vec<Role>,
     /// The organisation's maximum key lifetime in days, if it has one.
     lifetime_limit: Option<u32>,
@@ -188,11 +191,18 @@ async fn form_choices(
         Vec::new()
     };
     let roles = roles::list(state.db(), member.organization_id).await?;
+    let mut clients: Vec<ClientOverview> = api_clients::list(state.db())
+        .await?
+        .into_iter()
+        .filter(|c| c.active)
+        .collect();
+    clients.sort_by_key(|c| c.name.to_lowercase());
     let lifetime_limit = organizations::find_by_id(state.db(), member.organization_id)
         .await?
         .and_then(|o| o.max_key_lifetime_days);
     Ok(FormChoices {
         bots,
+        clients,
         roles,
         lifetime_limit,
     })
@@ -248,8 +258,7 @@ fn key_form_page(signed_in: &SignedIn, view: &KeyFormPage<'_>) -> Markup {
             (ui::date_input("expires", "Expires on (optional)", &form.expires, errors, Some(expiry_hint(choices.lifetime_limit))))
             (ui::text_area("ip_ranges", "Allowed IP ranges (optional)", &form.ip_ranges, errors,
                 Some("One IPv4 or IPv6 address or CIDR range per line, e.g. 203.0.113.0/24. Leave empty to allow any address.")))
-            (text_input("client_id", "Bind to an API client (optional)", &form.client_id, errors,
-                Some("The API client id (cli_…) of the integrating company. The key then works only together with that client's credential.")))
+            (client_select(choices, form, errors))
             details #advanced open[!form.custom_key.is_empty()] {
                 summary { "Advanced" }
                 (text_input("custom_key", "Use my own key (GUID)", &form.custom_key, errors,
@@ -285,6 +294,35 @@ fn owner_select(
     )
 }
 
+/// "None" or one of the deployment's API clients, by name; a key bound to
+/// a client works only together with that client's credential.
+fn client_select(choices: &FormChoices, form: &KeyForm, errors: &FormErrors) -> Markup {
+    let listed = choices
+        .clients
+        .iter()
+        .any(|c| c.id.as_str() == form.client_id);
+    ui::select(
+        "client_id",
+        "Bind to an API client (optional)",
+        Some(
+            "Choose the integrating company's API client to make the key work only together with that client's credential.",
+        ),
+        errors,
+        html! {
+            option value="" selected[form.client_id.is_empty()] { "None: any caller with the key" }
+            @if !listed && !form.client_id.is_empty() {
+                option value=(form.client_id) selected { (form.client_id) }
+            }
+            @for client in &choices.clients {
+                option value=(client.id) selected[client.id.as_str() == form.client_id] { (client.name) }
+            }
+        },
+    )
+}
+
+/// The three permission modes. Each mode's controls follow the radio
+/// buttons, and the stylesheet shows only the chosen mode's (CSS `:has`,
+/// so without JavaScript too; a browser without `:has` shows all three).
 fn access_choice(choices: &FormChoices, form: &KeyForm, errors: &FormErrors) -> Markup {
     html! {
         fieldset #access-choice {
@@ -302,16 +340,21 @@ fn access_choice(choices: &FormChoices, form: &KeyForm, errors: &FormErrors) -> 
                 input #access-everything type="radio" name="access" value="everything" checked[form.access == "everything"];
                 "Everything I can do (all resources and fields)"
             }
-            (ui::select("role", "Role", None, errors, html! {
-                option value="" { "Choose a role…" }
-                @for role in &choices.roles {
-                    option value=(role.name) selected[form.role == role.name] { (role.name) }
-                }
-            }))
-            div #matrix-block {
+            div.mode-role #role-block {
+                (ui::select("role", "Role", None, errors, html! {
+                    option value="" { "Choose a role…" }
+                    @for role in &choices.roles {
+                        option value=(role.name) selected[form.role == role.name] { (role.name) }
+                    }
+                }))
+            }
+            p.mode-everything.hint #everything-block {
+                "The key may do whatever its owner's role allows, including resources and fields added later."
+            }
+            div.mode-custom #matrix-block {
                 h3 { "Resources and actions" }
                 @if let Some(error) = errors.get("permission-matrix") { p.field-error #permission-matrix-error { (error) } }
-                (permission_form::matrix(&form.draft))
+                (permission_form::matrix(&form.draft, "key"))
             }
         }
     }

@@ -14,10 +14,12 @@ use crate::console::pages::PageError;
 use crate::console::paths;
 use crate::console::permission_form;
 use crate::console::session::{MemberContext, SignedIn};
+use crate::console::ui;
 use axum::Router;
 use axum::routing::get;
+use maud::{Markup, html};
 use tessera_core::permissions::Access;
-use tessera_ops::keys::Issuer;
+use tessera_ops::keys::{self, Issuer};
 use tessera_store::api_keys::{self, ApiKey, Owner};
 use tessera_store::roles::{self, Role};
 
@@ -49,6 +51,28 @@ pub(super) fn key_access_summary(key: &ApiKey) -> String {
         (Some(role), _) => format!("Role: {role}"),
         (None, None) => "Full access".to_owned(),
         (None, Some(set)) => permission_form::summary(&Access::Limited(set.clone())),
+    }
+}
+
+/// How close an expiry must be for a live key to be marked "Expires soon".
+pub(crate) const EXPIRING_SOON_DAYS: i64 = 14;
+
+/// Whether `key` works now and stops working within [`EXPIRING_SOON_DAYS`].
+pub(crate) fn expires_soon(key: &ApiKey, now: i64) -> bool {
+    key.status(now) == "active"
+        && key
+            .expires_at
+            .is_some_and(|at| at <= now + EXPIRING_SOON_DAYS * keys::DAY_MS)
+}
+
+/// The key's status badge, and "Expires soon" beside it when it does.
+pub(crate) fn status_badges(key: &ApiKey, now: i64) -> Markup {
+    let status = key.status(now);
+    html! {
+        (ui::status_badge(status, status))
+        @if expires_soon(key, now) {
+            " " span.status.status-expiring title={ "Expires within " (EXPIRING_SOON_DAYS) " days" } { "Expires soon" }
+        }
     }
 }
 

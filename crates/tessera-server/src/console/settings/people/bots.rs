@@ -80,7 +80,7 @@ fn bot_page(signed_in: &SignedIn, summary: &BotSummary, view: &PersonPage<'_>) -
             dl.facts {
                 dt { "Kind" } dd { "Bot user (cannot sign in)" }
                 dt { "Role" } dd #bot-role { (bot.role_name) }
-                dt { "Created" } dd { (ui::time::date(summary.created_at)) }
+                dt { "Created" } dd { (ui::time::timestamp(summary.created_at)) }
                 dt { "Live keys" } dd { (count(summary.live_keys, "key", "keys")) }
             }
         }
@@ -88,7 +88,7 @@ fn bot_page(signed_in: &SignedIn, summary: &BotSummary, view: &PersonPage<'_>) -
             h2 { "Role" }
             p.hint { "The bot's keys are bounded by its role from the next request." }
             (ui::post_form(&paths::bot_role(&bot.id), signed_in, html! {
-                (role_select("role", view.roles, &bot.role_id, view.errors, false))
+                (role_select("role", view.roles, &bot.role_id, view.errors))
                 button type="submit" { "Change role" }
             }))
         }

@@ -16,7 +16,7 @@ use crate::console::pages::{PageResult, Section, page};
 use crate::console::paths;
 use crate::console::session::SignedIn;
 use crate::console::ui::flash::{Flash, Messages};
-use crate::console::ui::{self, cell, notice, time::date};
+use crate::console::ui::{self, cell, notice, time::timestamp};
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::IntoResponse;
@@ -77,8 +77,8 @@ async fn list(
         div.page-head {
             h1 { "Users and bots" }
             div.actions {
-                a.button.small #new-user href=(paths::NEW_USER) { "New user" }
-                a.button.small.secondary #new-bot href=(paths::NEW_BOT) { "New bot user" }
+                a.button #new-user href=(paths::NEW_USER) { "New user" }
+                a.button.secondary #new-bot href=(paths::NEW_BOT) { "New bot user" }
             }
         }
         (notice(flash.message(LIST_DONE)))
@@ -89,7 +89,7 @@ async fn list(
                 (cell("Role", html! { (user.role_name) }))
                 (cell("Status", status(user.active)))
                 (cell("Live keys", html! { (user.live_keys) }))
-                (cell("Created", html! { (date(user.created_at)) }))
+                (cell("Created", timestamp(user.created_at)))
             }
         }))
         h2 { "Bot users" }
@@ -103,7 +103,7 @@ async fn list(
                     (cell("Role", html! { (summary.bot.role_name) }))
                     (cell("Status", status(summary.bot.active)))
                     (cell("Live keys", html! { (summary.live_keys) }))
-                    (cell("Created", html! { (date(summary.created_at)) }))
+                    (cell("Created", timestamp(summary.created_at)))
                 }
             }))
         }

@@ -71,7 +71,7 @@ pub fn creation_page(signed_in: &SignedIn, creation: &Creation, view: &CreationP
                 @if creation.with_password {
                     (password_input("Initial password", errors))
                 }
-                (ui::role_select("role", view.roles, view.role_id, errors, false))
+                (ui::role_select("role", view.roles, view.role_id, errors))
                 div.actions {
                     button type="submit" { (creation.submit) }
                     a.button.secondary href=(paths::PEOPLE) { "Cancel" }

@@ -148,21 +148,23 @@ fn user_page(signed_in: &SignedIn, user: &UserSummary, view: &PersonPage<'_>) ->
             (error_summary(errors))
             dl.facts {
                 dt { "Role" } dd #user-role { (user.role_name) }
-                dt { "Created" } dd { (ui::time::date(user.created_at)) }
+                dt { "Created" } dd { (ui::time::timestamp(user.created_at)) }
                 dt { "Live keys" } dd { (user.live_keys) }
             }
         }
         section.card #role-card {
             h2 { "Role" }
             @if own {
+                // No form at all: one's own role is changed by another
+                // administrator, so neither the choice nor its button is offered.
                 p.hint #own-role { (SELF_ROLE) }
             } @else {
                 p.hint { "Their keys are bounded by their role: a narrower role narrows every key they own from the next request." }
+                (ui::post_form(&paths::user_role(&user.id), signed_in, html! {
+                    (role_select("role", view.roles, &user.role_id, errors))
+                    button type="submit" { "Change role" }
+                }))
             }
-            (ui::post_form(&paths::user_role(&user.id), signed_in, html! {
-                (role_select("role", view.roles, &user.role_id, errors, own))
-                button type="submit" disabled[own] { "Change role" }
-            }))
         }
         section.card #password-card {
             h2 { "Reset password" }

@@ -82,8 +82,8 @@ pub async fn unused_keys(
                     (cell("Name", html! { a href=(paths::key(&key.id)) { (key.name) } }))
                     (cell("Owner", html! { (key.owner_name) @if key.owner.kind() == "bot" { " (bot)" } }))
                     (cell("Permissions", html! { (key_access_summary(key)) }))
-                    (cell("Created", html! { (time::date(key.created_at)) }))
-                    (cell("Last used", html! { @match key.last_used_at { Some(at) => (time::date_time(at)), None => "Never" } }))
+                    (cell("Created", html! { (time::timestamp(key.created_at)) }))
+                    (cell("Last used", html! { @match key.last_used_at { Some(at) => (time::timestamp(at)), None => "Never" } }))
                     td.row-actions {
                         a.button.secondary.small.revoke href=(paths::key_revoke(&key.id)) aria-label={ "Revoke " (key.name) } { "✕ Revoke" }
                     }

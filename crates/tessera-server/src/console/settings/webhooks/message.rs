@@ -8,7 +8,7 @@ use crate::console::pages::{PageError, PageResult, Section, page};
 use crate::console::paths;
 use crate::console::session::SignedIn;
 use crate::console::ui::flash::{self, Flash, Messages};
-use crate::console::ui::time::{precise_timestamp, timestamp};
+use crate::console::ui::time::timestamp;
 use crate::console::ui::{self, cell, notice};
 use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;
@@ -114,11 +114,11 @@ fn pretty_payload(body: &str) -> String {
 }
 
 fn attempts_table(attempts: &[Attempt]) -> Markup {
-    let columns = ["Time (UTC)", "HTTP status", "Latency", "Error", "Response"];
+    let columns = ["Time", "HTTP status", "Latency", "Error", "Response"];
     ui::table("attempts", &columns, attempts, |attempt| {
         html! {
             tr {
-                (cell("Time (UTC)", precise_timestamp(attempt.at)))
+                (cell("Time", timestamp(attempt.at)))
                 (cell("HTTP status", html! { @match attempt.status { Some(status) => (status), None => "none" } }))
                 (cell("Latency", html! { (attempt.latency_ms) " ms" }))
                 (cell("Error", html! { @match &attempt.error { Some(error) => code { (error) }, None => "—" } }))

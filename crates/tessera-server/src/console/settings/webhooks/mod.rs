@@ -151,7 +151,7 @@ async fn list(
     let body = html! {
         div.page-head {
             h1 { "Webhooks" }
-            a.button.small #new-endpoint href=(paths::NEW_WEBHOOK) { "New endpoint" }
+            a.button #new-endpoint href=(paths::NEW_WEBHOOK) { "New endpoint" }
         }
         (notice(flash.message(DONE)))
         p.hint { "Tessera sends a signed POST to each endpoint when records, keys or clients change. Success rates count the delivery attempts of the last 24 hours." }
