@@ -14,6 +14,7 @@ pub mod error_code;
 pub mod id;
 pub mod names;
 pub mod password;
+pub mod two_factor;
 pub mod permissions;
 pub mod records;
 pub mod resources;

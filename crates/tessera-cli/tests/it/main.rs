@@ -5,6 +5,7 @@
 mod harness;
 
 mod abuse;
+mod accounts;
 mod admin_cli;
 mod api_headers;
 mod browser;

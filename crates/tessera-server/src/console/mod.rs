@@ -6,6 +6,7 @@
 //! URL tree (`public`, `settings`, `operator`); `pages` holds the frame they
 //! share, `ui` the components, `paths` every address.
 
+mod account;
 mod anonymous_form;
 mod audit_log;
 mod cookies;
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route(paths::STYLESHEET, get(stylesheet))
         .route(paths::SCRIPT, get(script))
         .merge(public::router())
+        .merge(account::router())
         .merge(settings::router())
         .merge(operator::router())
 }

@@ -13,6 +13,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(paths::HOME, get(login::home))
         .route(paths::LOGIN, get(login::show_form).post(login::sign_in))
+        .route(
+            paths::LOGIN_CODE,
+            get(login::show_code_form).post(login::submit_code),
+        )
         .route(paths::LOGOUT, post(login::sign_out))
         .merge(apply::router())
 }
