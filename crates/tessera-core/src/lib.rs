@@ -14,12 +14,12 @@ pub mod error_code;
 pub mod id;
 pub mod names;
 pub mod password;
-pub mod two_factor;
 pub mod permissions;
 pub mod records;
 pub mod resources;
 pub mod schema;
 pub mod secret;
+pub mod two_factor;
 pub mod usage;
 pub mod webhooks;
 

@@ -51,7 +51,9 @@ impl<'a> NewPassword<'a> {
         if chars > MAX_PASSWORD_CHARS {
             return Err(PasswordPolicyError::TooLong);
         }
-        let estimate = zxcvbn::zxcvbn(candidate, context);
+        let words = context_words(context);
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        let estimate = zxcvbn::zxcvbn(candidate, &words);
         if estimate.score() >= MIN_STRENGTH_SCORE {
             return Ok(NewPassword(candidate));
         }
@@ -80,6 +82,29 @@ impl<'a> NewPassword<'a> {
             _ => Err(PasswordPolicyError::TooWeak { advice }),
         }
     }
+}
+
+/// The estimator's user inputs: each context entry lowercased, run
+/// together and split into its words of three letters or more, so "Acme
+/// Payroll" also counts "acmepayroll" and "payroll".
+fn context_words(context: &[&str]) -> Vec<String> {
+    let mut words = Vec::new();
+    for entry in context {
+        let entry = entry.to_lowercase();
+        let parts: Vec<&str> = entry
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|word| !word.is_empty())
+            .collect();
+        words.push(parts.concat());
+        words.extend(
+            parts
+                .iter()
+                .filter(|word| word.chars().count() >= 3)
+                .map(|word| (*word).to_owned()),
+        );
+        words.push(entry);
+    }
+    words
 }
 
 fn hasher() -> Argon2<'static> {
@@ -138,7 +163,10 @@ mod tests {
             "unexpected PHC string {hash}"
         );
         assert!(verify_password(STRONG, &hash));
-        assert!(!verify_password("quiet lantern orbits the Tuesday kettlE", &hash));
+        assert!(!verify_password(
+            "quiet lantern orbits the Tuesday kettlE",
+            &hash
+        ));
     }
 
     #[test]
@@ -173,7 +201,9 @@ mod tests {
             assert!(
                 matches!(
                     refused,
-                    Some(PasswordPolicyError::TooCommon { .. } | PasswordPolicyError::TooWeak { .. })
+                    Some(
+                        PasswordPolicyError::TooCommon { .. } | PasswordPolicyError::TooWeak { .. }
+                    )
                 ),
                 "{common}: {refused:?}"
             );
@@ -198,9 +228,12 @@ mod tests {
     fn the_accounts_own_words_weaken_a_password() {
         let built_on_names = "adalovelace-acme";
         assert!(NewPassword::parse(built_on_names, &[]).is_ok());
-        assert!(
-            NewPassword::parse(built_on_names, &["adalovelace", "acme", "Acme Corp"]).is_err()
-        );
+        assert!(NewPassword::parse(built_on_names, &["adalovelace", "acme", "Acme Corp"]).is_err());
+        // A name counts run together and word by word.
+        assert!(NewPassword::parse("AcmePayrollAda", &[]).is_ok());
+        assert!(NewPassword::parse("AcmePayrollAda", &["ada", "Acme Payroll"]).is_err());
+        assert!(NewPassword::parse("acmepayroll2026", &[]).is_ok());
+        assert!(NewPassword::parse("acmepayroll2026", &["Acme Payroll"]).is_err());
     }
 
     #[test]

@@ -48,9 +48,7 @@ pub fn base32_decode(text: &str) -> Option<Vec<u8>> {
         if matches!(c, b' ' | b'-' | b'=') {
             continue;
         }
-        let value = BASE32
-            .iter()
-            .position(|&b| b == c.to_ascii_uppercase())? as u32;
+        let value = BASE32.iter().position(|&b| b == c.to_ascii_uppercase())? as u32;
         buffer = (buffer << 5) | value;
         bits += 5;
         if bits >= 8 {
@@ -127,8 +125,7 @@ impl TotpSecret {
         // tell which one matched.
         for step in now.saturating_sub(WINDOW_STEPS)..=now + WINDOW_STEPS {
             let fresh = last_used_step.is_none_or(|last| step > last);
-            let equal: bool =
-                subtle::ConstantTimeEq::ct_eq(&self.code_at_step(step), &code).into();
+            let equal: bool = subtle::ConstantTimeEq::ct_eq(&self.code_at_step(step), &code).into();
             if equal && fresh && matched.is_none() {
                 matched = Some(step);
             }
@@ -281,7 +278,10 @@ mod tests {
         // Replays: the step used, and any before it, are refused.
         assert_eq!(secret.verify(&code(now), now, Some(step)), None);
         assert_eq!(secret.verify(&code(now - 30), now, Some(step)), None);
-        assert_eq!(secret.verify(&code(now + 30), now, Some(step)), Some(step + 1));
+        assert_eq!(
+            secret.verify(&code(now + 30), now, Some(step)),
+            Some(step + 1)
+        );
     }
 
     #[test]

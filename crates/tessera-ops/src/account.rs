@@ -150,16 +150,12 @@ pub async fn create_app_password(
     let password_hash =
         tokio::task::spawn_blocking(move || tessera_core::password::hash_secret(&to_hash))
             .await
-            .map_err(|e| StoreError::Read(format!("hashing an app password did not finish: {e}")))?;
+            .map_err(|e| {
+                StoreError::Read(format!("hashing an app password did not finish: {e}"))
+            })?;
     let mut change = ops.change().await?;
-    let id = app_passwords::create(
-        change.tx(),
-        own.account_id,
-        name,
-        &lookup,
-        &password_hash,
-    )
-    .await?;
+    let id =
+        app_passwords::create(change.tx(), own.account_id, name, &lookup, &password_hash).await?;
     let event = AuditEvent::AppPasswordCreated {
         name: name.to_owned(),
     };

@@ -294,12 +294,18 @@ pub async fn check_code(
     else {
         return Ok(CodeCheck::Expired);
     };
-    let secret = state.totp_secret.as_deref().and_then(TotpSecret::from_base32);
+    let secret = state
+        .totp_secret
+        .as_deref()
+        .and_then(TotpSecret::from_base32);
     let (true, Some(secret)) = (account.active, secret) else {
         two_factor::delete_pending(db, pending_token_hash).await?;
         return Ok(CodeCheck::Expired);
     };
-    let attempt = match gate.throttle.reserve(&code_throttle_key(&account.username), ip) {
+    let attempt = match gate
+        .throttle
+        .reserve(&code_throttle_key(&account.username), ip)
+    {
         Ok(attempt) => attempt,
         Err(throttled) => {
             let retry_after_seconds = throttled.retry_after_seconds();

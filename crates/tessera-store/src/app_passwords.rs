@@ -83,10 +83,12 @@ pub async fn record_use(db: &Db, id: &str) -> Result<(), StoreError> {
 /// Deletes one of the account's app passwords; its name if it existed.
 pub async fn delete(tx: &mut Tx, account_id: &str, id: &str) -> Result<Option<String>, StoreError> {
     Ok(on_tx!(tx, |conn| {
-        sqlx::query_scalar("DELETE FROM app_passwords WHERE account_id = $1 AND id = $2 RETURNING name")
-            .bind(account_id)
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?
+        sqlx::query_scalar(
+            "DELETE FROM app_passwords WHERE account_id = $1 AND id = $2 RETURNING name",
+        )
+        .bind(account_id)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
     }))
 }

@@ -10,8 +10,8 @@
 pub mod access_changes;
 pub mod accounts;
 pub mod api_clients;
-pub mod app_passwords;
 pub mod api_keys;
+pub mod app_passwords;
 pub mod audit;
 pub mod bots;
 pub mod client_applications;

@@ -126,13 +126,15 @@ pub async fn list_for_account(
 /// how many live ones ended.
 pub async fn delete_others(tx: &mut Tx, account_id: &str, keep: &str) -> Result<u64, StoreError> {
     Ok(on_tx!(tx, |conn| {
-        sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND token_hash <> $2 AND expires_at > $3")
-            .bind(account_id)
-            .bind(keep)
-            .bind(now_ms())
-            .execute(&mut *conn)
-            .await?
-            .rows_affected()
+        sqlx::query(
+            "DELETE FROM sessions WHERE account_id = $1 AND token_hash <> $2 AND expires_at > $3",
+        )
+        .bind(account_id)
+        .bind(keep)
+        .bind(now_ms())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
     }))
 }
 

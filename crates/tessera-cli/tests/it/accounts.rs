@@ -133,7 +133,10 @@ async fn changing_ones_password_refuses_weak_ones_and_signs_out_other_sessions(b
         ]
     };
     let refusals = [
-        (change(PASSWORD, "short one", "short one"), "at least 12 characters"),
+        (
+            change(PASSWORD, "short one", "short one"),
+            "at least 12 characters",
+        ),
         (
             change(PASSWORD, "password1234", "password1234"),
             "The password is too common: This is",
@@ -147,7 +150,11 @@ async fn changing_ones_password_refuses_weak_ones_and_signs_out_other_sessions(b
             "The two new passwords differ",
         ),
         (
-            change("not the password", "ochre falcon teapot", "ochre falcon teapot"),
+            change(
+                "not the password",
+                "ochre falcon teapot",
+                "ochre falcon teapot",
+            ),
             "That is not your current password.",
         ),
     ];
@@ -165,7 +172,10 @@ async fn changing_ones_password_refuses_weak_ones_and_signs_out_other_sessions(b
         )
         .await;
     assert_eq!(done, "/account?done=password");
-    assert!(here.is_signed_in().await, "the session that changed it stays");
+    assert!(
+        here.is_signed_in().await,
+        "the session that changed it stays"
+    );
     assert!(!elsewhere.is_signed_in().await, "other sessions end");
     assert!(colleague.is_signed_in().await, "other people are untouched");
     assert_eq!(
@@ -211,7 +221,10 @@ async fn the_session_list_marks_this_session_and_signs_out_everywhere_else(backe
     assert!(table.contains("Firefox on Linux"), "{table}");
     assert!(table.contains("Safari on iOS"), "{table}");
     assert!(table.contains("127.0.0.1"), "{table}");
-    assert!(!table.contains("employee"), "another person's session: {table}");
+    assert!(
+        !table.contains("employee"),
+        "another person's session: {table}"
+    );
 
     let done = here.submit("/account/sessions/sign-out-others", &[]).await;
     assert_eq!(done, "/account?done=signed-out");
@@ -285,7 +298,10 @@ async fn enrolment_then_signing_in_needs_a_code_that_cannot_be_replayed(backend:
     // and so is an older one.
     let mut replay = password_step(&app, "admin-acme").await;
     assert_eq!(code_step(&mut replay, &fresh).await.status(), 401);
-    assert_eq!(code_step(&mut replay, &enrolled.code(0)).await.status(), 401);
+    assert_eq!(
+        code_step(&mut replay, &enrolled.code(0)).await.status(),
+        401
+    );
     assert!(!replay.is_signed_in().await);
 }
 
@@ -315,7 +331,11 @@ async fn a_recovery_code_signs_in_once(backend: Backend) {
 
     // New codes replace the old ones.
     let response = first
-        .post_with_csrf("/account/two-factor/recovery-codes", &[])
+        .post_from_page(
+            "/account/two-factor",
+            "/account/two-factor/recovery-codes",
+            &[],
+        )
         .await;
     assert_eq!(response.status(), 200);
     let page = response.text().await.unwrap();
@@ -350,7 +370,11 @@ async fn wrong_codes_are_refused_and_throttled(backend: Backend) {
 
     let mut guesser = password_step(&app, "admin-acme").await;
     let right = enrolled.code(1);
-    let wrong = if right == "111111" { "222222" } else { "111111" };
+    let wrong = if right == "111111" {
+        "222222"
+    } else {
+        "111111"
+    };
     for _ in 0..2 {
         let response = code_step(&mut guesser, wrong).await;
         assert_eq!(response.status(), 401);
@@ -372,12 +396,15 @@ async fn wrong_codes_are_refused_and_throttled(backend: Backend) {
         .await
         .into_iter()
         .filter(|e| {
-            e.action == "login.failed"
-                && e.details.as_deref() == Some(r#"{"reason":"wrong_code"}"#)
+            e.action == "login.failed" && e.details.as_deref() == Some(r#"{"reason":"wrong_code"}"#)
         })
         .count();
     assert_eq!(failures, 3);
-    assert_audited!(app.audit_log().await, "login.throttled", actor_name == "admin-acme");
+    assert_audited!(
+        app.audit_log().await,
+        "login.throttled",
+        actor_name == "admin-acme"
+    );
 }
 
 async fn the_organisation_can_require_administrators_to_enrol(backend: Backend) {
@@ -461,7 +488,12 @@ async fn basic_auth_of_a_two_factor_account_takes_only_app_passwords(backend: Ba
     assert!(page.contains(r#"id="app-passwords-off""#), "{page}");
     enrol(&mut admin).await;
 
-    let problem = assert_problem(list_keys(PASSWORD.to_owned()).await, 401, "invalid_credentials").await;
+    let problem = assert_problem(
+        list_keys(PASSWORD.to_owned()).await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
     assert!(
         problem["detail"].as_str().unwrap().contains("app password"),
         "{problem}"
@@ -495,7 +527,10 @@ async fn basic_auth_of_a_two_factor_account_takes_only_app_passwords(backend: Ba
     let page = admin
         .refused("/account/app-passwords", &[("name", "payroll sync")], 422)
         .await;
-    assert!(page.contains("already have an app password named"), "{page}");
+    assert!(
+        page.contains("already have an app password named"),
+        "{page}"
+    );
     // The console does not take app passwords.
     assert_eq!(
         ConsoleSession::new(&app)
@@ -532,7 +567,11 @@ async fn turning_two_factor_off_needs_a_code_or_the_password(backend: Backend) {
     let enrolled = enrol(&mut admin).await;
     for wrong in ["", "not the password", "000000"] {
         let page = admin
-            .refused("/account/two-factor/disable", &[("confirmation", wrong)], 422)
+            .refused(
+                "/account/two-factor/disable",
+                &[("confirmation", wrong)],
+                422,
+            )
             .await;
         assert!(page.contains("Enter the current code"), "{page}");
     }
@@ -579,7 +618,11 @@ async fn operators_enrol_too(backend: Backend) {
     let mut again = password_step(&app, "ops").await;
     assert_eq!(code_step(&mut again, &enrolled.code(1)).await.status(), 303);
     assert_eq!(again.page("/operator/organizations").await.0, 200);
-    let enabled = assert_audited!(app.audit_log().await, "two_factor.enabled", actor_name == "ops");
+    let enabled = assert_audited!(
+        app.audit_log().await,
+        "two_factor.enabled",
+        actor_name == "ops"
+    );
     assert_eq!(enabled.actor_kind, "operator");
 }
 

@@ -230,8 +230,7 @@ fn credentials_error(detail: &str) -> ApiError {
     ApiError::new(ErrorCode::InvalidCredentials, detail)
 }
 
-const BASIC_EXPECTED: &str =
-    "Authenticate with your Tessera username and password using HTTP Basic authentication (an app password instead of the password for accounts with two-factor sign-in).";
+const BASIC_EXPECTED: &str = "Authenticate with your Tessera username and password using HTTP Basic authentication (an app password instead of the password for accounts with two-factor sign-in).";
 
 /// Every refused password says the same, whether the username exists, the
 /// password was wrong, or it was the right password of an account with

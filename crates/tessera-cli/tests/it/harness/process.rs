@@ -41,7 +41,9 @@ pub fn tessera_fed(database_url: &str, args: &[&str], env: &[(&str, &str)], inpu
     // A command that does not read its input may exit first: a broken pipe is fine.
     let _ = stdin.write_all(input.as_bytes());
     drop(stdin);
-    child.wait_with_output().expect("wait for the tessera binary")
+    child
+        .wait_with_output()
+        .expect("wait for the tessera binary")
 }
 
 pub fn stdout(output: &Output) -> String {

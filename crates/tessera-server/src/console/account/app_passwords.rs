@@ -72,23 +72,28 @@ async fn create(
             "name",
             "App passwords are for accounts with two-factor sign-in; turn it on first.",
         );
-        return Ok(unprocessable(render(&state, &signed_in, None, &errors).await?));
+        return Ok(unprocessable(
+            render(&state, &signed_in, None, &errors).await?,
+        ));
     }
     let name = match DisplayName::parse(fields.text("name")) {
         Ok(name) => name,
         Err(_) => {
             errors.add("name", "Name the app password: 1–100 printable characters.");
-            return Ok(unprocessable(render(&state, &signed_in, None, &errors).await?));
+            return Ok(unprocessable(
+                render(&state, &signed_in, None, &errors).await?,
+            ));
         }
     };
     let actor = signed_in.actor();
     let created =
-        own_account::create_app_password(state.ops(), own(&signed_in, &actor), name.as_str())
-            .await;
+        own_account::create_app_password(state.ops(), own(&signed_in, &actor), name.as_str()).await;
     let created = match created {
         Err(OpError::Refused(refusal)) => {
             errors.add("name", refusal.message);
-            return Ok(unprocessable(render(&state, &signed_in, None, &errors).await?));
+            return Ok(unprocessable(
+                render(&state, &signed_in, None, &errors).await?,
+            ));
         }
         other => other?,
     };
@@ -105,7 +110,8 @@ async fn create(
             p.actions { a.button #back-to-account href=(paths::ACCOUNT) { "Back to your account" } }
         }
     };
-    let mut response = page("App password created", &signed_in, Section::Account, body).into_response();
+    let mut response =
+        page("App password created", &signed_in, Section::Account, body).into_response();
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -98,9 +98,14 @@ async fn show(
     signed_in: SignedIn,
     Query(flash): Query<Flash>,
 ) -> PageResult {
-    render(&state, &signed_in, flash.message(DONE), &FormErrors::default())
-        .await
-        .map(IntoResponse::into_response)
+    render(
+        &state,
+        &signed_in,
+        flash.message(DONE),
+        &FormErrors::default(),
+    )
+    .await
+    .map(IntoResponse::into_response)
 }
 
 async fn render(
@@ -219,7 +224,9 @@ async fn change_password(
         errors.add("new_password", password_problem(&err));
     }
     if !errors.is_empty() {
-        return Ok(unprocessable(render(&state, &signed_in, None, &errors).await?));
+        return Ok(unprocessable(
+            render(&state, &signed_in, None, &errors).await?,
+        ));
     }
     // The current password is checked like a sign-in: throttled and, when
     // wrong, audited as a failed sign-in.
@@ -234,10 +241,9 @@ async fn change_password(
     .await?;
     match checked {
         PasswordCheck::Accepted(_) => {}
-        PasswordCheck::Refused(_) => errors.add(
-            "current_password",
-            "That is not your current password.",
-        ),
+        PasswordCheck::Refused(_) => {
+            errors.add("current_password", "That is not your current password.")
+        }
         PasswordCheck::Throttled {
             retry_after_seconds,
         }
@@ -249,16 +255,19 @@ async fn change_password(
         ),
     }
     if !errors.is_empty() {
-        return Ok(unprocessable(render(&state, &signed_in, None, &errors).await?));
+        return Ok(unprocessable(
+            render(&state, &signed_in, None, &errors).await?,
+        ));
     }
-    let password_hash =
-        match hash_new_password(new.to_owned(), context).await? {
-            Ok(hash) => hash,
-            Err(err) => {
-                errors.add("new_password", password_problem(&err));
-                return Ok(unprocessable(render(&state, &signed_in, None, &errors).await?));
-            }
-        };
+    let password_hash = match hash_new_password(new.to_owned(), context).await? {
+        Ok(hash) => hash,
+        Err(err) => {
+            errors.add("new_password", password_problem(&err));
+            return Ok(unprocessable(
+                render(&state, &signed_in, None, &errors).await?,
+            ));
+        }
+    };
     let actor = signed_in.actor();
     own_account::change_password(
         state.ops(),

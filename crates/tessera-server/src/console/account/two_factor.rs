@@ -64,7 +64,11 @@ async fn show(State(state): State<AppState>, signed_in: SignedIn) -> PageResult 
             secret
         }
     };
-    Ok(no_store(enrol_page(&signed_in, &secret, &FormErrors::default())))
+    Ok(no_store(enrol_page(
+        &signed_in,
+        &secret,
+        &FormErrors::default(),
+    )))
 }
 
 /// The QR code of the `otpauth://` address, as inline SVG made here (no
@@ -84,7 +88,9 @@ fn qr_code(uri: &str) -> Result<Markup, PageError> {
 
 fn enrol_page(signed_in: &SignedIn, secret: &TotpSecret, errors: &FormErrors) -> Markup {
     let uri = secret.otpauth_uri(ISSUER, &signed_in.account().username);
-    let qr = qr_code(&uri).unwrap_or_else(|_| html! { p { "The QR code could not be drawn; type the key below instead." } });
+    let qr = qr_code(&uri).unwrap_or_else(
+        |_| html! { p { "The QR code could not be drawn; type the key below instead." } },
+    );
     let body = html! {
         section.card {
             h1 { "Set up two-factor sign-in" }
@@ -141,7 +147,9 @@ async fn confirm(
             "code",
             "That code does not match. Check that the app added this key and that the device's clock is right, then enter the current code.",
         );
-        return Ok(no_store(unprocessable(enrol_page(&signed_in, &secret, &errors))));
+        return Ok(no_store(unprocessable(enrol_page(
+            &signed_in, &secret, &errors,
+        ))));
     };
     let codes = RecoveryCode::generate();
     let actor = signed_in.actor();
@@ -274,7 +282,11 @@ async fn regenerate(
     let actor = signed_in.actor();
     own_account::regenerate_recovery_codes(state.ops(), own(&signed_in, &actor), &hashes(&codes))
         .await?;
-    Ok(no_store(codes_page(&signed_in, "New recovery codes", &codes)))
+    Ok(no_store(codes_page(
+        &signed_in,
+        "New recovery codes",
+        &codes,
+    )))
 }
 
 async fn disable(

@@ -240,7 +240,9 @@ pub async fn submit_code(
             client,
             &headers,
             StatusCode::UNAUTHORIZED,
-            Some("That code is not right (or was already used). Enter the current code from your authenticator app, or a recovery code."),
+            Some(
+                "That code is not right (or was already used). Enter the current code from your authenticator app, or a recovery code.",
+            ),
         )),
         CodeCheck::Throttled {
             retry_after_seconds: retry,
@@ -264,7 +266,9 @@ pub async fn submit_code(
             &headers,
             StatusCode::UNAUTHORIZED,
             "",
-            Some("Your sign-in expired or had too many wrong codes. Sign in again with your password."),
+            Some(
+                "Your sign-in expired or had too many wrong codes. Sign in again with your password.",
+            ),
         )),
     }
 }

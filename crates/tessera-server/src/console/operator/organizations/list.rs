@@ -295,7 +295,9 @@ async fn check_first_administrator(
             "Enter a password for the first administrator.",
         );
         valid = false;
-    } else if let Err(problem) = NewPassword::parse(password, &as_strs(&administrator_context(form))) {
+    } else if let Err(problem) =
+        NewPassword::parse(password, &as_strs(&administrator_context(form)))
+    {
         errors.add("admin_password", password_problem(&problem));
         valid = false;
     }

@@ -109,7 +109,8 @@ pub async fn create_user(
     let (Some(username), Some(role), true) = (username, role, errors.is_empty()) else {
         return Ok(rejected(fields.text("role"), &errors));
     };
-    let password_hash = match hash_new_password(fields.text("password").to_owned(), context).await? {
+    let password_hash = match hash_new_password(fields.text("password").to_owned(), context).await?
+    {
         Ok(hash) => hash,
         Err(err) => {
             errors.add("password", password_problem(&err));
@@ -200,7 +201,8 @@ pub async fn reset_password(
         &user.username,
         Some((member.organization_slug, member.organization_name)),
     );
-    let password_hash = match hash_new_password(fields.text("password").to_owned(), context).await? {
+    let password_hash = match hash_new_password(fields.text("password").to_owned(), context).await?
+    {
         Ok(hash) => hash,
         Err(err) => {
             let (roles, _) = roles_of(&state, &member).await?;
