@@ -238,6 +238,10 @@ pub fn application_reject(reference: &str) -> String {
     fill(APPLICATION_REJECT, reference)
 }
 
+pub fn app_password_revoke(id: &str) -> String {
+    fill(APP_PASSWORD_REVOKE, id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,8 +265,4 @@ mod tests {
         );
         assert_eq!(fill(API_KEYS, "x"), API_KEYS);
     }
-}
-
-pub fn app_password_revoke(id: &str) -> String {
-    fill(APP_PASSWORD_REVOKE, id)
 }
