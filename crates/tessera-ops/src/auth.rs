@@ -321,21 +321,13 @@ pub async fn check_code(
         }
     };
     let last_step = state.totp_last_step.and_then(|s| u64::try_from(s).ok());
-    let second_factor = match secret.verify(typed, unix_seconds, last_step) {
-        Some(step) => {
-            let step = i64::try_from(step).unwrap_or(i64::MAX);
-            two_factor::use_step(db, &account.id, step)
-                .await?
-                .then_some("totp")
-        }
-        None => match RecoveryCode::hash(typed) {
-            Some(hash) => use_recovery_code(ops, &account, &hash, ip)
-                .await?
-                .then_some("recovery_code"),
-            None => None,
-        },
+    let checked = SecondFactor {
+        secret: &secret,
+        last_step,
+        typed,
+        unix_seconds,
     };
-    if let Some(second_factor) = second_factor {
+    if let Some(second_factor) = checked.verify(ops, &account, ip).await? {
         attempt.accepted();
         two_factor::delete_pending(db, pending_token_hash).await?;
         return Ok(CodeCheck::Accepted {
@@ -360,6 +352,41 @@ pub async fn check_code(
         return Ok(CodeCheck::Expired);
     }
     Ok(CodeCheck::Refused)
+}
+
+/// A typed code and what it is checked against.
+struct SecondFactor<'a> {
+    secret: &'a TotpSecret,
+    last_step: Option<u64>,
+    typed: &'a str,
+    unix_seconds: u64,
+}
+
+impl SecondFactor<'_> {
+    /// Which second factor the typed code is, if it is right: a TOTP code
+    /// of a step not used yet (the step is recorded) or an unused recovery
+    /// code (used up).
+    async fn verify(
+        &self,
+        ops: &Ops,
+        account: &Credentials,
+        ip: IpAddr,
+    ) -> Result<Option<&'static str>, StoreError> {
+        if let Some(step) = self
+            .secret
+            .verify(self.typed, self.unix_seconds, self.last_step)
+        {
+            let step = i64::try_from(step).unwrap_or(i64::MAX);
+            let fresh = two_factor::use_step(ops.db(), &account.id, step).await?;
+            return Ok(fresh.then_some("totp"));
+        }
+        match RecoveryCode::hash(self.typed) {
+            Some(hash) => Ok(use_recovery_code(ops, account, &hash, ip)
+                .await?
+                .then_some("recovery_code")),
+            None => Ok(None),
+        }
+    }
 }
 
 /// Uses up a recovery code, audited with how many are left.

@@ -10,7 +10,7 @@ use crate::AppState;
 use crate::console::form::{
     FormErrors, SubmittedForm, hash_new_password, password_context, password_problem,
 };
-use crate::console::pages::{PageResult, Section, page};
+use crate::console::pages::{PageError, PageResult, Section, page};
 use crate::console::paths;
 use crate::console::session::SignedIn;
 use crate::console::ui::flash::{self, Flash, Messages};
@@ -113,7 +113,7 @@ async fn render(
     signed_in: &SignedIn,
     message: Option<&str>,
     errors: &FormErrors,
-) -> Result<Markup, crate::console::pages::PageError> {
+) -> Result<Markup, PageError> {
     let account_id = signed_in.account().id.as_str();
     let sessions = sessions::list_for_account(state.db(), account_id).await?;
     let app_passwords = tessera_store::app_passwords::list(state.db(), account_id).await?;
@@ -228,31 +228,8 @@ async fn change_password(
             render(&state, &signed_in, None, &errors).await?,
         ));
     }
-    // The current password is checked like a sign-in: throttled and, when
-    // wrong, audited as a failed sign-in.
-    let checked = auth::check_password(
-        state.ops(),
-        state.password_gate(),
-        &signed_in.account().username,
-        current.to_owned(),
-        signed_in.client.ip,
-        PasswordUse::ConsoleSignIn,
-    )
-    .await?;
-    match checked {
-        PasswordCheck::Accepted(_) => {}
-        PasswordCheck::Refused(_) => {
-            errors.add("current_password", "That is not your current password.")
-        }
-        PasswordCheck::Throttled {
-            retry_after_seconds,
-        }
-        | PasswordCheck::Busy {
-            retry_after_seconds,
-        } => errors.add(
-            "current_password",
-            format!("Too many attempts; try again in {retry_after_seconds} seconds."),
-        ),
+    if let Some(problem) = current_password_problem(&state, &signed_in, current).await? {
+        errors.add("current_password", problem);
     }
     if !errors.is_empty() {
         return Ok(unprocessable(
@@ -277,6 +254,37 @@ async fn change_password(
     )
     .await?;
     Ok(flash::redirect(paths::ACCOUNT, "password"))
+}
+
+/// Why the typed current password is not accepted, if it is not. It is
+/// checked like a sign-in: throttled and, when wrong, audited as a failed
+/// sign-in.
+async fn current_password_problem(
+    state: &AppState,
+    signed_in: &SignedIn,
+    current: &str,
+) -> Result<Option<String>, PageError> {
+    let checked = auth::check_password(
+        state.ops(),
+        state.password_gate(),
+        &signed_in.account().username,
+        current.to_owned(),
+        signed_in.client.ip,
+        PasswordUse::ConsoleSignIn,
+    )
+    .await?;
+    Ok(match checked {
+        PasswordCheck::Accepted(_) => None,
+        PasswordCheck::Refused(_) => Some("That is not your current password.".to_owned()),
+        PasswordCheck::Throttled {
+            retry_after_seconds,
+        }
+        | PasswordCheck::Busy {
+            retry_after_seconds,
+        } => Some(format!(
+            "Too many attempts; try again in {retry_after_seconds} seconds."
+        )),
+    })
 }
 
 async fn sign_out_others(
