@@ -25,13 +25,13 @@ export TESSERA_LOG=warn
 post_rate() {
     export TESSERA_DATABASE_URL="sqlite://$work/$1-$2.db"
     "$bin" admin create-org --slug load --name Load >/dev/null
-    "$bin" admin create-user --org load --username load-admin --password 'load password' --role Administrator >/dev/null
+    "$bin" admin create-user --org load --username load-admin --password 'load-harbour-quokka-7' --role Administrator >/dev/null
     "$bin" admin set-rate-limit --org load --rate 1000000 --burst 1000000 >/dev/null
     "$bin" serve --listen "127.0.0.1:$port" --sqlite-synchronous "$1" &
     server=$!
     for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
     local key
-    key=$(curl -fs -u 'load-admin:load password' -H 'Content-Type: application/json' -d '{"name":"load writer"}' \
+    key=$(curl -fs -u 'load-admin:load-harbour-quokka-7' -H 'Content-Type: application/json' -d '{"name":"load writer"}' \
         "http://127.0.0.1:$port/api/v1/api-keys" | sed -E 's/.*"key":"([^"]+)".*/\1/')
     cat >"$work/post-employee.lua" <<LUAEND
 counter = 0

@@ -37,7 +37,7 @@ else
 fi
 export TESSERA_LOG=warn
 "$bin" admin create-org --slug load --name Load >/dev/null
-"$bin" admin create-user --org load --username load-admin --password 'load password' --role Administrator >/dev/null
+"$bin" admin create-user --org load --username load-admin --password 'load-harbour-quokka-7' --role Administrator >/dev/null
 "$bin" admin set-rate-limit --org load --rate 1000000 --burst 1000000 >/dev/null
 
 start_server() {
@@ -47,7 +47,7 @@ start_server() {
 }
 stop_server() { kill "$server"; wait "$server" 2>/dev/null || true; }
 start_server
-admin=(-fs -u 'load-admin:load password' -H 'Content-Type: application/json')
+admin=(-fs -u 'load-admin:load-harbour-quokka-7' -H 'Content-Type: application/json')
 key=$(curl "${admin[@]}" -d '{"name":"feed follower"}' "http://127.0.0.1:$port/api/v1/api-keys" | sed -E 's/.*"key":"([^"]+)".*/\1/')
 
 echo "backend=$backend rate=$rate seconds=$seconds cores=$(nproc)"

@@ -23,11 +23,11 @@ else
 fi
 export TESSERA_LOG=warn
 $bin admin create-org --slug load --name Load >/dev/null
-$bin admin create-user --org load --username load-admin --password 'load password' --role Administrator >/dev/null
+$bin admin create-user --org load --username load-admin --password 'load-harbour-quokka-7' --role Administrator >/dev/null
 $bin serve --listen "127.0.0.1:$port" &
 server=$!
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
-key=$(curl -fs -u 'load-admin:load password' -H 'Content-Type: application/json' \
+key=$(curl -fs -u 'load-admin:load-harbour-quokka-7' -H 'Content-Type: application/json' \
     -d '{"name":"load"}' "http://127.0.0.1:$port/api/v1/api-keys" | sed -E 's/.*"key":"([^"]+)".*/\1/')
 curl -fs -H "X-API-KEY: $key" "http://127.0.0.1:$port/api/v1/me" >/dev/null
 

@@ -20,7 +20,7 @@ redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --d
 pids+=($!)
 export TESSERA_DATABASE_URL="sqlite://$work/load.db" TESSERA_LOG=warn
 $bin admin create-org --slug load --name Load >/dev/null
-$bin admin create-user --org load --username load-admin --password 'load password' --role Administrator >/dev/null
+$bin admin create-user --org load --username load-admin --password 'load-harbour-quokka-7' --role Administrator >/dev/null
 $bin admin set-rate-limit --org load --rate 1000000000 --burst 1000000000 >/dev/null
 $bin serve --listen 127.0.0.1:18191 &
 pids+=($!)
@@ -29,7 +29,7 @@ pids+=($!)
 for port in 18191 18192; do
     for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 done
-key=$(curl -fs -u 'load-admin:load password' -H 'Content-Type: application/json' \
+key=$(curl -fs -u 'load-admin:load-harbour-quokka-7' -H 'Content-Type: application/json' \
     -d '{"name":"load"}' "http://127.0.0.1:18191/api/v1/api-keys" | sed -E 's/.*"key":"([^"]+)".*/\1/')
 
 # Warm both servers (connections, caches, the Redis script) before measuring.

@@ -59,11 +59,11 @@ start_server() {
     exit 1
 }
 "$bin" admin create-org --slug load --name Load >/dev/null
-"$bin" admin create-user --org load --username load-admin --password 'load password' --role Administrator >/dev/null
+"$bin" admin create-user --org load --username load-admin --password 'load-harbour-quokka-7' --role Administrator >/dev/null
 "$bin" admin set-rate-limit --org load --rate 1000000 --burst 1000000 >/dev/null
 start_server off
 create_key() {
-    curl -fs -u 'load-admin:load password' -H 'Content-Type: application/json' \
+    curl -fs -u 'load-admin:load-harbour-quokka-7' -H 'Content-Type: application/json' \
         -d "$1" "http://127.0.0.1:$port/api/v1/api-keys" | sed -E 's/.*"key":"([^"]+)".*/\1/'
 }
 writer=$(create_key '{"name":"load writer"}')
@@ -174,7 +174,7 @@ echo "bytes per raw row (table and indexes): $bytes"
 start_server on
 time_of() {
     for _ in 1 2 3 4 5; do
-        curl -fs -o /dev/null -w '%{time_total}\n' -u 'load-admin:load password' "http://127.0.0.1:$port$1"
+        curl -fs -o /dev/null -w '%{time_total}\n' -u 'load-admin:load-harbour-quokka-7' "http://127.0.0.1:$port$1"
     done | sort -n | sed -n 3p
 }
 day=$(date -u +%Y-%m-%d)

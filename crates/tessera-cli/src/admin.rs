@@ -30,6 +30,65 @@ impl From<KeyCreators> for KeyCreationPolicy {
     }
 }
 
+/// The environment variable a password can come from.
+pub const PASSWORD_VARIABLE: &str = "TESSERA_PASSWORD";
+
+/// Where a new account's password comes from, first match wins:
+/// `--password`, `--password-stdin`, `TESSERA_PASSWORD`, then a prompt
+/// (typed twice, not echoed) when standard input is a terminal.
+#[derive(clap::Args, Debug)]
+pub struct PasswordSource {
+    /// The password itself. It lands in your shell history and is visible
+    /// to other users in the process list: prefer the prompt,
+    /// --password-stdin or the TESSERA_PASSWORD environment variable.
+    #[arg(long, conflicts_with = "password_stdin")]
+    password: Option<String>,
+    /// Read the password from standard input (its first line; the line
+    /// ending is removed).
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+impl PasswordSource {
+    fn read(self, username: &str) -> anyhow::Result<String> {
+        use std::io::{BufRead, IsTerminal};
+        if let Some(password) = self.password {
+            return Ok(password);
+        }
+        if self.password_stdin {
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .context("cannot read the password from standard input")?;
+            let password = line.strip_suffix('\n').unwrap_or(&line);
+            let password = password.strip_suffix('\r').unwrap_or(password);
+            if password.is_empty() {
+                bail!("--password-stdin read an empty password");
+            }
+            return Ok(password.to_owned());
+        }
+        if let Ok(password) = std::env::var(PASSWORD_VARIABLE)
+            && !password.is_empty()
+        {
+            return Ok(password);
+        }
+        if !std::io::stdin().is_terminal() {
+            bail!(
+                "no password given: use --password-stdin, set {PASSWORD_VARIABLE}, run in a terminal to be asked, or pass --password"
+            );
+        }
+        let password = rpassword::prompt_password(format!("Password for {username}: "))
+            .context("cannot read the password from the terminal")?;
+        let again = rpassword::prompt_password("The same password again: ")
+            .context("cannot read the password from the terminal")?;
+        if password != again {
+            bail!("the two passwords differ");
+        }
+        Ok(password)
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum AdminCommand {
     /// Create an operator, who runs the deployment.
@@ -37,9 +96,8 @@ pub enum AdminCommand {
         /// The operator's sign-in name (unique regardless of case).
         #[arg(long)]
         username: String,
-        /// The password; a flag value is visible in shell history and `ps`.
-        #[arg(long)]
-        password: String,
+        #[command(flatten)]
+        password: PasswordSource,
     },
     /// Create an organisation (tenant) with its built-in roles.
     CreateOrg {
@@ -58,9 +116,8 @@ pub enum AdminCommand {
         /// The user's sign-in name (unique in the deployment regardless of case).
         #[arg(long)]
         username: String,
-        /// The password; a flag value is visible in shell history and `ps`.
-        #[arg(long)]
-        password: String,
+        #[command(flatten)]
+        password: PasswordSource,
         /// Role name; `Administrator` for an administrator. Default `Employee`.
         #[arg(long, default_value = roles::EMPLOYEE)]
         role: String,
@@ -170,6 +227,7 @@ fn actor() -> Actor {
 async fn execute(ops: &Ops, command: AdminCommand) -> anyhow::Result<()> {
     match command {
         AdminCommand::CreateOperator { username, password } => {
+            let password = password.read(&username)?;
             match ensure_operator(ops, &username, &password).await? {
                 Outcome::Created => println!("created operator {username}"),
                 Outcome::AlreadyExisted => println!("operator {username} already exists"),
@@ -189,12 +247,15 @@ async fn execute(ops: &Ops, command: AdminCommand) -> anyhow::Result<()> {
             username,
             password,
             role,
-        } => match ensure_user(ops, &org, &username, &password, &role).await? {
-            Outcome::Created => println!("created user {username} in {org} with role {role}"),
-            Outcome::AlreadyExisted => {
-                println!("user {username} already exists in {org} with role {role}")
+        } => {
+            let password = password.read(&username)?;
+            match ensure_user(ops, &org, &username, &password, &role).await? {
+                Outcome::Created => println!("created user {username} in {org} with role {role}"),
+                Outcome::AlreadyExisted => {
+                    println!("user {username} already exists in {org} with role {role}")
+                }
             }
-        },
+        }
         AdminCommand::CreateBot { org, name, role } => create_bot(ops, &org, &name, &role).await?,
         AdminCommand::SetRateLimit { org, rate, burst } => {
             set_rate_limit(ops, &org, rate, burst).await?
@@ -405,8 +466,11 @@ async fn find_role(db: &Db, organization: &Organization, name: &str) -> anyhow::
     )
 }
 
-fn hash_new_password(candidate: &str) -> anyhow::Result<String> {
-    let password = NewPassword::parse(candidate)?;
+/// Checks a new password against the policy (its refusal says why) and
+/// hashes it. `context`: the username and organisation, which make a
+/// password built on them weaker.
+fn hash_new_password(candidate: &str, context: &[&str]) -> anyhow::Result<String> {
+    let password = NewPassword::parse(candidate, context)?;
     Ok(password::hash_password(&password))
 }
 
@@ -418,7 +482,7 @@ pub async fn ensure_operator(ops: &Ops, username: &str, password: &str) -> anyho
         }
         bail!("the username '{username}' is already taken");
     }
-    let hash = hash_new_password(password)?;
+    let hash = hash_new_password(password, &[username.as_str()])?;
     people::create_operator(ops, &actor(), &username, &hash)
         .await
         .map_err(refused)?;
@@ -474,7 +538,14 @@ pub async fn ensure_user(
         }
         bail!("the username '{username}' is already taken");
     }
-    let hash = hash_new_password(password)?;
+    let hash = hash_new_password(
+        password,
+        &[
+            username.as_str(),
+            organization.slug.as_str(),
+            organization.name.as_str(),
+        ],
+    )?;
     people::create_user(ops, &actor(), &organization.id, &role, &username, &hash)
         .await
         .map_err(refused)?;

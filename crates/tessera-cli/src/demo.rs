@@ -16,7 +16,9 @@ pub const ORG_NAME: &str = "Acme Payroll Ltd";
 pub const ADMIN_USERNAME: &str = "acme-admin";
 /// Printed on every start: this is a demo, and a fixed password keeps the
 /// printed credentials true however often the demo is restarted.
-pub const ADMIN_PASSWORD: &str = "tessera-demo";
+/// It passes the password policy like any other (at least 12 characters,
+/// zxcvbn score 3 with the demo's usernames and organisation as context).
+pub const ADMIN_PASSWORD: &str = "quokka-harbour-demo";
 /// The deployment's operator (organisations, API clients, deployment
 /// audit), with the same demo password.
 pub const OPERATOR_USERNAME: &str = "demo-operator";
@@ -40,7 +42,10 @@ pub async fn run(url: &DatabaseUrl, args: &ServeArgs) -> anyhow::Result<()> {
         Some(account) if is_demo_member(&account) => {
             // Put the demo password back in case it was changed, so what is
             // printed below is true.
-            let hash = password::hash_password(&NewPassword::parse(ADMIN_PASSWORD)?);
+            let hash = password::hash_password(&NewPassword::parse(
+                ADMIN_PASSWORD,
+                &[ADMIN_USERNAME, ORG_SLUG, ORG_NAME],
+            )?);
             accounts::set_password_hash(&db, &account.id, &hash).await?;
             Outcome::AlreadyExisted
         }
@@ -107,7 +112,8 @@ async fn ensure_demo_operator(ops: &Ops) -> anyhow::Result<()> {
             admin::ensure_operator(ops, OPERATOR_USERNAME, ADMIN_PASSWORD).await?;
         }
         Some(account) if matches!(account.membership, accounts::Membership::Operator) => {
-            let hash = password::hash_password(&NewPassword::parse(ADMIN_PASSWORD)?);
+            let hash =
+                password::hash_password(&NewPassword::parse(ADMIN_PASSWORD, &[OPERATOR_USERNAME])?);
             accounts::set_password_hash(ops.db(), &account.id, &hash).await?;
         }
         Some(_) => {

@@ -162,10 +162,18 @@ macro_rules! audit_events {
 }
 
 audit_events! {
-    LoginSucceeded => "login.succeeded" {},
+    LoginSucceeded => "login.succeeded" { second_factor: Option<&'static str> },
     LoginFailed => "login.failed" { reason: &'static str },
     LoginThrottled => "login.throttled" { retry_after_seconds: u64 },
     Logout => "logout" {},
+    PasswordChanged => "account.password_changed" { other_sessions_ended: u64 },
+    SessionsEnded => "account.sessions_ended" { count: u64 },
+    TwoFactorEnabled => "two_factor.enabled" {},
+    TwoFactorDisabled => "two_factor.disabled" { confirmed_with: &'static str },
+    RecoveryCodesRegenerated => "two_factor.recovery_codes_regenerated" {},
+    RecoveryCodeUsed => "two_factor.recovery_code_used" { remaining: u64 },
+    AppPasswordCreated => "app_password.created" { name: String },
+    AppPasswordRevoked => "app_password.revoked" { name: String },
     OperatorCreated => "operator.created" { username: String },
     OrganizationCreated => "organization.created" { slug: String, name: String, first_administrator: Option<String> },
     UserCreated => "user.created" { username: String, role: String },
@@ -210,6 +218,7 @@ audit_events! {
         key_creation: Option<Transition<&'static str>>,
         max_key_lifetime_days: Option<Transition<Option<u32>>>,
         default_ip_allowlist: Option<Transition<Option<Vec<String>>>>,
+        administrators_need_two_factor: Option<Transition<bool>>,
     },
 }
 

@@ -25,6 +25,7 @@ pub enum IdKind {
     WebhookEndpoint,
     WebhookEvent,
     WebhookMessage,
+    AppPassword,
 }
 
 impl IdKind {
@@ -40,6 +41,7 @@ impl IdKind {
             IdKind::WebhookEndpoint => "wep",
             IdKind::WebhookEvent => "evt",
             IdKind::WebhookMessage => "msg",
+            IdKind::AppPassword => "apw",
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod records;
 pub mod resources;
 pub mod schema;
 pub mod secret;
+pub mod two_factor;
 pub mod usage;
 pub mod webhooks;
 

@@ -11,8 +11,12 @@ use std::sync::OnceLock;
 pub const MEMORY_KIB: u32 = 19_456;
 pub const ITERATIONS: u32 = 2;
 pub const LANES: u32 = 1;
-pub const MIN_PASSWORD_CHARS: usize = 8;
+pub const MIN_PASSWORD_CHARS: usize = 12;
 pub const MAX_PASSWORD_CHARS: usize = 256;
+/// The lowest zxcvbn score a new password may have: 3 is "safely
+/// unguessable: moderate protection from an offline slow-hash scenario"
+/// (about 10^10 guesses), which Argon2id hashes are.
+pub const MIN_STRENGTH_SCORE: zxcvbn::Score = zxcvbn::Score::Three;
 
 /// Why a password cannot be accepted as a new password.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -21,22 +25,86 @@ pub enum PasswordPolicyError {
     TooShort,
     #[error("the password must be at most {MAX_PASSWORD_CHARS} characters long")]
     TooLong,
+    /// On a list of passwords people often use (or close to one).
+    #[error("the password is too common: {advice}")]
+    TooCommon { advice: String },
+    /// Long enough, but guessable: the estimator's own words say why.
+    #[error("the password is too easy to guess: {advice}")]
+    TooWeak { advice: String },
 }
 
 /// A password that satisfies the policy, ready to be hashed.
 pub struct NewPassword<'a>(&'a str);
 
 impl<'a> NewPassword<'a> {
-    pub fn parse(candidate: &'a str) -> Result<Self, PasswordPolicyError> {
+    /// Checks a new password: its length, then its strength as zxcvbn
+    /// estimates it (offline, from its dictionaries of common passwords,
+    /// words and names, and keyboard, sequence, repeat and date patterns).
+    /// `context` holds words an attacker would try first for this account
+    /// (its username, its organisation's slug and name): a password built
+    /// on them scores lower.
+    pub fn parse(candidate: &'a str, context: &[&str]) -> Result<Self, PasswordPolicyError> {
         let chars = candidate.chars().count();
         if chars < MIN_PASSWORD_CHARS {
-            Err(PasswordPolicyError::TooShort)
-        } else if chars > MAX_PASSWORD_CHARS {
-            Err(PasswordPolicyError::TooLong)
-        } else {
-            Ok(NewPassword(candidate))
+            return Err(PasswordPolicyError::TooShort);
+        }
+        if chars > MAX_PASSWORD_CHARS {
+            return Err(PasswordPolicyError::TooLong);
+        }
+        let words = context_words(context);
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        let estimate = zxcvbn::zxcvbn(candidate, &words);
+        if estimate.score() >= MIN_STRENGTH_SCORE {
+            return Ok(NewPassword(candidate));
+        }
+        let feedback = estimate.feedback();
+        let warning = feedback.and_then(|f| f.warning());
+        let mut advice: Vec<String> = warning.iter().map(ToString::to_string).collect();
+        advice.extend(
+            feedback
+                .map(|f| f.suggestions())
+                .unwrap_or_default()
+                .iter()
+                .map(ToString::to_string),
+        );
+        if advice.is_empty() {
+            advice.push("Add another word or two; uncommon words are better.".to_owned());
+        }
+        let advice = advice.join(" ");
+        use zxcvbn::feedback::Warning;
+        match warning {
+            Some(
+                Warning::ThisIsATop10Password
+                | Warning::ThisIsATop100Password
+                | Warning::ThisIsACommonPassword
+                | Warning::ThisIsSimilarToACommonlyUsedPassword,
+            ) => Err(PasswordPolicyError::TooCommon { advice }),
+            _ => Err(PasswordPolicyError::TooWeak { advice }),
         }
     }
+}
+
+/// The estimator's user inputs: each context entry lowercased, run
+/// together and split into its words of three letters or more, so "Acme
+/// Payroll" also counts "acmepayroll" and "payroll".
+fn context_words(context: &[&str]) -> Vec<String> {
+    let mut words = Vec::new();
+    for entry in context {
+        let entry = entry.to_lowercase();
+        let parts: Vec<&str> = entry
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|word| !word.is_empty())
+            .collect();
+        words.push(parts.concat());
+        words.extend(
+            parts
+                .iter()
+                .filter(|word| word.chars().count() >= 3)
+                .map(|word| (*word).to_owned()),
+        );
+        words.push(entry);
+    }
+    words
 }
 
 fn hasher() -> Argon2<'static> {
@@ -54,6 +122,12 @@ pub fn hash_password(password: &NewPassword<'_>) -> String {
         .hash_password(password.0.as_bytes(), &salt)
         .expect("hashing with valid parameters and salt cannot fail")
         .to_string()
+}
+
+/// Hashes a generated secret that is checked like a password (an app
+/// password): random, so the strength policy does not apply.
+pub fn hash_secret(secret: &str) -> String {
+    hash_password(&NewPassword(secret))
 }
 
 /// Whether `password` matches the stored PHC hash. A malformed stored hash
@@ -83,18 +157,21 @@ mod tests {
 
     #[test]
     fn hashes_are_argon2id_with_the_documented_parameters() {
-        let hash = hash_password(&NewPassword::parse("correct horse").unwrap());
+        let hash = hash_password(&NewPassword::parse(STRONG, &[]).unwrap());
         assert!(
             hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
             "unexpected PHC string {hash}"
         );
-        assert!(verify_password("correct horse", &hash));
-        assert!(!verify_password("correct horsE", &hash));
+        assert!(verify_password(STRONG, &hash));
+        assert!(!verify_password(
+            "quiet lantern orbits the Tuesday kettlE",
+            &hash
+        ));
     }
 
     #[test]
     fn the_same_password_gets_a_different_salt_each_time() {
-        let password = NewPassword::parse("same password").unwrap();
+        let password = NewPassword::parse(STRONG, &[]).unwrap();
         assert_ne!(hash_password(&password), hash_password(&password));
     }
 
@@ -107,14 +184,63 @@ mod tests {
     #[test]
     fn policy_bounds_are_enforced() {
         assert_eq!(
-            NewPassword::parse("short").err(),
+            NewPassword::parse("eleven char", &[]).err(),
             Some(PasswordPolicyError::TooShort)
         );
-        assert!(NewPassword::parse("eight ch").is_ok());
         let long = "x".repeat(MAX_PASSWORD_CHARS + 1);
         assert_eq!(
-            NewPassword::parse(&long).err(),
+            NewPassword::parse(&long, &[]).err(),
             Some(PasswordPolicyError::TooLong)
         );
     }
+
+    #[test]
+    fn common_passwords_are_refused_as_common() {
+        for common in ["password1234", "123456789012", "qwertyuiopas"] {
+            let refused = NewPassword::parse(common, &[]).err();
+            assert!(
+                matches!(
+                    refused,
+                    Some(
+                        PasswordPolicyError::TooCommon { .. } | PasswordPolicyError::TooWeak { .. }
+                    )
+                ),
+                "{common}: {refused:?}"
+            );
+        }
+        let refused = NewPassword::parse("password1234", &[]).err();
+        let Some(PasswordPolicyError::TooCommon { advice }) = refused else {
+            panic!("password1234 was not refused as common: {refused:?}");
+        };
+        assert!(advice.starts_with("This is"), "{advice}");
+    }
+
+    #[test]
+    fn weak_passwords_are_refused_with_the_estimators_advice() {
+        let refused = NewPassword::parse("aaaaaaaaaaaaaaaa", &[]).err();
+        let Some(PasswordPolicyError::TooWeak { advice }) = refused else {
+            panic!("a repeated letter was not refused as weak: {refused:?}");
+        };
+        assert!(advice.contains("Repeats"), "{advice}");
+    }
+
+    #[test]
+    fn the_accounts_own_words_weaken_a_password() {
+        let built_on_names = "adalovelace-acme";
+        assert!(NewPassword::parse(built_on_names, &[]).is_ok());
+        assert!(NewPassword::parse(built_on_names, &["adalovelace", "acme", "Acme Corp"]).is_err());
+        // A name counts run together and word by word.
+        assert!(NewPassword::parse("AcmePayrollAda", &[]).is_ok());
+        assert!(NewPassword::parse("AcmePayrollAda", &["ada", "Acme Payroll"]).is_err());
+        assert!(NewPassword::parse("acmepayroll2026", &[]).is_ok());
+        assert!(NewPassword::parse("acmepayroll2026", &["Acme Payroll"]).is_err());
+    }
+
+    #[test]
+    fn long_unusual_passphrases_pass() {
+        assert!(NewPassword::parse(STRONG, &[]).is_ok());
+        assert!(NewPassword::parse("tessera-demo-Quokka-42", &["acme-admin", "acme"]).is_ok());
+    }
+
+    const STRONG: &str = "quiet lantern orbits the Tuesday kettle";
 }

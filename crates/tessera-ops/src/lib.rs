@@ -9,6 +9,7 @@
 //! so the events a change causes (and the webhook messages they queue, see
 //! [`outbox`]) commit with it or not at all.
 
+pub mod account;
 pub mod auth;
 pub mod clients;
 pub mod keys;

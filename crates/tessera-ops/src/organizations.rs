@@ -116,6 +116,7 @@ pub async fn set_key_policy(
             before.default_ip_allowlist,
             policy.default_ip_allowlist.clone(),
         ),
+        administrators_need_two_factor: None,
     };
     change
         .commit_audited(actor, Some(&organization.id), Some(&organization.id), event)
@@ -144,4 +145,31 @@ pub async fn set_key_creation(
     change
         .commit_audited(actor, Some(&organization.id), Some(&organization.id), event)
         .await
+}
+
+/// Whether the organisation's administrators must use two-factor sign-in;
+/// `false` when it already was so.
+pub async fn set_administrators_need_two_factor(
+    ops: &Ops,
+    actor: &Actor,
+    organization: &Organization,
+    required: bool,
+) -> Result<bool, StoreError> {
+    let Some(transition) = Transition::of(organization.administrators_need_two_factor, required)
+    else {
+        return Ok(false);
+    };
+    let mut change = ops.change().await?;
+    organizations::set_administrators_need_two_factor(change.tx(), &organization.id, required)
+        .await?;
+    let event = AuditEvent::OrganizationSettingsChanged {
+        key_creation: None,
+        max_key_lifetime_days: None,
+        default_ip_allowlist: None,
+        administrators_need_two_factor: Some(transition),
+    };
+    change
+        .commit_audited(actor, Some(&organization.id), Some(&organization.id), event)
+        .await?;
+    Ok(true)
 }

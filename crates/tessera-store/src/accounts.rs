@@ -15,6 +15,8 @@ pub struct Credentials {
     pub is_operator: bool,
     pub organization_id: Option<OrganizationId>,
     pub active: bool,
+    /// Signing in takes a TOTP code too; HTTP Basic takes an app password.
+    pub two_factor: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -25,6 +27,7 @@ struct CredentialsRow {
     is_operator: bool,
     organization_id: Option<String>,
     active: bool,
+    totp_enabled_at: Option<i64>,
 }
 
 impl From<CredentialsRow> for Credentials {
@@ -36,6 +39,7 @@ impl From<CredentialsRow> for Credentials {
             is_operator: row.is_operator,
             organization_id: row.organization_id.map(OrganizationId::from),
             active: row.active,
+            two_factor: row.totp_enabled_at.is_some(),
         }
     }
 }
@@ -47,6 +51,8 @@ pub struct Account {
     pub username: String,
     pub active: bool,
     pub membership: Membership,
+    /// Whether two-factor sign-in is on for this account.
+    pub two_factor: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +65,8 @@ pub enum Membership {
         role_id: RoleId,
         role_name: String,
         is_administrator: bool,
+        /// The organisation requires administrators to use two-factor sign-in.
+        administrators_need_two_factor: bool,
     },
 }
 
@@ -74,6 +82,8 @@ struct AccountRow {
     role_id: Option<String>,
     role_name: Option<String>,
     role_kind: Option<String>,
+    administrators_need_two_factor: Option<bool>,
+    totp_enabled_at: Option<i64>,
 }
 
 impl TryFrom<AccountRow> for Account {
@@ -103,6 +113,9 @@ impl TryFrom<AccountRow> for Account {
                     role_id: role_id.into(),
                     role_name,
                     is_administrator: row.role_kind.as_deref() == Some("administrator"),
+                    administrators_need_two_factor: row
+                        .administrators_need_two_factor
+                        .unwrap_or(false),
                 },
                 _ => {
                     return Err(StoreError::Corrupt(format!(
@@ -117,6 +130,7 @@ impl TryFrom<AccountRow> for Account {
             username: row.username,
             active: row.active,
             membership,
+            two_factor: row.totp_enabled_at.is_some(),
         })
     }
 }
@@ -125,7 +139,8 @@ macro_rules! account_select_sql {
     () => {
         "SELECT a.id, a.username, a.active, a.is_operator, a.organization_id,
         o.slug AS organization_slug, o.name AS organization_name,
-        a.role_id, r.name AS role_name, r.kind AS role_kind
+        a.role_id, r.name AS role_name, r.kind AS role_kind,
+        o.administrators_need_two_factor, a.totp_enabled_at
     FROM accounts a
     LEFT JOIN organizations o ON o.id = a.organization_id
     LEFT JOIN roles r ON r.id = a.role_id"
@@ -191,7 +206,8 @@ pub async fn credentials_by_username(
 ) -> Result<Option<Credentials>, StoreError> {
     let row: Option<CredentialsRow> = on_pool!(db, |pool| {
         sqlx::query_as(
-            "SELECT id, username, password_hash, is_operator, organization_id, active FROM accounts WHERE lower(username) = lower($1)",
+            "SELECT id, username, password_hash, is_operator, organization_id, active, totp_enabled_at
+             FROM accounts WHERE lower(username) = lower($1)",
         )
         .bind(username)
         .fetch_optional(pool)
@@ -297,4 +313,39 @@ pub async fn set_password_hash(db: &Db, id: &str, password_hash: &str) -> Result
             .rows_affected()
     });
     one_row(changed)
+}
+
+/// Sets the account's own new password and ends every other console
+/// session of it (the one that asked stays); returns how many ended.
+pub async fn change_own_password(
+    tx: &mut Tx,
+    id: &str,
+    password_hash: &str,
+    keep_session: &str,
+) -> Result<u64, StoreError> {
+    let changed = on_tx!(tx, |conn| {
+        sqlx::query("UPDATE accounts SET password_hash = $1, updated_at = $2 WHERE id = $3")
+            .bind(password_hash)
+            .bind(now_ms())
+            .bind(id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+    });
+    one_row(changed)?;
+    crate::sessions::delete_others(tx, id, keep_session).await
+}
+
+/// The credentials of an account by id (for a check of its own password).
+pub async fn credentials_by_id(db: &Db, id: &str) -> Result<Option<Credentials>, StoreError> {
+    let row: Option<CredentialsRow> = on_pool!(db, |pool| {
+        sqlx::query_as(
+            "SELECT id, username, password_hash, is_operator, organization_id, active, totp_enabled_at
+             FROM accounts WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+    });
+    Ok(row.map(Credentials::from))
 }

@@ -11,6 +11,7 @@ pub mod access_changes;
 pub mod accounts;
 pub mod api_clients;
 pub mod api_keys;
+pub mod app_passwords;
 pub mod audit;
 pub mod bots;
 pub mod client_applications;
@@ -24,6 +25,7 @@ pub mod records;
 pub mod roles;
 pub mod sessions;
 mod sqlite_reads;
+pub mod two_factor;
 pub mod usage;
 pub mod webhooks;
 

@@ -58,6 +58,8 @@ pub struct Organization {
     pub max_key_lifetime_days: Option<u32>,
     /// CIDR ranges a new key gets when it is created without its own list.
     pub default_ip_allowlist: Option<Vec<String>>,
+    /// Administrators must use two-factor sign-in before anything else.
+    pub administrators_need_two_factor: bool,
     pub created_at: i64,
 }
 
@@ -93,6 +95,7 @@ struct OrganizationRow {
     rate_limit_burst: i64,
     max_key_lifetime_days: Option<i64>,
     default_ip_allowlist: Option<String>,
+    administrators_need_two_factor: bool,
     created_at: i64,
 }
 
@@ -130,6 +133,7 @@ impl TryFrom<OrganizationRow> for Organization {
             id: row.id.into(),
             slug: row.slug,
             name: row.name,
+            administrators_need_two_factor: row.administrators_need_two_factor,
             created_at: row.created_at,
         })
     }
@@ -138,7 +142,7 @@ impl TryFrom<OrganizationRow> for Organization {
 macro_rules! columns_sql {
     () => {
         "id, slug, name, key_creation, rate_limit_per_second, rate_limit_burst,
-         max_key_lifetime_days, default_ip_allowlist, created_at"
+         max_key_lifetime_days, default_ip_allowlist, administrators_need_two_factor, created_at"
     };
 }
 
@@ -261,6 +265,26 @@ pub async fn set_rate_limit(tx: &mut Tx, id: &str, limit: RateLimit) -> Result<(
 
 /// Replaces the organisation's rules for new API keys. Keys that exist are
 /// not touched, so no key cache needs to hear of it.
+/// Whether the organisation's administrators must use two-factor sign-in.
+pub async fn set_administrators_need_two_factor(
+    tx: &mut Tx,
+    id: &str,
+    required: bool,
+) -> Result<(), StoreError> {
+    let changed = on_tx!(tx, |conn| {
+        sqlx::query(
+            "UPDATE organizations SET administrators_need_two_factor = $1, updated_at = $2 WHERE id = $3",
+        )
+        .bind(required)
+        .bind(now_ms())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
+    });
+    one_row(changed)
+}
+
 pub async fn set_key_policy(tx: &mut Tx, id: &str, policy: &KeyPolicy) -> Result<(), StoreError> {
     let allowlist = policy
         .default_ip_allowlist

@@ -2,13 +2,15 @@
 //! each error, through the real binary.
 
 use crate::harness::{
-    Backend, PASSWORD, TestDb, assert_fails_with, assert_succeeds, audit_log, tessera,
+    Backend, PASSWORD, TestDb, assert_fails_with, assert_succeeds, audit_log, tessera, tessera_fed,
 };
 use crate::{assert_audited, on_both_backends};
 use tessera_core::secret::{SecretKind, check_generated};
 use tessera_store::{accounts, bots, organizations, roles};
 
 on_both_backends!(
+    passwords_come_from_stdin_or_the_environment,
+    weak_short_and_common_passwords_are_refused_with_the_reason,
     create_operator_is_idempotent_and_refuses_taken_usernames,
     create_org_is_idempotent_and_validates,
     create_user_checks_organisation_role_and_username,
@@ -73,6 +75,181 @@ async fn set_key_creation_stores_the_policy(backend: Backend) {
     );
 }
 
+/// Whether `password` is the stored password of `username`.
+async fn has_password(db: &TestDb, username: &str, password: &str) -> bool {
+    let store = db.connect().await;
+    let credentials = accounts::credentials_by_username(&store, username)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no account {username}"));
+    tessera_core::password::verify_password(password, &credentials.password_hash)
+}
+
+async fn passwords_come_from_stdin_or_the_environment(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    assert_succeeds(&tessera(
+        &db.url,
+        &["admin", "create-org", "--slug", "acme", "--name", "Acme"],
+    ));
+    let create_user = |username: &'static str| {
+        vec![
+            "admin",
+            "create-user",
+            "--org",
+            "acme",
+            "--username",
+            username,
+        ]
+    };
+
+    // --password-stdin: the first line, without its line ending.
+    let mut args = create_user("from-stdin");
+    args.push("--password-stdin");
+    let piped = tessera_fed(&db.url, &args, &[], &format!("{PASSWORD}\r\nignored\n"));
+    assert_eq!(
+        assert_succeeds(&piped).trim(),
+        "created user from-stdin in acme with role Employee"
+    );
+    assert!(has_password(&db, "from-stdin", PASSWORD).await);
+
+    // TESSERA_PASSWORD.
+    let from_env = tessera_fed(
+        &db.url,
+        &create_user("from-env"),
+        &[("TESSERA_PASSWORD", "velvet compass meadow tram")],
+        "",
+    );
+    assert_succeeds(&from_env);
+    assert!(has_password(&db, "from-env", "velvet compass meadow tram").await);
+
+    // The flag wins over the environment, and still works.
+    let mut args = create_user("from-flag");
+    args.extend(["--password", PASSWORD]);
+    assert_succeeds(&tessera_fed(
+        &db.url,
+        &args,
+        &[("TESSERA_PASSWORD", "velvet compass meadow tram")],
+        "",
+    ));
+    assert!(has_password(&db, "from-flag", PASSWORD).await);
+
+    // Operators too.
+    let operator = tessera_fed(
+        &db.url,
+        &[
+            "admin",
+            "create-operator",
+            "--username",
+            "ops-stdin",
+            "--password-stdin",
+        ],
+        &[],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_eq!(
+        assert_succeeds(&operator).trim(),
+        "created operator ops-stdin"
+    );
+    assert!(has_password(&db, "ops-stdin", PASSWORD).await);
+
+    // Nothing given and no terminal to ask on: a clear refusal, nothing created.
+    assert_fails_with(
+        &tessera_fed(&db.url, &create_user("nobody"), &[], ""),
+        "no password given: use --password-stdin, set TESSERA_PASSWORD",
+    );
+    let mut args = create_user("empty-stdin");
+    args.push("--password-stdin");
+    assert_fails_with(
+        &tessera_fed(&db.url, &args, &[], "\n"),
+        "--password-stdin read an empty password",
+    );
+    let mut args = create_user("both");
+    args.extend(["--password", PASSWORD, "--password-stdin"]);
+    let both = tessera_fed(&db.url, &args, &[], PASSWORD);
+    assert!(!both.status.success());
+    let store = db.connect().await;
+    for absent in ["nobody", "empty-stdin", "both"] {
+        assert!(
+            accounts::find_by_username(&store, absent)
+                .await
+                .unwrap()
+                .is_none(),
+            "{absent} was created"
+        );
+    }
+    let help = assert_succeeds(&tessera(&db.url, &["admin", "create-user", "--help"]));
+    assert!(help.contains("shell history"), "{help}");
+}
+
+async fn weak_short_and_common_passwords_are_refused_with_the_reason(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    assert_succeeds(&tessera(
+        &db.url,
+        &[
+            "admin",
+            "create-org",
+            "--slug",
+            "acme",
+            "--name",
+            "Acme Payroll",
+        ],
+    ));
+    let create = |username: &str, password: &str| {
+        tessera(
+            &db.url,
+            &[
+                "admin",
+                "create-user",
+                "--org",
+                "acme",
+                "--username",
+                username,
+                "--password",
+                password,
+            ],
+        )
+    };
+    assert_fails_with(&create("ada", "tiny pass"), "at least 12 characters");
+    assert_fails_with(
+        &create("ada", "password1234"),
+        "the password is too common: This is",
+    );
+    assert_fails_with(
+        &create("ada", "aaaaaaaaaaaaaaaa"),
+        "the password is too easy to guess: Repeats like \"aaa\" are easy to guess.",
+    );
+    // The account's own names count against it ("acmepayroll2026" alone
+    // passes).
+    assert_fails_with(
+        &create("adalovelace", "acmepayroll2026"),
+        "the password is too easy to guess",
+    );
+    assert_fails_with(
+        &tessera(
+            &db.url,
+            &[
+                "admin",
+                "create-operator",
+                "--username",
+                "ops",
+                "--password",
+                "qwertyuiop123",
+            ],
+        ),
+        "the password is too",
+    );
+    let store = db.connect().await;
+    for absent in ["ada", "adalovelace", "ops"] {
+        assert!(
+            accounts::find_by_username(&store, absent)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+    assert_succeeds(&create("ada", PASSWORD));
+}
+
 async fn create_operator_is_idempotent_and_refuses_taken_usernames(backend: Backend) {
     let db = TestDb::new(backend).await;
     let run = |args: &[&str]| tessera(&db.url, args);
@@ -124,9 +301,9 @@ async fn create_operator_is_idempotent_and_refuses_taken_usernames(backend: Back
             "--username",
             "short-pw",
             "--password",
-            "1234",
+            "12345678901",
         ]),
-        "at least 8 characters",
+        "at least 12 characters",
     );
 
     let store = db.connect().await;

@@ -437,7 +437,7 @@ async fn users_are_created_deactivated_reactivated_and_reset(backend: Backend) {
         .await;
     assert!(page.contains(r#"value="ada lovelace""#), "{page}");
     assert!(page.contains("Use 3–64 letters"));
-    assert!(page.contains("The password must be at least 8 characters long."));
+    assert!(page.contains("The password must be at least 12 characters long."));
     assert!(!page.contains(r#"value="short""#));
     let page = admin
         .refused(
@@ -553,22 +553,25 @@ async fn users_are_created_deactivated_reactivated_and_reset(backend: Backend) {
     let page = admin
         .refused(
             &format!("/settings/people/users/{ada}/password"),
-            &[("password", "1234567")],
+            &[("password", "password1234")],
             422,
         )
         .await;
-    assert!(page.contains("at least 8 characters"));
+    assert!(
+        page.contains("The password is too common: This is"),
+        "{page}"
+    );
     assert!(ada_console.is_signed_in().await);
     admin
         .submit(
             &format!("/settings/people/users/{ada}/password"),
-            &[("password", "a brand new secret")],
+            &[("password", "a brand new secret kettle")],
         )
         .await;
     assert!(!ada_console.is_signed_in().await);
     let mut old = ConsoleSession::new(&app);
     assert_eq!(old.sign_in("ada", PASSWORD).await.status(), 401);
-    ConsoleSession::signed_in(&app, "ada", "a brand new secret").await;
+    ConsoleSession::signed_in(&app, "ada", "a brand new secret kettle").await;
     let reset = assert_audited!(
         app.audit_log().await,
         "user.password_reset",
@@ -579,7 +582,7 @@ async fn users_are_created_deactivated_reactivated_and_reset(backend: Backend) {
             .details
             .as_deref()
             .unwrap_or_default()
-            .contains("a brand new secret")
+            .contains("a brand new secret kettle")
     );
     // The administrator's own session is untouched by all of this.
     assert!(admin.is_signed_in().await);

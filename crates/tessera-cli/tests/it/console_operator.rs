@@ -201,7 +201,7 @@ async fn bad_creation_input_is_shown_beside_its_field_and_kept(backend: Backend)
         ),
         (
             "admin_password",
-            "The password must be at least 8 characters long.",
+            "The password must be at least 12 characters long.",
         ),
     ] {
         let beside = format!(r#"<p class="field-error" id="{field}-error">{message}"#);

@@ -30,6 +30,8 @@ const PAGES: &[(&str, &str, Option<&str>)] = &[
         Some("admin-acme"),
     ),
     ("audit-log", "/settings/audit", Some("admin-acme")),
+    ("account", "/account", Some("admin-acme")),
+    ("two-factor", "/account/two-factor", Some("admin-acme")),
     (
         "operator-organizations",
         "/operator/organizations",

@@ -4,7 +4,8 @@
 //! The Python tools come from `harness::python_tools`.
 
 use crate::harness::{
-    Backend, Browser, TestApp, create_key, python_tool, run_tool, seed_organization, tool_report,
+    Backend, Browser, PASSWORD, TestApp, create_key, python_tool, run_tool, seed_organization,
+    tool_report,
 };
 use crate::on_both_backends;
 use serde_json::{Value, json};
@@ -145,9 +146,10 @@ async fn schemathesis_finds_no_server_errors_or_schema_mismatches(backend: Backe
 
     // Key management, connected clients, webhook endpoints, usage and the
     // audit log with a username and password.
+    let auth = format!("admin-acme:{PASSWORD}");
     let keys_run = run_tool(base(&[
         "--auth",
-        "admin-acme:correct horse",
+        &auth,
         "--include-tag",
         "Key management",
         "--include-tag",

@@ -227,7 +227,7 @@ async fn usernames_that_differ_only_in_case_are_one_account(backend: Backend) {
             "--username",
             "ADMIN-ACME",
             "--password",
-            "another password",
+            "another password entirely",
             "--role",
             "Employee",
         ]),

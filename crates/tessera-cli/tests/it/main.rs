@@ -6,6 +6,7 @@ mod harness;
 
 mod abuse;
 mod accessibility;
+mod accounts;
 mod admin_cli;
 mod api_headers;
 mod audit_api;

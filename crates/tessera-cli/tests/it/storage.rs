@@ -98,6 +98,7 @@ async fn expired_sessions_are_not_live_and_are_swept(backend: Backend) {
                 account_id: &id,
                 csrf_token: "csrf",
                 ip: None,
+                user_agent: None,
                 expires_at,
             },
         )

@@ -20,7 +20,7 @@ use tessera_core::ErrorCode;
 use tessera_core::audit::{Actor, ActorKind};
 use tessera_core::credentials;
 use tessera_core::id::OrganizationId;
-use tessera_ops::auth::{self, PasswordCheck};
+use tessera_ops::auth::{self, PasswordCheck, PasswordUse};
 use tessera_store::accounts::{Account, Membership};
 use tessera_store::roles::{self, Role};
 
@@ -233,8 +233,13 @@ fn credentials_error(detail: &str) -> ApiError {
     ApiError::new(ErrorCode::InvalidCredentials, detail)
 }
 
-const BASIC_EXPECTED: &str =
-    "Authenticate with your Tessera username and password using HTTP Basic authentication.";
+const BASIC_EXPECTED: &str = "Authenticate with your Tessera username and password using HTTP Basic authentication (an app password instead of the password for accounts with two-factor sign-in).";
+
+/// Every refused password says the same, whether the username exists, the
+/// password was wrong, or it was the right password of an account with
+/// two-factor sign-in: telling the last apart would confirm a password to
+/// whoever guessed it.
+const BASIC_REFUSED: &str = "The username or password is incorrect. An account with two-factor sign-in must use an app password here, not its password: create one in the console under Account ▸ App passwords.";
 
 impl FromRequestParts<AppState> for PasswordAuth {
     type Rejection = ApiError;
@@ -258,13 +263,14 @@ impl FromRequestParts<AppState> for PasswordAuth {
         let (username, password) =
             parse_basic(authorization).ok_or_else(|| credentials_error(BASIC_EXPECTED))?;
 
-        let refused = || credentials_error("The username or password is incorrect.");
+        let refused = || credentials_error(BASIC_REFUSED);
         let checked = auth::check_password(
             state.ops(),
             state.password_gate(),
             &username,
             password,
             client.ip,
+            PasswordUse::HttpBasic,
         )
         .await?;
         let credentials = match checked {
@@ -307,6 +313,7 @@ impl FromRequestParts<AppState> for PasswordAuth {
         let role = roles::find_by_id(state.db(), &organization_id, &role_id)
             .await?
             .ok_or_else(refused)?;
+        refuse_unenrolled_administrator(&account, &role)?;
         Ok(PasswordAuth {
             account,
             organization_id,
@@ -315,6 +322,25 @@ impl FromRequestParts<AppState> for PasswordAuth {
             client,
         })
     }
+}
+
+/// An administrator whose organisation requires two-factor sign-in and who
+/// has not enrolled may not manage keys until they have.
+fn refuse_unenrolled_administrator(account: &Account, role: &Role) -> Result<(), ApiError> {
+    let required = matches!(
+        account.membership,
+        Membership::Member {
+            administrators_need_two_factor: true,
+            ..
+        }
+    );
+    if required && role.is_administrator() && !account.two_factor {
+        return Err(ApiError::new(
+            ErrorCode::PermissionDenied,
+            "Your organization requires administrators to use two-factor sign-in: set it up in the console (Account ▸ Two-factor sign-in), then use an app password here.",
+        ));
+    }
+    Ok(())
 }
 
 fn parse_basic(authorization: &str) -> Option<(String, String)> {

@@ -8,6 +8,8 @@ use cookie::{Cookie, SameSite};
 use time::Duration;
 
 pub const SESSION: &str = "tessera_session";
+/// Between a right password and the code (two-factor sign-in): grants nothing else.
+pub const PENDING_SIGN_IN: &str = "tessera_sign_in_pending";
 
 /// Whether cookies for this request must be `Secure`.
 pub fn secure(state: &AppState, client: ClientAddr) -> bool {

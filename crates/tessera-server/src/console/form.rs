@@ -97,14 +97,44 @@ impl FormFields {
     }
 }
 
-/// Hashes a new password off the async workers (Argon2 is slow on purpose);
-/// the inner error is the password policy's refusal.
+/// Hashes a new password off the async workers (Argon2 is slow on purpose,
+/// the strength estimate takes milliseconds too); the inner error is the
+/// password policy's refusal. `context`: the account's username and its
+/// organisation's slug and name, which make a password weaker.
 pub async fn hash_new_password(
     password: String,
+    context: Vec<String>,
 ) -> Result<Result<String, PasswordPolicyError>, PageError> {
     tokio::task::spawn_blocking(move || {
-        NewPassword::parse(&password).map(|p| password::hash_password(&p))
+        let context: Vec<&str> = context.iter().map(String::as_str).collect();
+        NewPassword::parse(&password, &context).map(|p| password::hash_password(&p))
     })
     .await
     .map_err(PageError::from)
+}
+
+/// The words a password of this account must not lean on: its username and
+/// its organisation's slug and name.
+pub fn password_context(username: &str, organization: Option<(&str, &str)>) -> Vec<String> {
+    let mut words = vec![username.to_owned()];
+    if let Some((slug, name)) = organization {
+        words.push(slug.to_owned());
+        words.push(name.to_owned());
+    }
+    words
+}
+
+/// The policy's refusal as a sentence beside the password field: what is
+/// wrong and, from the estimator, why.
+pub fn password_problem(err: &PasswordPolicyError) -> String {
+    let message = err.to_string();
+    let mut chars = message.chars();
+    let mut sentence = match chars.next() {
+        Some(first) => format!("{}{}", first.to_uppercase(), chars.as_str()),
+        None => String::new(),
+    };
+    if !sentence.ends_with('.') {
+        sentence.push('.');
+    }
+    sentence
 }

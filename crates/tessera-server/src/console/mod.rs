@@ -6,6 +6,7 @@
 //! URL tree (`public`, `settings`, `operator`); `home` is the landing page, `pages` holds the frame they
 //! share, `ui` the components, `paths` every address.
 
+mod account;
 mod anonymous_form;
 mod audit_log;
 mod cookies;
@@ -32,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route(paths::SCRIPT, get(script))
         .merge(home::router())
         .merge(public::router())
+        .merge(account::router())
         .merge(settings::router())
         .merge(operator::router())
 }

@@ -25,6 +25,8 @@ pub enum Section {
     Organization,
     Organizations,
     ApiClients,
+    /// The signed-in person's own account (password, sessions, two-factor).
+    Account,
 }
 
 struct NavLink {
@@ -161,7 +163,8 @@ pub fn page(title: &str, viewer: &SignedIn, current: Section, body: Markup) -> M
         }
         form.signout method="post" action=(paths::LOGOUT) {
             (ui::csrf_input(viewer))
-            span.who { (account.username) }
+            a.who href=(paths::ACCOUNT) title="Your account: password, sessions, two-factor sign-in"
+                aria-current=[(current == Section::Account).then_some("page")] { (account.username) }
             button.secondary.small type="submit" { "Sign out" }
         }
     };
@@ -186,6 +189,31 @@ pub fn login(csrf_token: &str, username: &str, error: Option<&str>) -> Markup {
                     button type="submit" { "Sign in" }
                 }
                 p.aside { "Integrating with Tessera for your company? " a href=(paths::APPLY) { "Apply for an API client" } "." }
+            }
+        },
+    )
+}
+
+/// The second step of signing in with two-factor: a code from the
+/// authenticator app, or a recovery code.
+pub fn login_code(csrf_token: &str, error: Option<&str>) -> Markup {
+    public_page(
+        "Two-factor sign-in",
+        html! {
+            section.card.narrow {
+                h1 { "Enter your code" }
+                @if let Some(error) = error {
+                    p.error role="alert" { (error) }
+                }
+                form method="post" action=(paths::LOGIN_CODE) {
+                    input type="hidden" name="csrf" value=(csrf_token);
+                    label for="code" { "Code" }
+                    p.hint #code-hint { "The 6-digit code your authenticator app shows now, or one of your recovery codes." }
+                    input #code type="text" name="code" autocomplete="one-time-code" inputmode="text"
+                        aria-describedby="code-hint" required autofocus;
+                    button type="submit" { "Sign in" }
+                }
+                p.aside { a href=(paths::LOGIN) { "Start again" } }
             }
         },
     )

@@ -4,7 +4,17 @@
 
 pub const HOME: &str = "/";
 pub const LOGIN: &str = "/login";
+pub const LOGIN_CODE: &str = "/login/code";
 pub const LOGOUT: &str = "/logout";
+
+pub const ACCOUNT: &str = "/account";
+pub const ACCOUNT_PASSWORD: &str = "/account/password";
+pub const ACCOUNT_SIGN_OUT_OTHERS: &str = "/account/sessions/sign-out-others";
+pub const TWO_FACTOR: &str = "/account/two-factor";
+pub const TWO_FACTOR_RECOVERY_CODES: &str = "/account/two-factor/recovery-codes";
+pub const TWO_FACTOR_DISABLE: &str = "/account/two-factor/disable";
+pub const APP_PASSWORDS: &str = "/account/app-passwords";
+pub const APP_PASSWORD_REVOKE: &str = "/account/app-passwords/{id}/revoke";
 pub const STYLESHEET: &str = "/assets/console.css";
 pub const SCRIPT: &str = "/assets/console.js";
 
@@ -56,6 +66,7 @@ pub const WEBHOOK_MESSAGE: &str = "/settings/webhooks/{id}/messages/{message_id}
 pub const WEBHOOK_MESSAGE_REPLAY: &str = "/settings/webhooks/{id}/messages/{message_id}/replay";
 
 pub const ORGANIZATION_SETTINGS: &str = "/settings/organization";
+pub const ORGANIZATION_TWO_FACTOR: &str = "/settings/organization/two-factor";
 pub const ORGANIZATION_AUDIT: &str = "/settings/audit";
 pub const ORGANIZATION_AUDIT_EXPORT: &str = "/settings/audit/export";
 
@@ -241,6 +252,10 @@ pub fn application_approve(reference: &str) -> String {
 
 pub fn application_reject(reference: &str) -> String {
     fill(APPLICATION_REJECT, reference)
+}
+
+pub fn app_password_revoke(id: &str) -> String {
+    fill(APP_PASSWORD_REVOKE, id)
 }
 
 #[cfg(test)]

@@ -20,9 +20,24 @@ pub struct CurrentSession {
     pub account: Account,
     pub csrf_token: String,
     pub token_hash: SecretHash,
+    /// The stored session, for its "last seen" record.
+    pub stored: tessera_store::sessions::Session,
 }
 
 impl CurrentSession {
+    /// An administrator of an organisation that requires two-factor
+    /// sign-in, who has not enrolled: they may use the enrolment pages only.
+    pub fn must_enrol(&self) -> bool {
+        matches!(
+            self.account.membership,
+            Membership::Member {
+                is_administrator: true,
+                administrators_need_two_factor: true,
+                ..
+            }
+        ) && !self.account.two_factor
+    }
+
     /// Whether a submitted form carries this session's CSRF token.
     pub fn accepts_csrf(&self, submitted: &str) -> bool {
         tokens_match(&self.csrf_token, submitted)
@@ -52,8 +67,9 @@ pub async fn current(
     }
     Ok(Some(CurrentSession {
         account,
-        csrf_token: session.csrf_token,
+        csrf_token: session.csrf_token.clone(),
         token_hash,
+        stored: session,
     }))
 }
 
@@ -168,9 +184,29 @@ impl FromRequestParts<AppState> for SignedIn {
             .copied()
             .ok_or_else(|| pages::internal_error().into_response())?;
         match current(state, &parts.headers).await {
-            Ok(Some(session)) => Ok(SignedIn { session, client }),
+            Ok(Some(session)) if session.must_enrol() && !enrolment_page(parts.uri.path()) => {
+                Err(Redirect::to(paths::TWO_FACTOR).into_response())
+            }
+            Ok(Some(session)) => {
+                // Only for pages the person opens (not the sign-out form):
+                // "last seen" and the address on the sessions page.
+                let ip = client.ip.to_string();
+                if session.stored.needs_touch(&ip)
+                    && let Err(err) =
+                        tessera_store::sessions::touch(state.db(), session.token_hash.as_str(), &ip)
+                            .await
+                {
+                    tracing::warn!(error = %err, "could not record when a console session was last used");
+                }
+                Ok(SignedIn { session, client })
+            }
             Ok(None) => Err(Redirect::to(paths::LOGIN).into_response()),
             Err(err) => Err(err.into_response()),
         }
     }
+}
+
+/// The pages an administrator who must enrol in two-factor sign-in may use.
+fn enrolment_page(path: &str) -> bool {
+    path == paths::TWO_FACTOR || path.starts_with(&format!("{}/", paths::TWO_FACTOR))
 }

@@ -27,6 +27,7 @@ pub use db::{Column, TestDb};
 pub use node_tools::{axe_source, node_tool};
 pub use process::{
     RedisProcess, ServerProcess, assert_fails_with, assert_succeeds, stderr, stdout, tessera,
+    tessera_fed,
 };
 pub use python_tools::{python_tool, run_tool, tool_report, verified_by_standard_webhooks};
 pub use receiver::{Delivery, Receiver, Reply};
@@ -40,7 +41,7 @@ use tessera_server::{AppState, ServerConfig};
 use tessera_store::{Db, accounts, organizations, roles};
 
 /// The password of every account the tests create.
-pub const PASSWORD: &str = "correct horse";
+pub const PASSWORD: &str = "tangerine orbit lantern";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

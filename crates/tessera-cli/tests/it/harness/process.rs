@@ -16,8 +16,34 @@ pub fn tessera(database_url: &str, args: &[&str]) -> Output {
         .env("TESSERA_DATABASE_URL", database_url)
         .env("TESSERA_LOG", "warn")
         .env_remove("RUST_BACKTRACE")
+        .env_remove("TESSERA_PASSWORD")
         .output()
         .expect("run the tessera binary")
+}
+
+/// Like [`tessera`], with extra environment variables and `input` written
+/// to its standard input (a pipe, not a terminal).
+pub fn tessera_fed(database_url: &str, args: &[&str], env: &[(&str, &str)], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(binary())
+        .args(args)
+        .env("TESSERA_DATABASE_URL", database_url)
+        .env("TESSERA_LOG", "warn")
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("TESSERA_PASSWORD")
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run the tessera binary");
+    let mut stdin = child.stdin.take().expect("the child's stdin is piped");
+    // A command that does not read its input may exit first: a broken pipe is fine.
+    let _ = stdin.write_all(input.as_bytes());
+    drop(stdin);
+    child
+        .wait_with_output()
+        .expect("wait for the tessera binary")
 }
 
 pub fn stdout(output: &Output) -> String {

@@ -12,7 +12,7 @@ use tessera_store::roles;
 /// The test password's hash, computed once: Argon2 is slow on purpose.
 fn password_hash() -> &'static str {
     static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| password::hash_password(&NewPassword::parse(PASSWORD).unwrap()))
+    HASH.get_or_init(|| password::hash_password(&NewPassword::parse(PASSWORD, &[]).unwrap()))
 }
 
 /// Creates organisation `slug` with an administrator `admin-<slug>` and an

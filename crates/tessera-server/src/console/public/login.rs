@@ -11,9 +11,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tessera_core::audit::{Actor, ActorKind};
 use tessera_core::secret::{SecretHash, random_base62};
-use tessera_ops::auth::{self, PasswordCheck};
+use tessera_ops::auth::{self, CodeCheck, PasswordCheck, PasswordUse};
 use tessera_store::accounts::Credentials;
 use tessera_store::sessions::NewSession;
+
+/// How long the code step waits after a right password.
+const PENDING_SIGN_IN: time::Duration = time::Duration::minutes(5);
 
 pub async fn show_form(
     State(state): State<AppState>,
@@ -74,6 +77,7 @@ pub async fn sign_in(
         username,
         form.password,
         client.ip,
+        PasswordUse::ConsoleSignIn,
     )
     .await?;
     let refused_for_now = |status: StatusCode, message: String, retry: u64| {
@@ -106,13 +110,174 @@ pub async fn sign_in(
             username,
             Some("Incorrect username or password."),
         )),
-        PasswordCheck::Accepted(account) => start_session(&state, client, &account).await,
+        PasswordCheck::Accepted(account) if account.two_factor => {
+            ask_for_code(&state, client, &account).await
+        }
+        PasswordCheck::Accepted(account) => {
+            start_session(&state, client, &headers, &account, None).await
+        }
+    }
+}
+
+/// The password was right and the account uses two-factor sign-in: no
+/// session yet, only a pending sign-in bound to a random token in a
+/// short-lived cookie, which the code form needs.
+async fn ask_for_code(state: &AppState, client: ClientAddr, account: &Credentials) -> PageResult {
+    let token = random_base62(43);
+    let expires_at = tessera_store::now_ms() + PENDING_SIGN_IN.whole_milliseconds() as i64;
+    tessera_store::two_factor::create_pending(
+        state.db(),
+        SecretHash::of(&token).as_str(),
+        &account.id,
+        expires_at,
+    )
+    .await?;
+    let mut response = Redirect::to(paths::LOGIN_CODE).into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        cookies::set(
+            cookies::PENDING_SIGN_IN,
+            &token,
+            paths::LOGIN,
+            cookies::secure(state, client),
+            PENDING_SIGN_IN,
+        ),
+    );
+    Ok(response)
+}
+
+/// The code form, for a browser with a pending sign-in.
+pub async fn show_code_form(
+    State(state): State<AppState>,
+    Extension(client): Extension<ClientAddr>,
+    headers: HeaderMap,
+) -> PageResult {
+    let pending = pending_token_hash(&headers);
+    let live = match &pending {
+        Some(hash) => tessera_store::two_factor::find_pending(state.db(), hash.as_str())
+            .await?
+            .is_some(),
+        None => false,
+    };
+    if !live {
+        return Ok(Redirect::to(paths::LOGIN).into_response());
+    }
+    Ok(code_form(&state, client, &headers, StatusCode::OK, None))
+}
+
+fn pending_token_hash(headers: &HeaderMap) -> Option<SecretHash> {
+    cookies::read(headers, cookies::PENDING_SIGN_IN)
+        .filter(|t| !t.is_empty())
+        .map(|t| SecretHash::of(&t))
+}
+
+fn code_form(
+    state: &AppState,
+    client: ClientAddr,
+    headers: &HeaderMap,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Response {
+    let token = anonymous_form::SIGN_IN.token(headers);
+    let mut response = (status, pages::login_code(&token, error)).into_response();
+    anonymous_form::SIGN_IN.attach(&mut response, &token, state, client);
+    response
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn submit_code(
+    State(state): State<AppState>,
+    Extension(client): Extension<ClientAddr>,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> PageResult {
+    if !anonymous_form::SIGN_IN.accepts(&headers, &form.csrf) {
+        return Ok(pages::csrf_refused().into_response());
+    }
+    let Some(pending) = pending_token_hash(&headers) else {
+        return Ok(Redirect::to(paths::LOGIN).into_response());
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let checked = auth::check_code(
+        state.ops(),
+        state.password_gate(),
+        pending.as_str(),
+        &form.code,
+        client.ip,
+        u64::try_from(now).unwrap_or(0),
+    )
+    .await?;
+    match checked {
+        CodeCheck::Accepted {
+            account,
+            second_factor,
+        } => {
+            let mut response =
+                start_session(&state, client, &headers, &account, Some(second_factor)).await?;
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                cookies::clear(
+                    cookies::PENDING_SIGN_IN,
+                    paths::LOGIN,
+                    cookies::secure(&state, client),
+                ),
+            );
+            Ok(response)
+        }
+        CodeCheck::Refused => Ok(code_form(
+            &state,
+            client,
+            &headers,
+            StatusCode::UNAUTHORIZED,
+            Some(
+                "That code is not right (or was already used). Enter the current code from your authenticator app, or a recovery code.",
+            ),
+        )),
+        CodeCheck::Throttled {
+            retry_after_seconds: retry,
+        } => {
+            let message = format!("Too many wrong codes. Try again in {retry} seconds.");
+            let mut response = code_form(
+                &state,
+                client,
+                &headers,
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(&message),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry));
+            Ok(response)
+        }
+        CodeCheck::Expired => Ok(login_form(
+            &state,
+            client,
+            &headers,
+            StatusCode::UNAUTHORIZED,
+            "",
+            Some(
+                "Your sign-in expired or had too many wrong codes. Sign in again with your password.",
+            ),
+        )),
     }
 }
 
 /// Creates the session of an account whose password was accepted and sets
 /// its cookie.
-async fn start_session(state: &AppState, client: ClientAddr, account: &Credentials) -> PageResult {
+async fn start_session(
+    state: &AppState,
+    client: ClientAddr,
+    headers: &HeaderMap,
+    account: &Credentials,
+    second_factor: Option<&'static str>,
+) -> PageResult {
     let token = random_base62(43);
     let token_hash = SecretHash::of(&token);
     let csrf_token = random_base62(32);
@@ -123,9 +288,12 @@ async fn start_session(state: &AppState, client: ClientAddr, account: &Credentia
         account_id: &account.id,
         csrf_token: &csrf_token,
         ip: Some(&ip),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
         expires_at: tessera_store::now_ms() + ttl.as_millis() as i64,
     };
-    auth::start_session(state.ops(), account, &session, client.ip).await?;
+    auth::start_session(state.ops(), account, &session, client.ip, second_factor).await?;
     let max_age = time::Duration::seconds(ttl.as_secs() as i64);
     let mut response = Redirect::to(paths::HOME).into_response();
     response.headers_mut().append(

@@ -12,6 +12,10 @@ use axum::routing::{get, post};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(paths::LOGIN, get(login::show_form).post(login::sign_in))
+        .route(
+            paths::LOGIN_CODE,
+            get(login::show_code_form).post(login::submit_code),
+        )
         .route(paths::LOGOUT, post(login::sign_out))
         .merge(apply::router())
 }

@@ -1,6 +1,7 @@
 //! Settings ▸ Organisation: the organisation's rules for new API keys (who
 //! may create them, how long they may live, the default IP allow-list).
 //! `tessera_ops::keys::issue` enforces them for the console and the API alike.
+//! Also whether administrators must use two-factor sign-in.
 
 use crate::AppState;
 use crate::console::form::{FormErrors, FormFields, SubmittedForm};
@@ -12,7 +13,7 @@ use crate::console::ui::{self, error_summary, notice, text_input, unprocessable}
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use maud::{Markup, html};
 use tessera_store::StoreError;
 use tessera_store::organizations::{
@@ -20,13 +21,21 @@ use tessera_store::organizations::{
 };
 
 pub fn router() -> Router<AppState> {
-    Router::new().route(paths::ORGANIZATION_SETTINGS, get(show).post(save))
+    Router::new()
+        .route(paths::ORGANIZATION_SETTINGS, get(show).post(save))
+        .route(paths::ORGANIZATION_TWO_FACTOR, post(save_two_factor))
 }
 
-const DONE: Messages = &[(
-    "saved",
-    "Settings saved. They apply to keys created from now on.",
-)];
+const DONE: Messages = &[
+    (
+        "saved",
+        "Settings saved. They apply to keys created from now on.",
+    ),
+    (
+        "two-factor",
+        "Saved. Administrators without two-factor sign-in are sent to set it up at their next page.",
+    ),
+];
 
 /// What the form shows: the stored settings, or what was typed.
 struct Typed<'a> {
@@ -83,6 +92,18 @@ fn settings_page(
                 (ui::text_area("default_ip_allowlist", "Default IP allow-list", typed.default_ip_allowlist, errors,
                     Some("CIDR ranges or single addresses, IPv4 or IPv6, one per line. A new key created without its own list gets this one. Leave empty for none.")))
                 button type="submit" { "Save settings" }
+            }))
+        }
+        section.card #two-factor-card {
+            h2 { "Two-factor sign-in" }
+            p.hint { "When required, an administrator without two-factor sign-in is sent to set it up at their next page (sessions already open included) and can do nothing else until they have. The key-management API refuses them too." }
+            (ui::post_form(paths::ORGANIZATION_TWO_FACTOR, signed_in, html! {
+                label.choice {
+                    input #administrators-need-two-factor type="checkbox" name="required" value="yes"
+                        checked[organization.administrators_need_two_factor];
+                    "Administrators must use two-factor sign-in"
+                }
+                button type="submit" { "Save" }
             }))
         }
     };
@@ -218,6 +239,21 @@ async fn save(State(state): State<AppState>, submitted: SubmittedForm) -> PageRe
     )
     .await?;
     Ok(flash::redirect(paths::ORGANIZATION_SETTINGS, "saved"))
+}
+
+async fn save_two_factor(State(state): State<AppState>, submitted: SubmittedForm) -> PageResult {
+    let SubmittedForm { signed_in, fields } = submitted;
+    let member = signed_in.administrator()?;
+    let organization = find_organization(&state, member.organization_id).await?;
+    let required = fields.text("required") == "yes";
+    tessera_ops::organizations::set_administrators_need_two_factor(
+        state.ops(),
+        &signed_in.actor(),
+        &organization,
+        required,
+    )
+    .await?;
+    Ok(flash::redirect(paths::ORGANIZATION_SETTINGS, "two-factor"))
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ pub(super) fn components() -> Value {
             "ApiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-KEY", "description": "An API key (`sk_…`). Several keys (at most 10), one per organisation, may be sent comma-separated or in repeated headers, only together with `X-API-Client`; every one of them must be valid."},
             "BearerKey": {"type": "http", "scheme": "bearer", "description": "The same API key as `Authorization: Bearer sk_…`."},
             "ClientCredential": {"type": "apiKey", "in": "header", "name": "X-API-Client", "description": "An integration's client credential (`ck_…`). It grants nothing alone; it accompanies the keys of the organisations the integration acts for."},
-            "BasicAuth": {"type": "http", "scheme": "basic", "description": "A console username and password; only for key management."},
+            "BasicAuth": {"type": "http", "scheme": "basic", "description": "A console username and password; only for key management. An account with two-factor sign-in uses one of its app passwords (created in the console) instead of its password."},
         },
         "schemas": schemas(),
         "parameters": parameters(),

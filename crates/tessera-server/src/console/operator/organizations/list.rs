@@ -2,7 +2,9 @@
 
 use super::{key_creation_text, rate_limit_text};
 use crate::AppState;
-use crate::console::form::{FormErrors, SubmittedForm, hash_new_password};
+use crate::console::form::{
+    FormErrors, SubmittedForm, hash_new_password, password_context, password_problem,
+};
 use crate::console::pages::{PageError, PageResult, Section, page};
 use crate::console::paths;
 use crate::console::session::SignedIn;
@@ -95,7 +97,7 @@ fn organizations_table(summaries: &[OrganizationSummary]) -> Markup {
 
 fn password_hint() -> String {
     format!(
-        "At least {} characters. Send it to the administrator over a safe channel.",
+        "At least {} characters, not common or easy to guess (a few uncommon words work well). Send it to the administrator over a safe channel.",
         password::MIN_PASSWORD_CHARS
     )
 }
@@ -149,7 +151,7 @@ pub async fn create_organization(
     let password_hash = match &administrator {
         // The policy was checked with the other fields above.
         Some(_) => Some(
-            hash_new_password(password.to_owned())
+            hash_new_password(password.to_owned(), administrator_context(&form))
                 .await?
                 .map_err(|_| PageError::internal("a checked password failed the policy"))?,
         ),
@@ -293,8 +295,10 @@ async fn check_first_administrator(
             "Enter a password for the first administrator.",
         );
         valid = false;
-    } else if let Err(problem) = NewPassword::parse(password) {
-        errors.add("admin_password", sentence(&problem.to_string()));
+    } else if let Err(problem) =
+        NewPassword::parse(password, &as_strs(&administrator_context(form)))
+    {
+        errors.add("admin_password", password_problem(&problem));
         valid = false;
     }
     Ok(match username {
@@ -311,11 +315,11 @@ fn taken_username(username: &str) -> String {
     format!("The username '{username}' is already taken. Choose another username.")
 }
 
-/// "the password must …" → "The password must ….".
-fn sentence(message: &str) -> String {
-    let mut chars = message.chars();
-    match chars.next() {
-        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
-        None => String::new(),
-    }
+/// The words the first administrator's password must not lean on.
+fn administrator_context(form: &CreationForm) -> Vec<String> {
+    password_context(&form.admin_username, Some((&form.slug, &form.name)))
+}
+
+fn as_strs(words: &[String]) -> Vec<&str> {
+    words.iter().map(String::as_str).collect()
 }

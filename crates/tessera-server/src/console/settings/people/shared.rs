@@ -12,7 +12,7 @@ use crate::console::ui::{self, unprocessable};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
-use tessera_core::password::{self, PasswordPolicyError};
+use tessera_core::password;
 use tessera_ops::people::{self, Person, PersonKind};
 use tessera_store::members::{self, MemberSummary};
 use tessera_store::roles::{self, EMPLOYEE, Role};
@@ -200,19 +200,10 @@ pub fn chosen_role<'r>(
     role
 }
 
-pub fn password_problem(err: &PasswordPolicyError) -> String {
-    let mut message = err.to_string();
-    if let Some(first) = message.get_mut(0..1) {
-        first.make_ascii_uppercase();
-    }
-    message.push('.');
-    message
-}
-
 /// A new password field; what was typed is never sent back.
 pub fn password_input(label: &str, errors: &FormErrors) -> Markup {
     let hint = format!(
-        "At least {} characters. Tell the person through a channel you trust.",
+        "At least {} characters, not common or easy to guess (a few uncommon words work well). Tell the person through a channel you trust.",
         password::MIN_PASSWORD_CHARS
     );
     ui::password_input("password", label, &hint, errors)

@@ -3,10 +3,12 @@
 
 use super::shared::{
     self, Activation, Creation, CreationStart, Kind, KindPaths, PersonPage, SELF_DEACTIVATE,
-    SELF_ROLE, chosen_role, password_input, password_problem, roles_of,
+    SELF_ROLE, chosen_role, password_input, roles_of,
 };
 use crate::AppState;
-use crate::console::form::{FormErrors, SubmittedForm, hash_new_password};
+use crate::console::form::{
+    FormErrors, SubmittedForm, hash_new_password, password_context, password_problem,
+};
 use crate::console::pages::{PageResult, Section, page};
 use crate::console::paths;
 use crate::console::session::SignedIn;
@@ -92,7 +94,12 @@ pub async fn create_user(
     {
         errors.add("username", taken(username.as_str()));
     }
-    if let Err(err) = NewPassword::parse(fields.text("password")) {
+    let context = password_context(
+        typed,
+        Some((member.organization_slug, member.organization_name)),
+    );
+    let context_words: Vec<&str> = context.iter().map(String::as_str).collect();
+    if let Err(err) = NewPassword::parse(fields.text("password"), &context_words) {
         errors.add("password", password_problem(&err));
     }
     let role = chosen_role(&roles, &fields, &mut errors);
@@ -102,7 +109,8 @@ pub async fn create_user(
     let (Some(username), Some(role), true) = (username, role, errors.is_empty()) else {
         return Ok(rejected(fields.text("role"), &errors));
     };
-    let password_hash = match hash_new_password(fields.text("password").to_owned()).await? {
+    let password_hash = match hash_new_password(fields.text("password").to_owned(), context).await?
+    {
         Ok(hash) => hash,
         Err(err) => {
             errors.add("password", password_problem(&err));
@@ -191,7 +199,12 @@ pub async fn reset_password(
 ) -> PageResult {
     let member = signed_in.administrator()?;
     let user = shared::find::<UserSummary>(&state, &member, &id).await?;
-    let password_hash = match hash_new_password(fields.text("password").to_owned()).await? {
+    let context = password_context(
+        &user.username,
+        Some((member.organization_slug, member.organization_name)),
+    );
+    let password_hash = match hash_new_password(fields.text("password").to_owned(), context).await?
+    {
         Ok(hash) => hash,
         Err(err) => {
             let (roles, _) = roles_of(&state, &member).await?;
