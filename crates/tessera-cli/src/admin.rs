@@ -12,7 +12,7 @@ use tessera_store::api_clients::NewClient;
 use tessera_store::client_applications::{self, Application, Decided};
 use tessera_store::organizations::{KeyCreationPolicy, Organization, RateLimit};
 use tessera_store::roles::{self, Role};
-use tessera_store::{DatabaseUrl, Db, PoolSettings, accounts, bots, format_ms, organizations};
+use tessera_store::{DatabaseUrl, Db, accounts, bots, format_ms, organizations};
 
 /// Who may create API keys, as `--who` names them.
 #[derive(clap::ValueEnum, Debug, Clone, Copy)]
@@ -209,7 +209,7 @@ pub enum AdminCommand {
 }
 
 pub async fn run(url: &DatabaseUrl, command: AdminCommand) -> anyhow::Result<()> {
-    let db = crate::serve::open_database(url, &PoolSettings::default()).await?;
+    let db = crate::serve::open_database(url, &crate::serve::command_line_pool()).await?;
     db.migrate()
         .await
         .context("cannot apply database migrations")?;

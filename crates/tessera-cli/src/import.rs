@@ -19,7 +19,7 @@ use tessera_core::resources::{self, Field, FieldKind, RESOURCES, Resource};
 use tessera_ops::Ops;
 use tessera_ops::records::Import;
 use tessera_store::records::{CreateOutcome, NewRecord};
-use tessera_store::{DatabaseUrl, PoolSettings, now_ms, organizations};
+use tessera_store::{DatabaseUrl, now_ms, organizations};
 
 #[derive(clap::Args)]
 pub struct ImportArgs {
@@ -38,7 +38,7 @@ const PROBLEMS_SHOWN: usize = 50;
 
 pub async fn run(url: &DatabaseUrl, args: &ImportArgs) -> anyhow::Result<()> {
     let resource = importable(&args.resource)?;
-    let db = crate::serve::open_database(url, &PoolSettings::default()).await?;
+    let db = crate::serve::open_database(url, &crate::serve::command_line_pool()).await?;
     db.migrate()
         .await
         .context("cannot apply database migrations")?;

@@ -135,6 +135,16 @@ pub struct ServeArgs {
     pub max_connections_per_ip: usize,
 }
 
+/// The pool of a one-off command (admin, import) next to a running
+/// server: it waits longer for the server's writes than a request would,
+/// since a person is waiting for it, not a client with a deadline.
+pub fn command_line_pool() -> PoolSettings {
+    PoolSettings {
+        sqlite_busy_timeout: std::time::Duration::from_secs(30),
+        ..PoolSettings::default()
+    }
+}
+
 impl ServeArgs {
     fn server_config(&self) -> anyhow::Result<ServerConfig> {
         let trusted_proxies = TrustedProxies::parse(&self.trusted_proxies)?;

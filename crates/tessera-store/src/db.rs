@@ -102,6 +102,9 @@ pub struct PoolSettings {
     pub acquire_timeout: Duration,
     /// How SQLite makes a commit durable; PostgreSQL ignores it.
     pub sqlite_durability: SqliteDurability,
+    /// How long a SQLite statement waits for another writer before
+    /// failing with "database is locked"; PostgreSQL ignores it.
+    pub sqlite_busy_timeout: Duration,
 }
 
 impl Default for PoolSettings {
@@ -110,6 +113,7 @@ impl Default for PoolSettings {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(5),
             sqlite_durability: SqliteDurability::Full,
+            sqlite_busy_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -211,7 +215,7 @@ impl Db {
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(settings.sqlite_durability.synchronous())
-                    .busy_timeout(Duration::from_secs(5))
+                    .busy_timeout(settings.sqlite_busy_timeout)
                     .foreign_keys(true);
                 let in_memory = url.raw.contains(":memory:") || url.raw.contains("mode=memory");
                 // Every connection to an in-memory database would see a

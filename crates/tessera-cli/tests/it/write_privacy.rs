@@ -373,7 +373,7 @@ async fn delete_conflicts_count_only_referrers_the_key_may_read(backend: Backend
     );
     let detail = pay_rates["detail"].as_str().unwrap();
     assert!(
-        detail.contains("1 pay-rates (employee_id) and records this API key may not read"),
+        detail.contains("1 pay rate (employee_id) and records this API key may not read"),
         "{detail}"
     );
     assert!(

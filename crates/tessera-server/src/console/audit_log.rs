@@ -378,7 +378,7 @@ fn entries_table(view: &View<'_>, results: &Results) -> Markup {
         @if results.rows.is_empty() {
             p #no-entries { "No entries match these filters." }
         } @else {
-            div.table-wrap {
+            div.table-wrap tabindex="0" {
                 table.stack #audit-entries {
                     thead {
                         tr {

@@ -143,7 +143,7 @@ pub fn matrix(draft: &PermissionDraft, holder: &str) -> Markup {
 /// script shows it (it has no name, so it is never posted).
 fn action_table(draft: &PermissionDraft, holder: &str) -> Markup {
     html! {
-        div.table-wrap {
+        div.table-wrap tabindex="0" {
             table.matrix #permission-matrix {
                 caption.hint { "Tick what the " (holder) " may do with each kind of record." }
                 thead {
@@ -265,7 +265,7 @@ pub fn detail(access: &Access) -> Markup {
             Access::Full => p #access-detail { "Full access: every action on every resource and every field, including resources and fields added later." },
             Access::Limited(set) if set.is_empty() => p #access-detail { "No access to any resource." },
             Access::Limited(set) => {
-                div.table-wrap {
+                div.table-wrap tabindex="0" {
                     table.stack #access-detail {
                         thead { tr { th { "Resource" } th { "Actions" } th { "Fields" } } }
                         tbody {

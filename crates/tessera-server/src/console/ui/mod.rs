@@ -236,7 +236,7 @@ pub fn table<T>(
     row: impl Fn(T) -> Markup,
 ) -> Markup {
     html! {
-        div.table-wrap {
+        div.table-wrap tabindex="0" {
             table.stack id=(id) {
                 thead { tr { @for column in columns { th scope="col" { (column) } } } }
                 tbody { @for item in items { (row(item)) } }

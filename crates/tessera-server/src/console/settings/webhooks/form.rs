@@ -179,7 +179,7 @@ fn event_picker(draft: &EndpointDraft, errors: &FormErrors) -> Markup {
                     checked[draft.subscribes(EVERY_EVENT)];
                 strong { "Every event" } " (including kinds added later)"
             }
-            div.table-wrap {
+            div.table-wrap tabindex="0" {
                 table.matrix #event-picker {
                     caption.hint { "Or tick the changes of each kind of record to send." }
                     thead { tr {
