@@ -147,22 +147,7 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
         .filter(|d| !d.allowed)
         .max_by_key(|d| (d.remaining == 0, d.retry_after_seconds));
     let mut response = match refused {
-        Some(decision) => {
-            let retry_after = decision.retry_after_seconds;
-            let limit = match decision.policy {
-                "key" => "this API key's own",
-                _ => "this organization's",
-            };
-            ApiError::new(
-                ErrorCode::RateLimited,
-                format!(
-                    "Too many requests: {limit} rate limit is reached; retry in {}.",
-                    tessera_core::error_code::seconds(retry_after)
-                ),
-            )
-            .with_retry_after(retry_after)
-            .into_response()
-        }
+        Some(decision) => rate_limited(decision),
         None => {
             parts.extensions.insert(ApiKeyAuth {
                 verdict: verdict.clone(),
@@ -176,6 +161,24 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
     }
     rate_limit_headers(response.headers_mut(), &decisions);
     response
+}
+
+/// The 429 of a refused request, naming the limit that was hit.
+fn rate_limited(decision: &Decision) -> Response {
+    let retry_after = decision.retry_after_seconds;
+    let limit = match decision.policy {
+        "key" => "this API key's own",
+        _ => "this organization's",
+    };
+    ApiError::new(
+        ErrorCode::RateLimited,
+        format!(
+            "Too many requests: {limit} rate limit is reached; retry in {}.",
+            tessera_core::error_code::seconds(retry_after)
+        ),
+    )
+    .with_retry_after(retry_after)
+    .into_response()
 }
 
 fn rate_limit_headers(headers: &mut HeaderMap, decisions: &[Decision]) {
