@@ -284,7 +284,10 @@ impl FromRequestParts<AppState> for PasswordAuth {
             } => {
                 return Err(ApiError::new(
                     ErrorCode::RateLimited,
-                    format!("Too many failed sign-ins; try again in {seconds} seconds."),
+                    format!(
+                        "Too many failed sign-ins; try again in {}.",
+                        tessera_core::error_code::seconds(seconds)
+                    ),
                 )
                 .with_retry_after(seconds));
             }
@@ -293,7 +296,10 @@ impl FromRequestParts<AppState> for PasswordAuth {
             } => {
                 return Err(ApiError::new(
                     ErrorCode::ServiceUnavailable,
-                    format!("Too many sign-ins are being checked right now; try again in {seconds} seconds."),
+                    format!(
+                        "Too many sign-ins are being checked right now; try again in {}.",
+                        tessera_core::error_code::seconds(seconds)
+                    ),
                 )
                 .with_retry_after(seconds));
             }

@@ -18,9 +18,8 @@ use tessera_store::audit::Actor;
 
 pub struct CurrentSession {
     pub account: Account,
-    pub csrf_token: String,
     pub token_hash: SecretHash,
-    /// The stored session, for its "last seen" record.
+    /// The stored session: its CSRF token and its "last seen" record.
     pub stored: tessera_store::sessions::Session,
 }
 
@@ -40,7 +39,7 @@ impl CurrentSession {
 
     /// Whether a submitted form carries this session's CSRF token.
     pub fn accepts_csrf(&self, submitted: &str) -> bool {
-        tokens_match(&self.csrf_token, submitted)
+        tokens_match(&self.stored.csrf_token, submitted)
     }
 }
 
@@ -67,7 +66,6 @@ pub async fn current(
     }
     Ok(Some(CurrentSession {
         account,
-        csrf_token: session.csrf_token.clone(),
         token_hash,
         stored: session,
     }))
@@ -101,7 +99,7 @@ impl SignedIn {
     }
 
     pub fn csrf(&self) -> &str {
-        &self.session.csrf_token
+        &self.session.stored.csrf_token
     }
 
     pub fn ip(&self) -> String {

@@ -282,7 +282,8 @@ async fn current_password_problem(
         | PasswordCheck::Busy {
             retry_after_seconds,
         } => Some(format!(
-            "Too many attempts; try again in {retry_after_seconds} seconds."
+            "Too many attempts; try again in {}.",
+            tessera_core::error_code::seconds(retry_after_seconds)
         )),
     })
 }

@@ -92,14 +92,20 @@ pub async fn sign_in(
             retry_after_seconds: retry,
         } => Ok(refused_for_now(
             StatusCode::TOO_MANY_REQUESTS,
-            format!("Too many sign-in attempts. Try again in {retry} seconds."),
+            format!(
+                "Too many sign-in attempts. Try again in {}.",
+                tessera_core::error_code::seconds(retry)
+            ),
             retry,
         )),
         PasswordCheck::Busy {
             retry_after_seconds: retry,
         } => Ok(refused_for_now(
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("Too many people are signing in right now. Try again in {retry} seconds."),
+            format!(
+                "Too many people are signing in right now. Try again in {}.",
+                tessera_core::error_code::seconds(retry)
+            ),
             retry,
         )),
         PasswordCheck::Refused(_) => Ok(login_form(
@@ -243,7 +249,10 @@ pub async fn submit_code(
         CodeCheck::Throttled {
             retry_after_seconds: retry,
         } => {
-            let message = format!("Too many wrong codes. Try again in {retry} seconds.");
+            let message = format!(
+                "Too many wrong codes. Try again in {}.",
+                tessera_core::error_code::seconds(retry)
+            );
             let mut response = code_form(
                 &state,
                 client,
