@@ -13,6 +13,7 @@ mod connections;
 mod console;
 mod docs;
 mod health;
+mod http_metrics;
 mod middleware;
 mod problem;
 mod state;

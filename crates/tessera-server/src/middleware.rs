@@ -1,15 +1,21 @@
-//! The middleware every request passes through, outermost first: request
-//! id and logging span, security headers, client address, problem
-//! rendering and failure logging, the API's own rules, metrics, panic
-//! catching, body limit.
+//! The middleware every request passes through. One layer, [`envelope`],
+//! does everything that wraps a whole request — request id and logging
+//! span, client address, the API's own rules, body limits, problem
+//! rendering, usage recording, metrics and security headers — because each
+//! separate `from_fn` layer clones and boxes the rest of the stack on every
+//! request: seven of them cost more than the empty `/healthz` itself
+//! (docs/performance.md). Inside it only panic catching and the body-limit
+//! marker remain.
 
 use crate::body_deadline::ReadDeadline;
 use crate::problem::is_api_path;
+use crate::usage::UsageInProgress;
 use crate::{ApiError, AppState};
 use axum::Router;
+use axum::body::HttpBody as _;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue, header};
-use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::IntoResponse;
 use axum::response::Response;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -18,7 +24,6 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 use tessera_core::ErrorCode;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::set_header::SetResponseHeaderLayer;
 use tracing::Instrument;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -29,6 +34,14 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; script-src 'self'; \
      img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// Headers every answer carries unless its handler set them.
+const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
+    (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::REFERRER_POLICY, "no-referrer"),
+];
+
 pub fn apply(router: Router<AppState>, state: AppState) -> Router<AppState> {
     let largest_body = state
         .config()
@@ -36,33 +49,92 @@ pub fn apply(router: Router<AppState>, state: AppState) -> Router<AppState> {
         .max(state.config().max_document_bytes);
     router
         .layer(DefaultBodyLimit::max(largest_body))
-        .layer(from_fn_with_state(state.clone(), limit_body))
         .layer(CatchPanicLayer::new())
-        .layer(from_fn(record_metrics))
-        .layer(from_fn_with_state(state.clone(), api_rules))
-        .layer(from_fn_with_state(
-            state.clone(),
-            crate::usage::record_usage,
-        ))
-        .layer(from_fn(crate::problem::render_problems))
-        .layer(from_fn_with_state(state, resolve_client))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
-        .layer(from_fn(assign_request_id))
+        .layer(from_fn_with_state(state, envelope))
+}
+
+/// What the envelope knows of a request before it is answered.
+pub(crate) struct Arrival {
+    pub(crate) started: Instant,
+    pub(crate) request_id: HeaderValue,
+    pub(crate) method: axum::http::Method,
+    uri: axum::http::Uri,
+    pub(crate) route: Option<MatchedPath>,
+    api: bool,
+}
+
+/// The whole request, inside its logging span: every log line of the
+/// request carries its id. An incoming `X-Request-Id` is echoed when
+/// well-formed (1–128 characters of letters, digits, `.`, `_`, `-`);
+/// otherwise one is made.
+async fn envelope(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let request_id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .filter(|v| is_acceptable_request_id(v.as_bytes()))
+        .cloned()
+        .unwrap_or_else(new_request_id);
+    let span = tracing::info_span!(
+        "request",
+        request_id = %String::from_utf8_lossy(request_id.as_bytes()),
+        method = %request.method(),
+        path = %request.uri().path(),
+    );
+    answer_in_envelope(state, request, next, request_id)
+        .instrument(span)
+        .await
+}
+
+async fn answer_in_envelope(
+    state: AppState,
+    mut request: Request,
+    next: Next,
+    request_id: HeaderValue,
+) -> Response {
+    let arrival = Arrival {
+        started: Instant::now(),
+        request_id,
+        method: request.method().clone(),
+        uri: request.uri().clone(),
+        route: request.extensions().get::<MatchedPath>().cloned(),
+        api: is_api_path(request.uri().path()),
+    };
+    let client = client_addr(&state, &request);
+    request.extensions_mut().insert(client);
+    let usage = arrival
+        .api
+        .then(|| UsageInProgress::begin(&state, &arrival, client))
+        .flatten();
+    let refused = if arrival.api {
+        refusal(&state, &request, client)
+    } else {
+        None
+    };
+    let response = match refused {
+        Some(refused) => refused.into_response(),
+        None => run_with_body_limits(&state, request, next).await,
+    };
+    let mut response =
+        crate::problem::render(response, &arrival.request_id, &arrival.method, &arrival.uri);
+    if let Some(usage) = usage {
+        usage.finish(state.usage(), &mut response);
+    }
+    record_metrics(&arrival, &response);
+    let headers = response.headers_mut();
+    if arrival.api {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    add_security_headers(headers);
+    headers.insert(REQUEST_ID, arrival.request_id);
+    response
+}
+
+fn add_security_headers(headers: &mut HeaderMap) {
+    for (name, value) in SECURITY_HEADERS {
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
 }
 
 /// Refuses bodies over the limit for their route: file uploads may be as
@@ -71,7 +143,7 @@ pub fn apply(router: Router<AppState>, state: AppState) -> Router<AppState> {
 /// body without one is cut off at the limit (extractors then answer 413).
 /// A body must also arrive in full within the route's read timeout (longer
 /// for uploads); a slower one is answered 400 and its connection closed.
-async fn limit_body(State(state): State<AppState>, request: Request, next: Next) -> Response {
+async fn run_with_body_limits(state: &AppState, request: Request, next: Next) -> Response {
     let config = state.config();
     let upload = request.method() == axum::http::Method::POST && is_upload(request.uri().path());
     let (limit, read_timeout) = if upload {
@@ -87,6 +159,10 @@ async fn limit_body(State(state): State<AppState>, request: Request, next: Next)
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    // Most requests (every GET) have no body: nothing to bound or time.
+    if declared.is_none_or(|length| length == 0) && request.body().is_end_stream() {
+        return next.run(request).await;
+    }
     let too_slow = Arc::new(AtomicBool::new(false));
     let mut response = if declared.is_some_and(|length| length > limit as u64) {
         (
@@ -131,28 +207,6 @@ fn is_upload(path: &str) -> bool {
         .is_some_and(|resource| resource.upload)
 }
 
-/// Echoes a well-formed incoming `X-Request-Id` (1–128 characters of
-/// letters, digits, `.`, `_`, `-`), or makes one; puts it on the request,
-/// the response and every log line of the request.
-async fn assign_request_id(mut request: Request, next: Next) -> Response {
-    let id = request
-        .headers()
-        .get(&REQUEST_ID)
-        .filter(|v| is_acceptable_request_id(v.as_bytes()))
-        .cloned()
-        .unwrap_or_else(new_request_id);
-    request.headers_mut().insert(REQUEST_ID, id.clone());
-    let span = tracing::info_span!(
-        "request",
-        request_id = %String::from_utf8_lossy(id.as_bytes()),
-        method = %request.method(),
-        path = %request.uri().path(),
-    );
-    let mut response = next.run(request).instrument(span).await;
-    response.headers_mut().insert(REQUEST_ID, id);
-    response
-}
-
 /// A new request id: a random per-process prefix and a counter. Unique
 /// across instances without a system call per request; request ids are
 /// labels, not secrets, so they need not be unpredictable.
@@ -180,11 +234,7 @@ pub struct ClientAddr {
     pub forwarded_https: bool,
 }
 
-async fn resolve_client(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+fn client_addr(state: &AppState, request: &Request) -> ClientAddr {
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -201,36 +251,20 @@ async fn resolve_client(
             .headers()
             .get("x-forwarded-proto")
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
-    request.extensions_mut().insert(ClientAddr {
+    ClientAddr {
         ip,
         forwarded_https,
-    });
-    next.run(request).await
-}
-
-/// The rules of every API request and answer, whatever route (or none)
-/// serves it: answers are never cached, since they carry personal data and
-/// raw keys; and two refusals come before anything else.
-async fn api_rules(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if !is_api_path(request.uri().path()) {
-        return next.run(request).await;
     }
-    let mut response = match refusal(&state, &request) {
-        Some(refused) => refused.into_response(),
-        None => next.run(request).await,
-    };
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }
 
-/// Browsers from other origins (the API is server-to-server, and never
-/// sends CORS headers) and keys in the query string (URLs end up in logs).
-fn refusal(state: &AppState, request: &Request) -> Option<ApiError> {
+/// The API's two refusals that come before anything else: browsers from
+/// other origins (the API is server-to-server, and never sends CORS
+/// headers) and keys in the query string (URLs end up in logs). API
+/// answers are also never cached (the envelope sets `no-store`), since
+/// they carry personal data and raw keys.
+fn refusal(state: &AppState, request: &Request, client: ClientAddr) -> Option<ApiError> {
     if let Some(origin) = request.headers().get(header::ORIGIN) {
-        let client = request.extensions().get::<ClientAddr>().copied();
-        let https = state.config().secure_cookies || client.is_some_and(|c| c.forwarded_https);
+        let https = state.config().secure_cookies || client.forwarded_https;
         let host = request
             .headers()
             .get(header::HOST)
@@ -260,31 +294,15 @@ fn refusal(state: &AppState, request: &Request) -> Option<ApiError> {
     None
 }
 
-const KNOWN_METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
-
-/// Counts requests and times them by route template (never the raw path,
+/// Counts the request and times it by route template (never the raw path,
 /// which would let clients create unbounded label values) and status.
-async fn record_metrics(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = KNOWN_METHODS
-        .into_iter()
-        .find(|m| *m == request.method().as_str())
-        .unwrap_or("OTHER");
-    let response = next.run(request).await;
-    let elapsed = started.elapsed();
-    let status = response.status().as_u16().to_string();
-    let labels = [
-        ("method", method.to_owned()),
-        ("route", route),
-        ("status", status),
-    ];
-    metrics::counter!("tessera_http_requests_total", &labels).increment(1);
-    metrics::histogram!("tessera_http_request_duration_seconds", &labels)
-        .record(elapsed.as_secs_f64());
+fn record_metrics(arrival: &Arrival, response: &Response) {
+    let elapsed = arrival.started.elapsed();
+    let route = arrival
+        .route
+        .as_ref()
+        .map_or("unmatched", MatchedPath::as_str);
+    crate::http_metrics::record(&arrival.method, route, response.status(), elapsed);
     tracing::info!(
         status = response.status().as_u16(),
         // Whole microseconds: a float of milliseconds prints binary noise
@@ -292,7 +310,6 @@ async fn record_metrics(request: Request, next: Next) -> Response {
         latency_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
         "request completed"
     );
-    response
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! details.
 //!
 //! Handlers return [`ApiError`]; it travels in the response's extensions to
-//! [`render_problems`], the middleware that knows the request id and writes
+//! [`render`], the middleware that knows the request id and writes
 //! the body. The same middleware turns any bare error status produced outside
 //! Tessera's handlers on an `/api` path (the body-limit layer, the router's
 //! 404/405, a caught panic) into a problem too, so every API error has one
@@ -10,9 +10,7 @@
 //! or console, so each is logged once and with its request id.
 
 use crate::console::pages;
-use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use std::error::Error;
@@ -28,7 +26,7 @@ pub fn is_api_path(path: &str) -> bool {
 }
 
 /// An unexpected failure behind an answer, carried in the response's
-/// extensions so that [`render_problems`] logs it, with the request id.
+/// extensions so that [`render`] logs it, with the request id.
 /// Whoever answers with it only says that something went wrong.
 #[derive(Debug, Clone)]
 pub struct Failure(Arc<dyn Error + Send + Sync>);
@@ -38,7 +36,7 @@ impl Failure {
         Failure(Arc::from(source.into()))
     }
 
-    /// Puts the failure on `response` for [`render_problems`] to log.
+    /// Puts the failure on `response` for [`render`] to log.
     pub fn attach(self, response: &mut Response) {
         response.extensions_mut().insert(self);
     }
@@ -80,7 +78,7 @@ impl ApiError {
     }
 
     /// An unexpected failure: the answer reveals nothing of it, and
-    /// [`render_problems`] logs it in full.
+    /// [`render`] logs it in full.
     pub fn internal(source: impl Into<Box<dyn Error + Send + Sync>>) -> Self {
         ApiError {
             failure: Some(Failure::new(source)),
@@ -144,7 +142,7 @@ impl From<tessera_ops::OpError> for ApiError {
     }
 }
 
-/// Carried in a response's extensions until [`render_problems`] writes it.
+/// Carried in a response's extensions until [`render`] writes it.
 #[derive(Clone)]
 struct PendingProblem(Arc<ApiError>);
 
@@ -164,32 +162,27 @@ impl IntoResponse for ApiError {
 }
 
 /// Logs unexpected failures, writes pending problems, and converts bare
-/// error statuses on API paths.
-pub async fn render_problems(request: Request, next: Next) -> Response {
-    let api = is_api_path(request.uri().path());
-    let request_id = request
-        .headers()
-        .get(crate::middleware::REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let mut response = next.run(request).await;
-
+/// error statuses on API paths: the last step of every answer (see
+/// `middleware::envelope`).
+pub(crate) fn render(
+    mut response: Response,
+    request_id: &HeaderValue,
+    method: &Method,
+    uri: &Uri,
+) -> Response {
+    let request_id = request_id.to_str().unwrap_or_default();
     if let Some(Failure(source)) = response.extensions_mut().remove::<Failure>() {
         tracing::error!(%request_id, error = %source, "internal error");
     }
-    let pending = response.extensions().get::<PendingProblem>().cloned();
+    let pending = response.extensions_mut().remove::<PendingProblem>();
     let problem = match pending {
-        Some(PendingProblem(problem)) => (*problem).clone(),
-        None if api && is_bare_error(&response) => {
-            generic_problem(response.status(), &method, &path)
+        Some(PendingProblem(problem)) => problem,
+        None if is_api_path(uri.path()) && is_bare_error(&response) => {
+            Arc::new(generic_problem(response.status(), method, uri.path()))
         }
         None => return response,
     };
     let (mut parts, _) = response.into_parts();
-    parts.extensions.remove::<PendingProblem>();
     parts.headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
@@ -206,7 +199,7 @@ pub async fn render_problems(request: Request, next: Next) -> Response {
             HeaderValue::from_static("Basic realm=\"Tessera\", charset=\"UTF-8\""),
         );
     }
-    Response::from_parts(parts, problem.body(&request_id).to_string().into())
+    Response::from_parts(parts, problem.body(request_id).to_string().into())
 }
 
 fn is_bare_error(response: &Response) -> bool {
@@ -283,7 +276,8 @@ mod tests {
     use crate::console::pages::PageError;
     use axum::Router;
     use axum::body::{Body, to_bytes};
-    use axum::middleware::from_fn;
+    use axum::extract::Request;
+    use axum::middleware::{Next, from_fn};
     use axum::routing::get;
     use tower::ServiceExt;
 
@@ -297,7 +291,15 @@ mod tests {
                 "/failing-page",
                 get(|| async { PageError::internal("the disk is on fire") }),
             )
-            .layer(from_fn(render_problems));
+            .layer(from_fn(|request: Request, next: Next| async move {
+                let (method, uri) = (request.method().clone(), request.uri().clone());
+                render(
+                    next.run(request).await,
+                    &HeaderValue::from_static("r1"),
+                    &method,
+                    &uri,
+                )
+            }));
         let request = Request::builder().uri(path).body(Body::empty()).unwrap();
         let response = router.oneshot(request).await.unwrap();
         let (parts, body) = response.into_parts();

@@ -10,19 +10,17 @@
 //! ([`FieldsReturned`]).
 
 use crate::AppState;
-use crate::middleware::{ClientAddr, REQUEST_ID};
-use crate::problem::is_api_path;
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
+use crate::middleware::{Arrival, ClientAddr};
+use axum::extract::MatchedPath;
 use axum::response::Response;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tessera_access::keys::Verdict;
 use tessera_core::usage::{DAY_MS, ROLLUP_RETENTION_DAYS, UNMATCHED_ROUTE};
-use tessera_store::usage::{self as store, RequestRecord};
+use tessera_store::usage::{self as store, RequestRecord, SqliteUsageWriter};
 pub use tessera_store::usage::{FieldsRead, FieldsReturned};
-use tessera_store::{Db, now_ms};
+use tessera_store::{Db, StoreError, now_ms};
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 
@@ -162,15 +160,60 @@ struct Writer {
 
 impl Writer {
     async fn run(self, mut queue: mpsc::Receiver<RequestRecord>) {
+        let mut sqlite = match SqliteUsageWriter::open(&self.db).await {
+            Ok(writer) => writer,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot open the usage writer's own SQLite connection; writing through the pool");
+                None
+            }
+        };
         let mut batch = Vec::with_capacity(self.batch_rows);
         loop {
             let stopping = self.gather(&mut queue, &mut batch).await;
-            for chunk in batch.chunks(self.batch_rows) {
-                self.write(chunk).await;
-            }
+            batch = match sqlite.take() {
+                Some(writer) => {
+                    let (writer, written) = self.write_on_sqlite_file(writer, batch).await;
+                    sqlite = writer;
+                    written
+                }
+                None => {
+                    for chunk in batch.chunks(self.batch_rows) {
+                        let started = Instant::now();
+                        let result = store::write_batch(&self.db, chunk).await;
+                        count_batch(chunk.len(), started, result);
+                    }
+                    batch
+                }
+            };
             batch.clear();
             if stopping {
                 return;
+            }
+        }
+    }
+
+    /// Writes `batch` through the file's own connection on a blocking
+    /// thread, and hands both back for the next batch.
+    async fn write_on_sqlite_file(
+        &self,
+        mut writer: SqliteUsageWriter,
+        batch: Vec<RequestRecord>,
+    ) -> (Option<SqliteUsageWriter>, Vec<RequestRecord>) {
+        let batch_rows = self.batch_rows;
+        let written = tokio::task::spawn_blocking(move || {
+            for chunk in batch.chunks(batch_rows) {
+                let started = Instant::now();
+                let result = writer.write_batch(chunk);
+                count_batch(chunk.len(), started, result);
+            }
+            (writer, batch)
+        })
+        .await;
+        match written {
+            Ok((writer, batch)) => (Some(writer), batch),
+            Err(err) => {
+                tracing::error!(error = %err, "the usage writer's thread failed; writing through the pool from now on");
+                (None, Vec::with_capacity(batch_rows))
             }
         }
     }
@@ -197,21 +240,20 @@ impl Writer {
         }
         stopping
     }
+}
 
-    async fn write(&self, batch: &[RequestRecord]) {
-        let started = Instant::now();
-        match store::write_batch(&self.db, batch).await {
-            Ok(()) => {
-                metrics::counter!("tessera_usage_records_written_total")
-                    .increment(batch.len() as u64);
-                metrics::histogram!("tessera_usage_batch_write_duration_seconds")
-                    .record(started.elapsed().as_secs_f64());
-            }
-            Err(err) => {
-                tracing::warn!(error = %err, records = batch.len(), "could not write usage records; they are dropped");
-                metrics::counter!("tessera_usage_records_dropped_total")
-                    .increment(batch.len() as u64);
-            }
+/// Counts a written batch (and how long it took), or a failed one as
+/// dropped.
+fn count_batch(records: usize, started: Instant, result: Result<(), StoreError>) {
+    match result {
+        Ok(()) => {
+            metrics::counter!("tessera_usage_records_written_total").increment(records as u64);
+            metrics::histogram!("tessera_usage_batch_write_duration_seconds")
+                .record(started.elapsed().as_secs_f64());
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, records, "could not write usage records; they are dropped");
+            metrics::counter!("tessera_usage_records_dropped_total").increment(records as u64);
         }
     }
 }
@@ -235,69 +277,67 @@ async fn prune_regularly(db: Db, settings: UsageSettings) {
     }
 }
 
-const KNOWN_METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+/// A request being recorded: what is known when it arrives.
+pub(crate) struct UsageInProgress {
+    started: Instant,
+    at: i64,
+    route: String,
+    method: &'static str,
+    client_ip: String,
+    request_id: String,
+}
 
-/// Middleware: records every request under `/api/`, answered or refused.
-/// Per request it only builds the record and queues it; nothing waits.
-pub(crate) async fn record_usage(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let recorder = state.usage();
-    if !recorder.is_recording() || !is_api_path(request.uri().path()) {
-        return next.run(request).await;
+impl UsageInProgress {
+    /// Starts recording an API request, unless recording is off.
+    pub(crate) fn begin(
+        state: &AppState,
+        arrival: &Arrival,
+        client: ClientAddr,
+    ) -> Option<UsageInProgress> {
+        state.usage().is_recording().then(|| UsageInProgress {
+            started: arrival.started,
+            at: now_ms(),
+            route: arrival
+                .route
+                .as_ref()
+                .map_or(UNMATCHED_ROUTE, MatchedPath::as_str)
+                .to_owned(),
+            method: crate::http_metrics::method_label(&arrival.method),
+            client_ip: client.ip.to_string(),
+            request_id: arrival.request_id.to_str().unwrap_or_default().to_owned(),
+        })
     }
-    let started = Instant::now();
-    let at = now_ms();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or(UNMATCHED_ROUTE, MatchedPath::as_str)
-        .to_owned();
-    let method = KNOWN_METHODS
-        .into_iter()
-        .find(|m| *m == request.method().as_str())
-        .unwrap_or("OTHER");
-    let client_ip = request
-        .extensions()
-        .get::<ClientAddr>()
-        .map(|c| c.ip.to_string())
-        .unwrap_or_default();
-    let request_id = request
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let mut response = next.run(request).await;
-    let identity = response.extensions_mut().remove::<UsageIdentity>();
-    let fields = response
-        .extensions_mut()
-        .remove::<FieldsReturned>()
-        .unwrap_or_default();
-    let (organization_id, key_id, client_id) = match identity {
-        Some(UsageIdentity(verdict)) => (
-            Some(verdict.key.organization_id.clone()),
-            Some(verdict.key.id.as_str().to_owned()),
-            verdict.client_id,
-        ),
-        None => (None, None, None),
-    };
-    recorder.record(RequestRecord {
-        at,
-        organization_id,
-        key_id,
-        client_id,
-        method,
-        route,
-        status: response.status().as_u16(),
-        latency_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
-        client_ip,
-        request_id,
-        fields,
-    });
-    response
+
+    /// Queues the record of the answered (or refused) request; inner layers
+    /// left who asked and what was read in the response's extensions.
+    pub(crate) fn finish(self, recorder: &UsageRecorder, response: &mut Response) {
+        let identity = response.extensions_mut().remove::<UsageIdentity>();
+        let fields = response
+            .extensions_mut()
+            .remove::<FieldsReturned>()
+            .unwrap_or_default();
+        let (organization_id, key_id, client_id) = match identity {
+            Some(UsageIdentity(verdict)) => (
+                Some(verdict.key.organization_id.clone()),
+                Some(verdict.key.id.as_str().to_owned()),
+                verdict.client_id,
+            ),
+            None => (None, None, None),
+        };
+        recorder.record(RequestRecord {
+            at: self.at,
+            organization_id,
+            key_id,
+            client_id,
+            method: self.method,
+            route: self.route,
+            status: response.status().as_u16(),
+            latency_ms: i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX),
+            client_ip: self.client_ip,
+            request_id: self.request_id,
+            fields,
+        });
+    }
 }
 
 #[cfg(test)]

@@ -419,33 +419,74 @@ struct VerificationRow {
     key_rate_limit_burst: Option<i64>,
 }
 
+/// One indexed lookup by hash; the joins are primary-key lookups.
+const VERIFICATION_READ: &str = "SELECT k.id, k.name, k.organization_id, o.slug AS organization_slug,
+        o.rate_limit_per_second, o.rate_limit_burst,
+        k.owner_account_id, k.owner_bot_id,
+        COALESCE(a.username, b.name) AS owner_name,
+        COALESCE(a.active, b.active) AS owner_active,
+        owner_role.permissions AS owner_role_permissions,
+        k.permissions, k.role_id AS linked_role_id, linked_role.permissions AS linked_role_permissions,
+        k.expires_at, k.revoked_at, k.ip_allowlist, k.client_id,
+        k.rate_limit_per_second AS key_rate_limit_per_second, k.rate_limit_burst AS key_rate_limit_burst
+     FROM api_keys k
+     JOIN organizations o ON o.id = k.organization_id
+     LEFT JOIN accounts a ON a.id = k.owner_account_id
+     LEFT JOIN bot_users b ON b.id = k.owner_bot_id
+     JOIN roles owner_role ON owner_role.id = COALESCE(a.role_id, b.role_id)
+     LEFT JOIN roles linked_role ON linked_role.id = k.role_id
+     WHERE k.key_hash = $1";
+
+impl VerificationRow {
+    /// The row from a SQLite read, columns in `VERIFICATION_READ`'s order.
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(VerificationRow {
+            id: row.get(0)?,
+            name: row.get(1)?,
+            organization_id: row.get(2)?,
+            organization_slug: row.get(3)?,
+            rate_limit_per_second: row.get(4)?,
+            rate_limit_burst: row.get(5)?,
+            owner_account_id: row.get(6)?,
+            owner_bot_id: row.get(7)?,
+            owner_name: row.get(8)?,
+            owner_active: row.get(9)?,
+            owner_role_permissions: row.get(10)?,
+            permissions: row.get(11)?,
+            linked_role_id: row.get(12)?,
+            linked_role_permissions: row.get(13)?,
+            expires_at: row.get(14)?,
+            revoked_at: row.get(15)?,
+            ip_allowlist: row.get(16)?,
+            client_id: row.get(17)?,
+            key_rate_limit_per_second: row.get(18)?,
+            key_rate_limit_burst: row.get(19)?,
+        })
+    }
+}
+
+/// Everything verification needs about the key with this hash. On a SQLite
+/// file the read runs on the calling thread (see `sqlite_reads`): a cache
+/// miss then costs the lookup itself, not two thread hand-offs.
 pub async fn for_verification(
     db: &Db,
     key_hash: &SecretHash,
 ) -> Result<Option<KeyForVerification>, StoreError> {
-    let row: Option<VerificationRow> = on_pool!(db, |pool| {
-        sqlx::query_as(
-            "SELECT k.id, k.name, k.organization_id, o.slug AS organization_slug,
-                    o.rate_limit_per_second, o.rate_limit_burst,
-                    k.owner_account_id, k.owner_bot_id,
-                    COALESCE(a.username, b.name) AS owner_name,
-                    COALESCE(a.active, b.active) AS owner_active,
-                    owner_role.permissions AS owner_role_permissions,
-                    k.permissions, k.role_id AS linked_role_id, linked_role.permissions AS linked_role_permissions,
-                    k.expires_at, k.revoked_at, k.ip_allowlist, k.client_id,
-                    k.rate_limit_per_second AS key_rate_limit_per_second, k.rate_limit_burst AS key_rate_limit_burst
-             FROM api_keys k
-             JOIN organizations o ON o.id = k.organization_id
-             LEFT JOIN accounts a ON a.id = k.owner_account_id
-             LEFT JOIN bot_users b ON b.id = k.owner_bot_id
-             JOIN roles owner_role ON owner_role.id = COALESCE(a.role_id, b.role_id)
-             LEFT JOIN roles linked_role ON linked_role.id = k.role_id
-             WHERE k.key_hash = $1",
-        )
-        .bind(key_hash.as_str())
-        .fetch_optional(pool)
-        .await?
-    });
+    let row: Option<VerificationRow> = match crate::sqlite_reads::SqliteFile::of_db(db) {
+        Some(file) => crate::sqlite_reads::read(&file, |connection| {
+            use rusqlite::OptionalExtension;
+            connection
+                .prepare_cached(VERIFICATION_READ)?
+                .query_row([key_hash.as_str()], VerificationRow::from_sqlite)
+                .optional()
+        })?,
+        None => on_pool!(db, |pool| {
+            sqlx::query_as(VERIFICATION_READ)
+                .bind(key_hash.as_str())
+                .fetch_optional(pool)
+                .await?
+        }),
+    };
     let Some(row) = row else {
         return Ok(None);
     };

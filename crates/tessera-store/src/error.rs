@@ -16,6 +16,9 @@ pub enum StoreError {
     /// A read on the synchronous SQLite path failed.
     #[error("database read failed: {0}")]
     Read(String),
+    /// A write on the synchronous SQLite path (the usage writer) failed.
+    #[error("database write failed: {0}")]
+    Write(String),
 }
 
 /// The constraint a conflicting write ran into, as the database named it.

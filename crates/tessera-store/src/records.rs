@@ -167,7 +167,7 @@ pub async fn list(db: &Db, query: &ListQuery<'_>) -> Result<Vec<RecordText>, Sto
     binds.push(Bind::Integer(query.limit));
     sql.push_str(&format!(" ORDER BY r.id LIMIT ${}", binds.len()));
 
-    if let Some(file) = sqlite_file(db) {
+    if let Some(file) = sqlite_reads::SqliteFile::of_db(db) {
         let rows = sqlite_reads::read(&file, |connection| {
             let mut statement = connection.prepare_cached(&sql)?;
             let values = binds.iter().map(|bind| match bind {
@@ -214,7 +214,7 @@ pub async fn get_text(
     resource: &str,
     id: &str,
 ) -> Result<Option<RecordText>, StoreError> {
-    Ok(match sqlite_file(db) {
+    Ok(match sqlite_reads::SqliteFile::of_db(db) {
         Some(file) => sqlite_reads::read(&file, |connection| {
             connection
                 .prepare_cached(GET_RECORD)?
@@ -230,14 +230,6 @@ pub async fn get_text(
                 .await?
         }),
     })
-}
-
-/// The SQLite file record reads can use directly (see `sqlite_reads`).
-fn sqlite_file(db: &Db) -> Option<sqlite_reads::SqliteFile> {
-    match db {
-        Db::Sqlite(pool) => sqlite_reads::SqliteFile::of(pool),
-        Db::Postgres(_) => None,
-    }
 }
 
 fn record_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RecordText> {

@@ -40,8 +40,34 @@ impl SqliteFile {
         (!in_memory).then_some(SqliteFile(options))
     }
 
+    /// The database's file, if it is a SQLite file.
+    pub(crate) fn of_db(db: &crate::Db) -> Option<SqliteFile> {
+        match db {
+            crate::Db::Sqlite(pool) => SqliteFile::of(pool),
+            crate::Db::Postgres(_) => None,
+        }
+    }
+
     fn path(&self) -> &Path {
         self.0.get_filename()
+    }
+
+    /// A connection that may write, for a background writer that keeps it
+    /// (the usage writer): `synchronous` as `PRAGMA synchronous` reads on
+    /// the pool, and waiting up to `lock_wait` for the write lock.
+    pub(crate) fn open_writer(
+        &self,
+        synchronous: i64,
+        lock_wait: Duration,
+    ) -> rusqlite::Result<Connection> {
+        let connection = Connection::open_with_flags(
+            self.path(),
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        connection.busy_timeout(lock_wait)?;
+        connection.pragma_update(None, "synchronous", synchronous)?;
+        connection.set_prepared_statement_cache_capacity(8);
+        Ok(connection)
     }
 }
 

@@ -14,10 +14,12 @@ use tessera_core::usage::{
 };
 
 mod reads;
+mod sqlite_writer;
 pub use reads::{
     FieldReads, KeyReach, LoggedRequest, OrganizationTotals, RequestFilter, hourly_series,
     key_reach, list_requests, organization_totals, read_counts, requests_since,
 };
+pub use sqlite_writer::SqliteUsageWriter;
 
 /// The prefix of request log ids; ids carry the request's time.
 pub const REQUEST_ID_PREFIX: &str = "req";
@@ -94,13 +96,14 @@ type DailyKey<'a> = (&'a str, i64, &'a str, &'a str, &'a str, i64);
 /// `(organization, resource, field, day, key)`.
 type FieldReadKey<'a> = (&'a str, &'static str, &'static str, i64, &'a str);
 
-/// Writes a batch: its raw rows, and its sums into the daily roll-ups and
-/// field reads, in one transaction. Roll-up rows are written in key order
-/// so that instances writing at once never deadlock on PostgreSQL.
-pub async fn write_batch(db: &Db, batch: &[RequestRecord]) -> Result<(), StoreError> {
-    if batch.is_empty() {
-        return Ok(());
-    }
+/// A batch's sums: its daily roll-up rows and its field reads, each in key
+/// order.
+struct BatchSums<'a> {
+    daily: Vec<(DailyKey<'a>, (i64, LatencyHistogram))>,
+    reads: Vec<(FieldReadKey<'a>, i64)>,
+}
+
+fn summarize(batch: &[RequestRecord]) -> BatchSums<'_> {
     let mut daily: BTreeMap<DailyKey<'_>, (i64, LatencyHistogram)> = BTreeMap::new();
     let mut reads: BTreeMap<FieldReadKey<'_>, i64> = BTreeMap::new();
     for record in batch {
@@ -129,16 +132,29 @@ pub async fn write_batch(db: &Db, batch: &[RequestRecord]) -> Result<(), StoreEr
             }
         }
     }
+    BatchSums {
+        daily: daily.into_iter().collect(),
+        reads: reads.into_iter().collect(),
+    }
+}
+
+/// Writes a batch: its raw rows, and its sums into the daily roll-ups and
+/// field reads, in one transaction. Roll-up rows are written in key order
+/// so that instances writing at once never deadlock on PostgreSQL. (On a
+/// SQLite file the server writes through [`SqliteUsageWriter`] instead.)
+pub async fn write_batch(db: &Db, batch: &[RequestRecord]) -> Result<(), StoreError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let sums = summarize(batch);
     let mut tx = db.begin().await?;
     for chunk in batch.chunks(ROWS_PER_STATEMENT) {
         insert_requests(&mut tx, chunk).await?;
     }
-    let daily: Vec<_> = daily.into_iter().collect();
-    for chunk in daily.chunks(ROWS_PER_STATEMENT) {
+    for chunk in sums.daily.chunks(ROWS_PER_STATEMENT) {
         add_to_daily(&mut tx, chunk).await?;
     }
-    let reads: Vec<_> = reads.into_iter().collect();
-    for chunk in reads.chunks(ROWS_PER_STATEMENT) {
+    for chunk in sums.reads.chunks(ROWS_PER_STATEMENT) {
         add_field_reads(&mut tx, chunk).await?;
     }
     tx.commit().await

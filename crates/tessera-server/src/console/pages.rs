@@ -280,7 +280,7 @@ pub struct PageError(Box<Response>);
 
 impl PageError {
     /// An unexpected failure: the page only says something went wrong, and
-    /// `render_problems` logs the failure with the request id.
+    /// `problem::render` logs the failure with the request id.
     pub fn internal(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> PageError {
         let mut response = internal_error();
         Failure::new(source).attach(&mut response);
