@@ -1,7 +1,7 @@
-//! The middleware every request passes through, outermost first: request
-//! id and logging span, security headers, client address, problem
-//! rendering and failure logging, the API's own rules, metrics, panic
-//! catching, body limit.
+//! The middleware every request passes through, outermost first: closing
+//! connections while the process drains, request id and logging span,
+//! security headers, client address, problem rendering and failure
+//! logging, the API's own rules, metrics, panic catching, body limit.
 
 use crate::body_deadline::ReadDeadline;
 use crate::problem::is_api_path;
@@ -45,7 +45,7 @@ pub fn apply(router: Router<AppState>, state: AppState) -> Router<AppState> {
             crate::usage::record_usage,
         ))
         .layer(from_fn(crate::problem::render_problems))
-        .layer(from_fn_with_state(state, resolve_client))
+        .layer(from_fn_with_state(state.clone(), resolve_client))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),
@@ -63,6 +63,26 @@ pub fn apply(router: Router<AppState>, state: AppState) -> Router<AppState> {
             HeaderValue::from_static("no-referrer"),
         ))
         .layer(from_fn(assign_request_id))
+        .layer(from_fn_with_state(state, close_connections_while_draining))
+}
+
+/// While the process drains, each HTTP/1 answer asks its client to close
+/// the connection, so a kept-alive client (or a proxy's pooled connection)
+/// reconnects, and lands on an instance that is staying. HTTP/2 forbids
+/// the header; its connections get GOAWAY when the listener closes.
+async fn close_connections_while_draining(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let http1 = request.version() < axum::http::Version::HTTP_2;
+    let mut response = next.run(request).await;
+    if http1 && state.is_draining() {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// Refuses bodies over the limit for their route: file uploads may be as
