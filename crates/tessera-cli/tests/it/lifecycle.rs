@@ -90,7 +90,10 @@ async fn ready(http: &reqwest::Client, base: &str) -> (u16, String) {
     let response = http.get(format!("{base}/readyz")).send().await.unwrap();
     let status = response.status().as_u16();
     let body: serde_json::Value = response.json().await.unwrap();
-    (status, body["status"].as_str().unwrap_or_default().to_owned())
+    (
+        status,
+        body["status"].as_str().unwrap_or_default().to_owned(),
+    )
 }
 
 async fn demo_is_idempotent_and_its_printed_credentials_work(backend: Backend) {
