@@ -32,7 +32,15 @@ port="${TESSERA_CLUSTER_PORT:-8080}"
 
 die() { echo "cluster.sh: $*" >&2; exit 1; }
 
-alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# A process is running unless it is gone or a zombie: an exited instance
+# stays a zombie until init reaps it, which some containers do slowly.
+running() {
+    local state
+    state="$(ps -o stat= -p "$1" 2>/dev/null)" || return 1
+    [ -n "$state" ] && [ "${state:0:1}" != Z ]
+}
+
+alive() { [ -f "$1" ] && running "$(cat "$1")"; }
 
 # The binary, built unless the caller names one.
 resolve_binary() {
@@ -223,7 +231,7 @@ stop_instance() {
     kill -"$2" "$pid"
     # The drain delay plus in-flight requests; past that, it is stuck.
     for _ in $(seq 1 900); do
-        kill -0 "$pid" 2>/dev/null || return 0
+        running "$pid" || return 0
         sleep 0.1
     done
     kill -KILL "$pid" 2>/dev/null || true
