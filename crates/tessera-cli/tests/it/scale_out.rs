@@ -233,8 +233,13 @@ async fn the_organisation_limit_holds_across_instances(cluster: &HaproxyCluster,
     let (rate, burst) = (100.0, 50.0);
     cluster.seed("limited", 100, 50);
     let (_, key) = cluster.create_key("limited", "hammer").await;
-    let (admitted, refused, elapsed) =
-        hammer(&[cluster.url.clone()], &key, 8, Duration::from_secs(3)).await;
+    let (admitted, refused, elapsed) = hammer(
+        std::slice::from_ref(&cluster.url),
+        &key,
+        8,
+        Duration::from_secs(3),
+    )
+    .await;
     assert!(refused > 0, "the load never reached the limit");
     if redis {
         assert_within_two_percent(admitted, rate, burst, elapsed);
