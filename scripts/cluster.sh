@@ -123,9 +123,10 @@ backend instances
     balance roundrobin
     option httpchk GET /readyz
     http-check expect status 200
-    acl replay_safe method GET HEAD OPTIONS PUT DELETE
+    acl read_only method GET HEAD OPTIONS
+    acl create method POST
     acl idempotency_key req.hdr(idempotency-key) -m found
-    http-request disable-l7-retry unless replay_safe || idempotency_key
+    http-request disable-l7-retry unless read_only || create idempotency_key
     default-server check inter 500ms fall 1 rise 2
 EOF
     for n in $(seq 1 "$instances"); do
@@ -173,7 +174,7 @@ up() {
     fi
     # HAProxy on loopback is the only proxy whose X-Forwarded-For is believed.
     export TESSERA_TRUSTED_PROXIES="${TESSERA_TRUSTED_PROXIES:-127.0.0.1/32}"
-    "$bin" migrate >/dev/null
+    TESSERA_LOG=warn "$bin" migrate >/dev/null
     # `restart` starts instances with the same binary and settings.
     {
         echo "bin=$(printf '%q' "$bin") instances=$instances port=$port"
