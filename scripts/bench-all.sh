@@ -12,6 +12,7 @@
 #
 # Usage: scripts/bench-all.sh [SECONDS] [CONNECTIONS]
 #   ROUNDS=3 BACKENDS="sqlite postgres" EMPLOYEES=10000 USAGE_RECORDING=on
+#   TESSERA_BIN=path/to/another/tessera (e.g. an earlier commit's build, to compare)
 # Needs: cargo build --release -p tessera-cli -p tessera-floor, wrk, curl, python3, psql.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +22,7 @@ rounds="${ROUNDS:-3}"
 backends="${BACKENDS:-sqlite postgres}"
 employees="${EMPLOYEES:-10000}"
 release="${CARGO_TARGET_DIR:-target}/release"
-tessera="$release/tessera"
+tessera="${TESSERA_BIN:-$release/tessera}"
 floor="$release/tessera-floor"
 port=18190
 floor_port=18191
@@ -59,7 +60,7 @@ setup_backend() {
         rm -f "$work"/bench.db*
         export TESSERA_DATABASE_URL="sqlite://$work/bench.db"
     fi
-    export TESSERA_LOG=warn TESSERA_USAGE_RECORDING="${USAGE_RECORDING:-on}"
+    export TESSERA_LOG=warn TESSERA_USAGE_RECORDING="${USAGE_RECORDING:-on}" TESSERA_DRAIN_SECONDS=0
     "$tessera" admin create-org --slug bench --name Bench >/dev/null
     "$tessera" admin create-user --org bench --username bench-admin --password 'load-harbour-quokka-7' --role Administrator >/dev/null
     "$tessera" admin set-rate-limit --org bench --rate 1000000 --burst 1000000 >/dev/null

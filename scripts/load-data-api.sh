@@ -6,6 +6,8 @@
 # Usage: scripts/load-data-api.sh [sqlite|postgres] [SECONDS] [CONNECTIONS]
 # Needs: a release build (cargo build --release), wrk, curl, python3.
 set -euo pipefail
+# No load balancer watches these servers: SIGTERM stops them at once.
+export TESSERA_DRAIN_SECONDS=0
 cd "$(dirname "$0")/.."
 backend="${1:-sqlite}"
 seconds="${2:-10}"

@@ -7,6 +7,8 @@
 # Needs: a release build (cargo build --release; TESSERA_BIN=PATH picks
 # another binary), wrk, curl.
 set -euo pipefail
+# No load balancer watches these servers: SIGTERM stops them at once.
+export TESSERA_DRAIN_SECONDS=0
 cd "$(dirname "$0")/.."
 seconds="${1:-10}"
 rounds="${2:-1}"

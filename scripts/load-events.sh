@@ -10,6 +10,8 @@
 # Usage: scripts/load-events.sh [sqlite|postgres] [RATE] [SECONDS]
 # Needs: a release build (cargo build --release), wrk, curl, python3, psql.
 set -euo pipefail
+# No load balancer watches these servers: SIGTERM stops them at once.
+export TESSERA_DRAIN_SECONDS=0
 cd "$(dirname "$0")/.."
 backend="${1:-sqlite}"
 rate="${2:-1000}"

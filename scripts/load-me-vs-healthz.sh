@@ -4,6 +4,8 @@
 # Usage: scripts/load-me-vs-healthz.sh [sqlite|postgres] [SECONDS] [CONNECTIONS]
 # Needs: a release build (cargo build --release), wrk, curl.
 set -euo pipefail
+# No load balancer watches these servers: SIGTERM stops them at once.
+export TESSERA_DRAIN_SECONDS=0
 cd "$(dirname "$0")/.."
 backend="${1:-sqlite}"
 seconds="${2:-10}"

@@ -6,6 +6,8 @@
 # Usage: scripts/load-rate-limit.sh [SECONDS] [CONNECTIONS]
 # Needs: a release build (cargo build --release), wrk, curl, redis-server.
 set -euo pipefail
+# No load balancer watches these servers: SIGTERM stops them at once.
+export TESSERA_DRAIN_SECONDS=0
 cd "$(dirname "$0")/.."
 seconds="${1:-10}"
 connections="${2:-64}"

@@ -101,7 +101,7 @@ pub async fn run(url: &DatabaseUrl, args: &ServeArgs) -> anyhow::Result<()> {
         println!();
     }
     println!("Press Ctrl-C to stop.");
-    serve::run(db, listener, config, url).await
+    serve::run(db, listener, config, url, args.drain_delay()).await
 }
 
 /// The demo operator, with the demo password put back in case it was

@@ -44,6 +44,12 @@ pub struct ServeArgs {
     #[arg(long, env = "TESSERA_SHUTDOWN_TIMEOUT", default_value_t = 30)]
     pub shutdown_timeout: u64,
 
+    /// Seconds the server keeps serving after SIGTERM with /readyz
+    /// answering 503, so load balancers stop sending it requests before
+    /// it stops accepting them. SIGINT, or a second signal, skips the wait.
+    #[arg(long, env = "TESSERA_DRAIN_SECONDS", default_value_t = 5)]
+    pub drain_seconds: u64,
+
     /// Most API keys each instance keeps in its verification cache.
     #[arg(long, env = "TESSERA_KEY_CACHE_CAPACITY", default_value_t = 100_000)]
     pub key_cache_capacity: u64,
@@ -202,6 +208,11 @@ impl ServeArgs {
         }
     }
 
+    /// How long SIGTERM leaves the server serving with `/readyz` at 503.
+    pub fn drain_delay(&self) -> Duration {
+        Duration::from_secs(self.drain_seconds)
+    }
+
     pub fn pool_settings(&self) -> PoolSettings {
         PoolSettings {
             max_connections: self.db_max_connections.max(1),
@@ -241,7 +252,7 @@ pub async fn prepare(
 
 pub async fn serve(url: &DatabaseUrl, args: &ServeArgs) -> anyhow::Result<()> {
     let (db, listener, config) = prepare(url, args).await?;
-    run(db, listener, config, url).await
+    run(db, listener, config, url, args.drain_delay()).await
 }
 
 pub async fn run(
@@ -249,8 +260,9 @@ pub async fn run(
     listener: tokio::net::TcpListener,
     config: ServerConfig,
     url: &DatabaseUrl,
+    drain_delay: Duration,
 ) -> anyhow::Result<()> {
-    let shutdown = shutdown_signal()?;
+    let signals = StopSignals::install()?;
     let address = listener.local_addr()?;
     let backend = match db.backend() {
         Backend::Sqlite => "sqlite",
@@ -258,6 +270,7 @@ pub async fn run(
     };
     tracing::info!(%address, backend, database = %url, "tessera listening on http://{address}");
     let state = AppState::new(db.clone(), config)?;
+    let shutdown = drain_on_request(signals, state.clone(), drain_delay);
     tessera_server::serve(listener, state, shutdown).await?;
     db.close().await;
     Ok(())
@@ -301,17 +314,57 @@ fn fit_open_file_limit(max_connections: usize) {
     }
 }
 
-/// A future that resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are
-/// installed here, before the server announces its address, so a signal
-/// sent right after start-up is never lost to the default handler.
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
-    let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
-    Ok(async move {
+/// Which signal asked the process to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StopSignal {
+    Interrupt,
+    Terminate,
+}
+
+/// SIGINT (Ctrl-C) and SIGTERM. The handlers are installed before the
+/// server announces its address, so a signal sent right after start-up is
+/// never lost to the default handler.
+struct StopSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn install() -> anyhow::Result<StopSignals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(StopSignals {
+            interrupt: signal(SignalKind::interrupt()).context("cannot handle SIGINT")?,
+            terminate: signal(SignalKind::terminate()).context("cannot handle SIGTERM")?,
+        })
+    }
+
+    async fn next(&mut self) -> StopSignal {
         tokio::select! {
-            _ = interrupt.recv() => {},
-            _ = terminate.recv() => {},
+            _ = self.interrupt.recv() => StopSignal::Interrupt,
+            _ = self.terminate.recv() => StopSignal::Terminate,
         }
-    })
+    }
+}
+
+/// Resolves when the server should stop accepting connections. SIGTERM is
+/// how orchestrators and scripts stop an instance behind a load balancer:
+/// `/readyz` turns 503 at once and the server keeps serving for
+/// `drain_delay`, long enough for health checks to move traffic away, so
+/// no client meets a closed port. SIGINT is a person at a terminal, with
+/// nobody to wait for; a second signal during the delay ends it too.
+async fn drain_on_request(mut signals: StopSignals, state: AppState, drain_delay: Duration) {
+    let first = signals.next().await;
+    state.start_draining();
+    if first == StopSignal::Interrupt || drain_delay.is_zero() {
+        return;
+    }
+    tracing::info!(
+        seconds = drain_delay.as_secs(),
+        "SIGTERM received; /readyz answers 503 and requests are served for {} s more",
+        drain_delay.as_secs()
+    );
+    tokio::select! {
+        () = tokio::time::sleep(drain_delay) => {},
+        _ = signals.next() => tracing::info!("second stop signal; ending the drain delay early"),
+    }
 }

@@ -46,8 +46,16 @@ async fn healthz() -> impl IntoResponse {
     axum::Json(json!({"status": "ok"}))
 }
 
-/// The process can do useful work: its database answers.
+/// The process can take new work: it is not stopping and its database
+/// answers. A stopping process says so first, so a load balancer moves
+/// its traffic away before the listener closes.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    if state.is_draining() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"status": "draining"})),
+        );
+    }
     match state.db().ping().await {
         Ok(()) => (StatusCode::OK, axum::Json(json!({"status": "ready"}))),
         Err(err) => {

@@ -66,7 +66,7 @@ pub async fn serve(
     let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
     let server = connections::serve(listener, router, connection_settings, async move {
         shutdown.await;
-        tracing::info!("shutdown signal received; draining in-flight requests");
+        tracing::info!("no longer accepting connections; draining in-flight requests");
         let _ = signalled_tx.send(());
     });
     let drain_deadline = async move {

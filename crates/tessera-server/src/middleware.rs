@@ -1,7 +1,8 @@
 //! The middleware every request passes through. One layer, [`envelope`],
 //! does everything that wraps a whole request — request id and logging
 //! span, client address, the API's own rules, body limits, problem
-//! rendering, usage recording, metrics and security headers — because each
+//! rendering, usage recording, metrics, security headers and closing
+//! connections while the process drains — because each
 //! separate `from_fn` layer clones and boxes the rest of the stack on every
 //! request: seven of them cost more than the empty `/healthz` itself
 //! (docs/performance.md). Inside it only panic catching and the body-limit
@@ -61,6 +62,7 @@ pub(crate) struct Arrival {
     uri: axum::http::Uri,
     pub(crate) route: Option<MatchedPath>,
     api: bool,
+    http1: bool,
 }
 
 /// The whole request, inside its logging span: every log line of the
@@ -98,6 +100,7 @@ async fn answer_in_envelope(
         uri: request.uri().clone(),
         route: request.extensions().get::<MatchedPath>().cloned(),
         api: is_api_path(request.uri().path()),
+        http1: request.version() < axum::http::Version::HTTP_2,
     };
     let client = client_addr(&state, &request);
     request.extensions_mut().insert(client);
@@ -126,6 +129,14 @@ async fn answer_in_envelope(
     }
     add_security_headers(headers);
     headers.insert(REQUEST_ID, arrival.request_id);
+    // While the process drains, each HTTP/1 answer asks its client to close
+    // the connection, so a kept-alive client (or a proxy's pooled
+    // connection) reconnects and lands on an instance that is staying.
+    // HTTP/2 forbids the header; its connections get GOAWAY when the
+    // listener closes.
+    if arrival.http1 && state.is_draining() {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     response
 }
 

@@ -3,6 +3,7 @@ use crate::usage::UsageRecorder;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tessera_access::keys::{AccessEngine, EngineSettings};
@@ -31,6 +32,10 @@ struct Inner {
     /// Signs events-feed cursors; read from the database on first use.
     cursor_key: tokio::sync::OnceCell<CursorKey>,
     background: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Set when the process has been asked to stop: `/readyz` answers 503
+    /// so load balancers send new requests elsewhere while this one still
+    /// serves.
+    draining: AtomicBool,
 }
 
 impl AppState {
@@ -71,6 +76,7 @@ impl AppState {
             usage: UsageRecorder::start(&db, &config.usage),
             cursor_key: tokio::sync::OnceCell::new(),
             background: Mutex::new(background),
+            draining: AtomicBool::new(false),
             db,
             config,
         })))
@@ -140,6 +146,17 @@ impl AppState {
         {
             task.abort();
         }
+    }
+
+    /// Marks the process as stopping: from now on `/readyz` answers 503
+    /// and HTTP/1 answers close their connection, while requests are still
+    /// served until the listener closes.
+    pub fn start_draining(&self) {
+        self.0.draining.store(true, Ordering::Release);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.0.draining.load(Ordering::Acquire)
     }
 
     pub fn db(&self) -> &Db {

@@ -25,7 +25,10 @@ async fn migrate_twice_applies_once(backend: Backend) {
 
 async fn sigterm_drains_in_flight_requests_then_exits_cleanly(backend: Backend) {
     let db = TestDb::new(backend).await;
-    let mut server = ServerProcess::start(&db.url, "serve", &[]);
+    let mut server = ServerProcess::start(&db.url, "serve", &["--drain-seconds", "2"]);
+    let base = format!("http://{}", server.address);
+    let http = reqwest::Client::new();
+    assert_eq!(ready(&http, &base).await, (200, "ready".to_owned()));
 
     // A request whose body is still arriving when the signal comes.
     let body = "username=someone&password=whatever&csrf=x";
@@ -39,30 +42,33 @@ async fn sigterm_drains_in_flight_requests_then_exits_cleanly(backend: Backend) 
     .unwrap();
     stream.flush().unwrap();
     // Make sure the server is inside the request before signalling.
-    let probe = reqwest::get(format!("http://{}/healthz", server.address))
-        .await
-        .unwrap();
+    let probe = reqwest::get(format!("{base}/healthz")).await.unwrap();
     assert_eq!(probe.status(), 200);
 
     server.signal("TERM");
-    server.wait_for_log("shutdown signal received; draining in-flight requests");
+    server.wait_for_log("SIGTERM received; /readyz answers 503");
+    // Draining: not ready any more, yet new connections are still served,
+    // and each answer asks its client to close the connection.
+    assert_eq!(ready(&http, &base).await, (503, "draining".to_owned()));
+    let during_drain = reqwest::get(format!("{base}/healthz")).await.unwrap();
+    assert_eq!(during_drain.status(), 200);
+    assert_eq!(during_drain.headers()["connection"], "close");
+
+    server.wait_for_log("no longer accepting connections; draining in-flight requests");
     assert!(
         server.child.try_wait().unwrap().is_none(),
         "exited with a request in flight"
     );
     // New connections stop being accepted: the listener closes just after the
-    // signal is logged, so allow it a moment rather than racing it.
+    // line is logged, so allow it a moment rather than racing it.
     let refused_by = std::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
-        if reqwest::get(format!("http://{}/healthz", server.address))
-            .await
-            .is_err()
-        {
+        if reqwest::get(format!("{base}/healthz")).await.is_err() {
             break;
         }
         assert!(
             std::time::Instant::now() < refused_by,
-            "still accepting new connections 5 s after the shutdown signal"
+            "still accepting new connections 5 s after the drain delay"
         );
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
@@ -77,6 +83,17 @@ async fn sigterm_drains_in_flight_requests_then_exits_cleanly(backend: Backend) 
 
     let status = server.wait();
     assert!(status.success(), "exit status {status:?}");
+}
+
+/// `/readyz`'s status code and its `status` member.
+async fn ready(http: &reqwest::Client, base: &str) -> (u16, String) {
+    let response = http.get(format!("{base}/readyz")).send().await.unwrap();
+    let status = response.status().as_u16();
+    let body: serde_json::Value = response.json().await.unwrap();
+    (
+        status,
+        body["status"].as_str().unwrap_or_default().to_owned(),
+    )
 }
 
 async fn demo_is_idempotent_and_its_printed_credentials_work(backend: Backend) {
@@ -417,4 +434,29 @@ async fn text_logs_to_a_pipe_are_plain_and_latencies_are_whole_microseconds() {
         latency.parse::<u64>().is_ok(),
         "latency_us={latency} is not a whole number: {completed}"
     );
+}
+
+/// A person at a terminal does not wait for load balancers: SIGINT stops
+/// at once, and so does a second signal during SIGTERM's drain delay.
+#[tokio::test]
+async fn sigint_or_a_second_signal_skips_the_drain_delay() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let long_drain = ["--drain-seconds", "600"];
+    let mut interrupted = ServerProcess::start(&db.url, "serve", &long_drain);
+    interrupted.signal("INT");
+    assert!(interrupted.wait().success());
+    assert!(
+        !interrupted
+            .drain_log()
+            .iter()
+            .any(|line| line.contains("SIGTERM received")),
+        "SIGINT waited for the drain delay"
+    );
+
+    let mut terminated = ServerProcess::start(&db.url, "serve", &long_drain);
+    terminated.signal("TERM");
+    terminated.wait_for_log("SIGTERM received; /readyz answers 503");
+    terminated.signal("TERM");
+    terminated.wait_for_log("second stop signal; ending the drain delay early");
+    assert!(terminated.wait().success());
 }

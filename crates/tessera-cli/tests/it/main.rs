@@ -37,6 +37,7 @@ mod login;
 mod metrics_listener;
 mod newcomer;
 mod rate_limits;
+mod scale_out;
 mod schema_parity;
 mod storage;
 mod usage;

@@ -3,13 +3,12 @@
 //! authentication throttled per address; exact across instances with Redis.
 
 use crate::harness::{
-    Backend, RedisProcess, ServerProcess, TestApp, TestDb, assert_problem, assert_succeeds, basic,
-    create_key, me, seed_organization, seed_organization_at, tessera,
+    Backend, RedisProcess, ServerProcess, TestApp, TestDb, assert_problem, assert_succeeds,
+    assert_within_two_percent, basic, create_key, hammer, me, seed_organization,
+    seed_organization_at, tessera,
 };
 use crate::on_both_backends;
 use serde_json::json;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tessera_access::client_ip::TrustedProxies;
 use tessera_server::ServerConfig;
@@ -21,64 +20,6 @@ on_both_backends!(
     a_key_can_have_its_own_limit_on_top,
     failed_authentication_is_throttled_per_address,
 );
-
-/// Sends requests from `workers` concurrent loops for `duration`, cycling
-/// through `targets` (base URLs); returns (admitted, refused, elapsed).
-async fn hammer(
-    targets: &[String],
-    key: &str,
-    workers: usize,
-    duration: Duration,
-) -> (u64, u64, Duration) {
-    let admitted = Arc::new(AtomicU64::new(0));
-    let refused = Arc::new(AtomicU64::new(0));
-    let http = reqwest::Client::new();
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for worker in 0..workers {
-        let (http, admitted, refused) = (http.clone(), admitted.clone(), refused.clone());
-        let target = format!("{}/api/v1/me", targets[worker % targets.len()]);
-        let key = key.to_owned();
-        tasks.push(tokio::spawn(async move {
-            while started.elapsed() < duration {
-                let status = http
-                    .get(&target)
-                    .header("x-api-key", &key)
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-                    .as_u16();
-                match status {
-                    200 => admitted.fetch_add(1, Ordering::Relaxed),
-                    429 => refused.fetch_add(1, Ordering::Relaxed),
-                    other => panic!("unexpected status {other} under load"),
-                };
-            }
-        }));
-    }
-    for task in tasks {
-        task.await.unwrap();
-    }
-    (
-        admitted.load(Ordering::Relaxed),
-        refused.load(Ordering::Relaxed),
-        started.elapsed(),
-    )
-}
-
-fn assert_within_two_percent(admitted: u64, rate: f64, burst: f64, elapsed: Duration) {
-    let expected = burst + rate * elapsed.as_secs_f64();
-    let error = (admitted as f64 - expected).abs() / expected;
-    println!(
-        "admitted {admitted}, expected {expected:.1} over {elapsed:?}: error {:.2} %",
-        error * 100.0
-    );
-    assert!(
-        error <= 0.02,
-        "admitted {admitted}, expected {expected:.1} (±2 %) over {elapsed:?}"
-    );
-}
 
 async fn burst_then_steady_rate_is_admitted_within_two_percent(backend: Backend) {
     let app = TestApp::spawn(backend).await;

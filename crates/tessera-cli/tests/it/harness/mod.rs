@@ -7,6 +7,8 @@ mod audit;
 mod browser;
 mod console;
 mod db;
+mod hammer;
+mod haproxy_cluster;
 mod node_tools;
 mod process;
 mod python_tools;
@@ -24,6 +26,8 @@ pub use console::{
     rows,
 };
 pub use db::{Column, TestDb};
+pub use hammer::{assert_within_two_percent, hammer};
+pub use haproxy_cluster::{HaproxyCluster, INSTANCES, LoadStep, SteadyLoad};
 pub use node_tools::{axe_source, node_tool};
 pub use process::{
     RedisProcess, ServerProcess, assert_fails_with, assert_succeeds, stderr, stdout, tessera,

@@ -100,7 +100,8 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     /// Starts `tessera SUBCOMMAND --listen 127.0.0.1:0 …` and waits until it
-    /// logs the address it listens on.
+    /// logs the address it listens on. It stops on SIGTERM without a drain
+    /// delay (no load balancer watches it) unless `extra` asks for one.
     pub fn start(database_url: &str, subcommand: &str, extra: &[&str]) -> ServerProcess {
         use std::io::{BufRead, BufReader, Read};
         use std::process::Stdio;
@@ -110,6 +111,7 @@ impl ServerProcess {
             .args(extra)
             .env("TESSERA_DATABASE_URL", database_url)
             .env("TESSERA_LOG", "info")
+            .env("TESSERA_DRAIN_SECONDS", "0")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -221,7 +221,7 @@ fn health_path() -> Value {
         "operationId": "getHealth",
         "tags": ["Service"],
         "summary": "Liveness",
-        "description": "Answers while the process serves requests; needs no key. `/readyz` also checks the database.",
+        "description": "Answers while the process serves requests; needs no key. `/readyz` also checks the database, and answers 503 `{\"status\": \"draining\"}` from the moment the process is asked to stop (SIGTERM).",
         "security": [],
         "responses": {"200": {
             "description": "The server is up.",
