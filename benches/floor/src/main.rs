@@ -12,7 +12,6 @@
 //!
 //! Usage: `tessera-floor DATABASE_FILE LISTEN_ADDRESS`
 
-use anyhow::Context;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -70,54 +69,29 @@ fn main() -> anyhow::Result<()> {
         })
 }
 
+/// Every unrevoked key, by its SHA-256, with the employee fields its own
+/// grant allows (`None`: every field).
 fn load_keys(database: &str) -> anyhow::Result<HashMap<[u8; 32], Grant>> {
     let connection = open(database)?;
     let mut statement = connection.prepare(
-        "SELECT key_hash, organization_id, permissions FROM api_keys WHERE revoked_at IS NULL",
+        "SELECT key_hash, organization_id, json_extract(permissions, '$.employees.fields')
+         FROM api_keys WHERE revoked_at IS NULL",
     )?;
-    let rows = statement.query_map([], |row| {
-        Ok((
-            row.get::<_, String>(0)?,
-            row.get::<_, String>(1)?,
-            row.get::<_, Option<String>>(2)?,
-        ))
-    })?;
+    let mut rows = statement.query([])?;
     let mut keys = HashMap::new();
-    for row in rows {
-        let (hash, organization_id, permissions) = row?;
-        let employee_fields = permissions
-            .as_deref()
-            .map(serde_json::from_str::<serde_json::Value>)
-            .transpose()?
-            .and_then(|grant| {
-                let fields = grant.get("employees")?.get("fields")?.as_array()?.clone();
-                Some(
-                    fields
-                        .iter()
-                        .filter_map(|f| f.as_str().map(str::to_owned))
-                        .collect(),
-                )
-            });
-        keys.insert(
-            decode_hex(&hash).context("a key hash is not 64 hex digits")?,
-            Grant {
-                organization_id,
-                employee_fields,
-            },
-        );
+    while let Some(row) = rows.next()? {
+        let fields: Option<String> = row.get(2)?;
+        let grant = Grant {
+            organization_id: row.get(1)?,
+            employee_fields: fields.as_deref().map(serde_json::from_str).transpose()?,
+        };
+        let (hex, mut hash) = (row.get::<_, String>(0)?, [0u8; 32]);
+        for (byte, pair) in hash.iter_mut().zip(hex.as_bytes().chunks(2)) {
+            *byte = u8::from_str_radix(std::str::from_utf8(pair)?, 16)?;
+        }
+        keys.insert(hash, grant);
     }
     Ok(keys)
-}
-
-fn decode_hex(text: &str) -> Option<[u8; 32]> {
-    let mut out = [0u8; 32];
-    if text.len() != 64 {
-        return None;
-    }
-    for (byte, pair) in out.iter_mut().zip(text.as_bytes().chunks(2)) {
-        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
-    }
-    Some(out)
 }
 
 fn open(database: &str) -> rusqlite::Result<Connection> {
@@ -158,27 +132,57 @@ fn with_connection<T>(
     })
 }
 
-/// Appends `{"id":…, allowed fields…}` from a stored record.
+/// Appends `{"id":…, allowed fields…}` from a stored record, streaming
+/// over its JSON object: no map is built, nothing but the answer is
+/// allocated.
 fn write_record(out: &mut String, id: &str, data: &str, grant: &Grant) -> serde_json::Result<()> {
-    let fields: Vec<(&str, &RawValue)> = serde_json::from_str::<HashMap<&str, &RawValue>>(data)?
-        .into_iter()
-        .filter(|(name, _)| {
-            grant
-                .employee_fields
-                .as_ref()
-                .is_none_or(|allowed| allowed.iter().any(|a| a == name))
-        })
-        .collect();
     out.push_str("{\"id\":");
     out.push_str(&serde_json::to_string(id)?);
-    for (name, value) in fields {
-        out.push_str(",\"");
-        out.push_str(name);
-        out.push_str("\":");
-        out.push_str(value.get());
-    }
+    let mut deserializer = serde_json::Deserializer::from_str(data);
+    serde::de::DeserializeSeed::deserialize(AllowedFields { out, grant }, &mut deserializer)?;
     out.push('}');
     Ok(())
+}
+
+struct AllowedFields<'o, 'g> {
+    out: &'o mut String,
+    grant: &'g Grant,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for AllowedFields<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for AllowedFields<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a stored record's JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(name) = map.next_key::<&'de str>()? {
+            let allowed = self
+                .grant
+                .employee_fields
+                .as_ref()
+                .is_none_or(|fields| fields.iter().any(|f| f == name));
+            if allowed {
+                let value: &'de RawValue = map.next_value()?;
+                self.out.push_str(",\"");
+                self.out.push_str(name);
+                self.out.push_str("\":");
+                self.out.push_str(value.get());
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
 }
 
 fn json(body: String) -> Response {
