@@ -11,6 +11,7 @@ mod admin_cli;
 mod api_headers;
 mod audit_api;
 mod browser;
+mod change_polling;
 mod client_applications;
 mod cluster;
 mod console_admin;
