@@ -40,6 +40,7 @@ mod newcomer;
 mod rate_limits;
 mod schema_parity;
 mod storage;
+mod upgrades;
 mod usage;
 mod verification;
 mod webhook_delivery;
