@@ -189,27 +189,35 @@ async fn plan_on_a_full_log(backend: Backend, sql: &str, bound: i64) -> Vec<Stri
     }
 }
 
-async fn the_poll_is_an_index_range_read(backend: Backend) {
-    use tessera_store::access_changes::SINCE_QUERY;
-    let index = match backend {
-        Backend::Postgres => "Index Scan using access_changes_pkey",
-        Backend::Sqlite => "SEARCH access_changes USING INTEGER PRIMARY KEY (rowid>?)",
+async fn the_poll_and_the_pruning_are_index_range_reads(backend: Backend) {
+    use tessera_store::access_changes::{PRUNE_QUERY, SINCE_QUERY};
+    let (poll_index, prune_index) = match backend {
+        Backend::Postgres => (
+            "Index Scan using access_changes_pkey",
+            "access_changes_by_created_at",
+        ),
+        Backend::Sqlite => (
+            "SEARCH access_changes USING INTEGER PRIMARY KEY (rowid>?)",
+            "SEARCH access_changes USING INDEX access_changes_by_created_at (created_at<?)",
+        ),
     };
-    let plan = plan_on_a_full_log(backend, SINCE_QUERY, 19_936).await;
-    println!(
-        "{backend:?} plan of {SINCE_QUERY}:\n  {}",
-        plan.join("\n  ")
-    );
-    assert!(
-        plan.iter().any(|line| line.contains(index)),
-        "{backend:?} does not read the poll through {index}: {plan:?}"
-    );
-    assert!(
-        !plan
-            .iter()
-            .any(|line| line.contains("Seq Scan") || line.starts_with("SCAN")),
-        "{backend:?} scans the table for the poll: {plan:?}"
-    );
+    for (sql, bound, index) in [
+        (SINCE_QUERY, 19_936, poll_index),
+        (PRUNE_QUERY, 100, prune_index),
+    ] {
+        let plan = plan_on_a_full_log(backend, sql, bound).await;
+        println!("{backend:?} plan of {sql}:\n  {}", plan.join("\n  "));
+        assert!(
+            plan.iter().any(|line| line.contains(index)),
+            "{backend:?} does not read {sql} through {index}: {plan:?}"
+        );
+        assert!(
+            !plan
+                .iter()
+                .any(|line| line.contains("Seq Scan") || line.starts_with("SCAN")),
+            "{backend:?} scans the table for {sql}: {plan:?}"
+        );
+    }
 }
 
-crate::on_both_backends!(the_poll_is_an_index_range_read);
+crate::on_both_backends!(the_poll_and_the_pruning_are_index_range_reads);
