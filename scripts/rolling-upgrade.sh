@@ -4,9 +4,10 @@
 #
 # Usage: scripts/rolling-upgrade.sh [OLD_REF]     (default HEAD~1)
 #
-# 1. builds OLD_REF's `tessera` in a temporary git worktree, then this
-#    checkout's, both with this CARGO_TARGET_DIR so dependencies are shared
-#    (only the workspace crates compile twice);
+# 1. builds OLD_REF's `tessera` in a git worktree, then this checkout's,
+#    both with this CARGO_TARGET_DIR so dependencies are shared: only the
+#    workspace crates compile, twice (the old build replaces this
+#    checkout's workspace artifacts, so they are rebuilt after it);
 # 2. starts the old binary on a fresh PostgreSQL database and seeds an
 #    organisation, an administrator, a key and employees through it;
 # 3. applies this checkout's migrations with the new binary's `migrate`;
@@ -15,7 +16,8 @@
 #    that a revocation on either holds on the other, and that the old binary
 #    starts again on the migrated database (what an old instance does when
 #    it restarts mid-upgrade, or after a rollback).
-# Exits non-zero on the first failure. Needs git, curl, jq, psql and
+# With TESSERA_OLD_BINARY and TESSERA_NEW_BINARY set, uses those instead of
+# building. Exits non-zero on the first failure. Needs git, curl, jq, psql and
 # PostgreSQL at TESSERA_TEST_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,8 +26,6 @@ admin_url="${TESSERA_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tessera/target}"
 password='upgrade-harbour-quokka-7'
 work=$(mktemp -d)
-# A fixed place for the old checkout: cargo names artifacts after the
-# source path, so the same path lets the next run reuse this run's build.
 old_tree="$CARGO_TARGET_DIR/rolling-upgrade-old"
 db="tessera_upgrade_$$"
 database_url="${admin_url%/*}/$db"
@@ -49,6 +49,12 @@ fail() {
     exit 1
 }
 
+if [ -n "${TESSERA_OLD_BINARY:-}" ] && [ -n "${TESSERA_NEW_BINARY:-}" ]; then
+    # Binaries built already (CI has this checkout's from its test run).
+    cp "$TESSERA_OLD_BINARY" "$work/tessera-old"
+    cp "$TESSERA_NEW_BINARY" "$work/tessera-new"
+    old_ref="$TESSERA_OLD_BINARY"
+else
 step "building $old_ref ($(git rev-parse --short "$old_ref")) and this checkout"
 started=$SECONDS
 git worktree remove --force "$old_tree" 2>/dev/null || rm -rf "$old_tree"
@@ -57,9 +63,16 @@ git worktree add --quiet --detach "$old_tree" "$old_ref"
 (cd "$old_tree" && cargo build --quiet -p tessera-cli --bin tessera)
 cp "$CARGO_TARGET_DIR/debug/tessera" "$work/tessera-old"
 old_built=$((SECONDS - started))
+# Cargo names a workspace crate's artifacts without its path, so the old
+# build replaced this checkout's, and judges freshness by modification
+# times, which the old worktree's newer files win: touch this checkout's
+# sources so its crates are rebuilt.
+find crates -type f \( -name '*.rs' -o -name '*.sql' -o -name 'Cargo.toml' \) -exec touch {} +
 cargo build --quiet -p tessera-cli --bin tessera
 cp "$CARGO_TARGET_DIR/debug/tessera" "$work/tessera-new"
+cmp -s "$work/tessera-old" "$work/tessera-new" && fail "the old and new binaries are the same file"
 echo "old build ${old_built} s, new build $((SECONDS - started - old_built)) s"
+fi
 
 psql -q "$admin_url" -c "CREATE DATABASE $db"
 export TESSERA_DATABASE_URL="$database_url" TESSERA_LOG=warn
@@ -163,7 +176,7 @@ done
 step "the old release restarting on the migrated schema"
 kill "${servers[0]}"
 wait "${servers[0]}" 2>/dev/null || true
-if grep -q set_ignore_missing "$old_tree/crates/tessera-store/src/db.rs"; then
+if [ -n "${TESSERA_OLD_BINARY:-}" ] || grep -q set_ignore_missing "$old_tree/crates/tessera-store/src/db.rs"; then
     start old-restarted "$work/tessera-old"
     expect 200 "restarted old: list employees" -H "X-API-Key: $writer" "http://$address/api/v1/employees"
     [ "$(jq '.data | length' <<<"$body")" = 5 ] || fail "restarted old: expected 5 employees, got $body"
