@@ -48,7 +48,6 @@ impl AppState {
             poll_interval: config
                 .change_poll_interval
                 .unwrap_or(defaults.poll_interval),
-            ..defaults
         };
         let (access, background) = AccessEngine::start(db.clone(), engine_settings);
         let leak_quota = Quota::per_minute(
