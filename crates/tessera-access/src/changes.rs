@@ -1,5 +1,7 @@
 //! Following the access change log, so every instance's key cache forgets
-//! what another instance (or the command line) changed.
+//! what another instance (or the command line) changed: notifications
+//! (PostgreSQL LISTEN, unless switched off) for speed, and a poll of the
+//! log, one range read of its primary key, that alone suffices.
 
 use crate::keys::AccessEngine;
 use std::collections::BTreeSet;
@@ -10,7 +12,10 @@ use tessera_store::access_changes;
 
 /// Sequence numbers can commit out of order (two transactions on
 /// PostgreSQL); re-reading this many behind the newest seen catches late
-/// commits. Applying a change twice is harmless.
+/// commits. Applying a change twice is harmless. A change committed later
+/// still is caught by its notification or, without notifications, by the
+/// cache's time-to-live: an entry read before the commit expires at most
+/// that long after it.
 const LOOKBACK: i64 = 64;
 
 pub(crate) async fn follow(engine: Arc<AccessEngine>) {
@@ -24,7 +29,11 @@ pub(crate) async fn follow(engine: Arc<AccessEngine>) {
             }
         }
     };
-    let mut listener = connect_listener(&engine).await;
+    let mut listener = if engine.change_notifications() {
+        connect_listener(&engine).await
+    } else {
+        None
+    };
     let mut poll = tokio::time::interval(engine.poll_interval());
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

@@ -5,8 +5,9 @@
 //! The cache is bounded (moka, capacity and time-to-live configurable) and
 //! kept fresh by the access change log: an instance applies its own changes
 //! synchronously, and every instance applies everyone's changes from the log
-//! (PostgreSQL pushes them with LISTEN/NOTIFY; the log is also polled, which
-//! covers SQLite, command-line changes and a dropped notification link).
+//! (PostgreSQL pushes them with LISTEN/NOTIFY unless switched off; the log
+//! is also polled, which covers SQLite, databases without LISTEN such as
+//! CockroachDB, command-line changes and a dropped notification link).
 
 use crate::key_cache::KeyCache;
 use crate::throttle::FailureThrottle;
@@ -42,6 +43,11 @@ pub struct EngineSettings {
     pub cache_ttl: Duration,
     /// How often the change log is polled.
     pub poll_interval: Duration,
+    /// Whether PostgreSQL also pushes each change to this instance
+    /// (LISTEN/NOTIFY, milliseconds instead of up to a poll interval).
+    /// Off, no listening connection is opened and the poll alone
+    /// invalidates: for PostgreSQL-compatible databases without LISTEN.
+    pub change_notifications: bool,
     /// Failed key checks (unknown, malformed, revoked, expired keys, bad
     /// client credentials) allowed per client address per minute; beyond
     /// it the address is refused before any lookup.
@@ -57,6 +63,7 @@ impl EngineSettings {
                 Backend::Sqlite => Duration::from_millis(250),
                 Backend::Postgres => Duration::from_millis(500),
             },
+            change_notifications: true,
             auth_failures_per_minute: 60,
         }
     }
@@ -255,6 +262,10 @@ impl AccessEngine {
 
     pub(crate) fn poll_interval(&self) -> Duration {
         self.settings.poll_interval
+    }
+
+    pub(crate) fn change_notifications(&self) -> bool {
+        self.settings.change_notifications
     }
 
     /// Verifies what a request presents and returns its verdict. An address

@@ -59,6 +59,19 @@ pub struct ServeArgs {
     #[arg(long, env = "TESSERA_KEY_CACHE_TTL", default_value_t = 30)]
     pub key_cache_ttl: u64,
 
+    /// Whether PostgreSQL pushes access changes (revocations, role edits)
+    /// to this instance with LISTEN/NOTIFY: on or off. Off opens no
+    /// listening connection and relies on polling the change log, for
+    /// PostgreSQL-compatible databases without LISTEN (CockroachDB).
+    #[arg(long, env = "TESSERA_CHANGE_NOTIFICATIONS", default_value = "on", value_parser = ["on", "off"])]
+    pub change_notifications: String,
+
+    /// Milliseconds between polls of the access change log (10 to 60000;
+    /// default 250 on SQLite, 500 on PostgreSQL). Without notifications it
+    /// bounds how long another instance's revocation takes to hold here.
+    #[arg(long, env = "TESSERA_CHANGE_POLL_MS", value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub change_poll_ms: Option<u64>,
+
     /// Redis holding the rate-limit buckets shared by every instance
     /// (redis://HOST:PORT). Without it each instance limits in memory.
     #[arg(long, env = "TESSERA_REDIS_URL")]
@@ -173,6 +186,8 @@ impl ServeArgs {
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout),
             key_cache_capacity: self.key_cache_capacity.max(1),
             key_cache_ttl: Duration::from_secs(self.key_cache_ttl.max(1)),
+            change_notifications: self.change_notifications == "on",
+            change_poll_interval: self.change_poll_ms.map(Duration::from_millis),
             webhooks: WebhookSettings {
                 retry_schedule: self.webhook_retry_schedule.clone().unwrap_or_default(),
                 timeout: Duration::from_secs(self.webhook_timeout.max(1)),

@@ -24,6 +24,12 @@ pub struct ServerConfig {
     pub key_cache_capacity: u64,
     /// Longest a cached key is trusted without re-reading it.
     pub key_cache_ttl: Duration,
+    /// Whether PostgreSQL pushes access changes to this instance
+    /// (LISTEN/NOTIFY); off, the change log's poll alone invalidates.
+    pub change_notifications: bool,
+    /// How often the access change log is polled; `None` for the backend's
+    /// default (250 ms on SQLite, 500 ms on PostgreSQL).
+    pub change_poll_interval: Option<Duration>,
     /// How failed password checks (console sign-in and the key-management
     /// API together) for one username from one client address delay the
     /// next attempt from that address.
@@ -144,6 +150,8 @@ impl Default for ServerConfig {
             shutdown_timeout: Duration::from_secs(30),
             key_cache_capacity: 100_000,
             key_cache_ttl: Duration::from_secs(30),
+            change_notifications: true,
+            change_poll_interval: None,
             password_backoff: Backoff {
                 free_failures: 5,
                 first_wait: Duration::from_secs(1),

@@ -44,11 +44,15 @@ impl AppState {
     pub fn new(db: Db, config: ServerConfig) -> Result<Self, InvalidRedisUrl> {
         crate::health::install_metrics();
         let rate_limits = RateLimits::new(config.redis_url.as_deref())?;
+        let defaults = EngineSettings::for_backend(db.backend());
         let engine_settings = EngineSettings {
             cache_capacity: config.key_cache_capacity,
             cache_ttl: config.key_cache_ttl,
             auth_failures_per_minute: config.auth_failures_per_minute,
-            ..EngineSettings::for_backend(db.backend())
+            change_notifications: config.change_notifications,
+            poll_interval: config
+                .change_poll_interval
+                .unwrap_or(defaults.poll_interval),
         };
         let (access, background) = AccessEngine::start(db.clone(), engine_settings);
         let leak_quota = Quota::per_minute(

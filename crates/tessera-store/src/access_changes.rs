@@ -42,15 +42,22 @@ struct ChangeRow {
     target: String,
 }
 
+/// What every instance runs each poll interval: one range read of the
+/// primary key (the tests check the query plan on both backends).
+pub const SINCE_QUERY: &str =
+    "SELECT seq, scope, target FROM access_changes WHERE seq > $1 ORDER BY seq LIMIT 10000";
+
+/// Deletes what is older than `$1` (Unix ms): a range read of
+/// `access_changes_by_created_at`.
+pub const PRUNE_QUERY: &str = "DELETE FROM access_changes WHERE created_at < $1";
+
 /// Changes with a sequence number above `after`, oldest first.
 pub async fn since(db: &Db, after: i64) -> Result<Vec<LoggedChange>, StoreError> {
     let rows: Vec<ChangeRow> = on_pool!(db, |pool| {
-        sqlx::query_as(
-            "SELECT seq, scope, target FROM access_changes WHERE seq > $1 ORDER BY seq LIMIT 10000",
-        )
-        .bind(after)
-        .fetch_all(pool)
-        .await?
+        sqlx::query_as(SINCE_QUERY)
+            .bind(after)
+            .fetch_all(pool)
+            .await?
     });
     Ok(rows
         .into_iter()
@@ -76,7 +83,7 @@ pub async fn latest_seq(db: &Db) -> Result<i64, StoreError> {
 /// Deletes entries older than `age_ms`; every instance has long applied them.
 pub async fn prune(db: &Db, age_ms: i64) -> Result<u64, StoreError> {
     Ok(on_pool!(db, |pool| {
-        sqlx::query("DELETE FROM access_changes WHERE created_at < $1")
+        sqlx::query(PRUNE_QUERY)
             .bind(now_ms() - age_ms)
             .execute(pool)
             .await?

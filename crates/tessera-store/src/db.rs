@@ -10,6 +10,15 @@ use std::time::Duration;
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// `migrations`, accepting applied migrations it does not know (a newer
+/// release's) instead of refusing to start.
+fn tolerating_newer(migrations: &sqlx::migrate::Migrator) -> sqlx::migrate::Migrator {
+    let mut migrator =
+        sqlx::migrate::Migrator::with_migrations(migrations.iter().cloned().collect());
+    migrator.set_ignore_missing(true);
+    migrator
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -286,13 +295,41 @@ impl Db {
 
     /// Applies pending migrations. Safe to run again, and on PostgreSQL safe
     /// to run from several instances at once (sqlx takes an advisory lock).
+    ///
+    /// A database already migrated by a newer release is accepted, with a
+    /// warning: migrations only expand the schema, and what a release
+    /// stops using is removed one release later (docs/scaling.md), so this
+    /// release still works on it. That lets an old instance restart in the
+    /// middle of a rolling upgrade, and a release be rolled back.
     pub async fn migrate(&self) -> Result<usize, StoreError> {
         let before = self.applied_migrations().await.unwrap_or(0);
+        let migrator = tolerating_newer(match self {
+            Db::Sqlite(_) => &SQLITE_MIGRATIONS,
+            Db::Postgres(_) => &POSTGRES_MIGRATIONS,
+        });
         match self {
-            Db::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
-            Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+            Db::Sqlite(pool) => migrator.run(pool).await?,
+            Db::Postgres(pool) => migrator.run(pool).await?,
+        }
+        let newest_known = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+        let newest_applied = self.newest_applied_migration().await?;
+        if newest_applied > newest_known {
+            tracing::warn!(
+                newest_applied,
+                newest_known,
+                "the database was migrated by a newer release; this one works on its schema until the next release contracts it (docs/scaling.md)"
+            );
         }
         Ok(self.applied_migrations().await?.saturating_sub(before))
+    }
+
+    async fn newest_applied_migration(&self) -> Result<i64, StoreError> {
+        let newest: Option<i64> = on_pool!(self, |pool| {
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(newest.unwrap_or(0))
     }
 
     async fn applied_migrations(&self) -> Result<usize, StoreError> {
