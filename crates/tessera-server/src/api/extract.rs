@@ -276,34 +276,7 @@ impl FromRequestParts<AppState> for PasswordAuth {
             PasswordUse::HttpBasic,
         )
         .await?;
-        let credentials = match checked {
-            PasswordCheck::Accepted(credentials) => credentials,
-            PasswordCheck::Refused(_) => return Err(refused()),
-            PasswordCheck::Throttled {
-                retry_after_seconds: seconds,
-            } => {
-                return Err(ApiError::new(
-                    ErrorCode::RateLimited,
-                    format!(
-                        "Too many failed sign-ins; try again in {}.",
-                        tessera_core::error_code::seconds(seconds)
-                    ),
-                )
-                .with_retry_after(seconds));
-            }
-            PasswordCheck::Busy {
-                retry_after_seconds: seconds,
-            } => {
-                return Err(ApiError::new(
-                    ErrorCode::ServiceUnavailable,
-                    format!(
-                        "Too many sign-ins are being checked right now; try again in {}.",
-                        tessera_core::error_code::seconds(seconds)
-                    ),
-                )
-                .with_retry_after(seconds));
-            }
-        };
+        let credentials = accepted(checked)?;
         let account = tessera_store::accounts::find_by_id(state.db(), &credentials.id)
             .await?
             .ok_or_else(refused)?;
@@ -330,6 +303,34 @@ impl FromRequestParts<AppState> for PasswordAuth {
             role,
             client,
         })
+    }
+}
+
+/// The checked password's credentials, or the refusal that says why not.
+fn accepted(checked: PasswordCheck) -> Result<tessera_store::accounts::Credentials, ApiError> {
+    match checked {
+        PasswordCheck::Accepted(credentials) => Ok(credentials),
+        PasswordCheck::Refused(_) => Err(credentials_error(BASIC_REFUSED)),
+        PasswordCheck::Throttled {
+            retry_after_seconds: seconds,
+        } => Err(ApiError::new(
+            ErrorCode::RateLimited,
+            format!(
+                "Too many failed sign-ins; try again in {}.",
+                tessera_core::error_code::seconds(seconds)
+            ),
+        )
+        .with_retry_after(seconds)),
+        PasswordCheck::Busy {
+            retry_after_seconds: seconds,
+        } => Err(ApiError::new(
+            ErrorCode::ServiceUnavailable,
+            format!(
+                "Too many sign-ins are being checked right now; try again in {}.",
+                tessera_core::error_code::seconds(seconds)
+            ),
+        )
+        .with_retry_after(seconds)),
     }
 }
 
