@@ -2,70 +2,12 @@
 //! `--change-notifications off` no instance listens, and the change log's
 //! poll alone carries a revocation to every instance within a second.
 
-use crate::harness::{Backend, ServerProcess, TestDb, basic, seed_organization_at};
-use serde_json::{Value, json};
+use crate::cluster::Cluster;
+use crate::harness::{Backend, ServerProcess, TestDb};
 use sqlx::Connection;
 use std::time::{Duration, Instant};
 
 const POLLING_ONLY: &[&str] = &["--change-notifications", "off"];
-
-fn url(server: &ServerProcess, path: &str) -> String {
-    format!("http://{}{path}", server.address)
-}
-
-async fn create_key(http: &reqwest::Client, server: &ServerProcess) -> (String, String) {
-    let created: Value = http
-        .post(url(server, "/api/v1/api-keys"))
-        .header("authorization", basic("admin-acme"))
-        .json(&json!({"name": "shared"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    (
-        created["id"].as_str().unwrap().to_owned(),
-        created["key"].as_str().unwrap().to_owned(),
-    )
-}
-
-async fn revoke(http: &reqwest::Client, server: &ServerProcess, id: &str) {
-    let response = http
-        .delete(url(server, &format!("/api/v1/api-keys/{id}")))
-        .header("authorization", basic("admin-acme"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 204);
-}
-
-async fn me_status(http: &reqwest::Client, server: &ServerProcess, key: &str) -> u16 {
-    http.get(url(server, "/api/v1/me"))
-        .header("x-api-key", key)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
-/// Time from `since` until `server` refuses `key`, asking without pause;
-/// fails past five seconds.
-async fn until_refused(
-    http: &reqwest::Client,
-    server: &ServerProcess,
-    key: &str,
-    since: Instant,
-) -> Duration {
-    while me_status(http, server, key).await != 401 {
-        assert!(
-            since.elapsed() < Duration::from_secs(5),
-            "the instance still accepts the revoked key after 5 s"
-        );
-    }
-    since.elapsed()
-}
 
 /// Connections of this database that are listening for notifications
 /// (their last statement was a LISTEN).
@@ -84,26 +26,22 @@ async fn listening_connections(database_url: &str) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_notifications_off_a_revocation_reaches_the_other_instance_within_a_second() {
-    let db = TestDb::new(Backend::Postgres).await;
-    seed_organization_at(&db.url, "acme");
-    let a = ServerProcess::start(&db.url, "serve", POLLING_ONLY);
-    let b = ServerProcess::start(&db.url, "serve", POLLING_ONLY);
-    let http = reqwest::Client::new();
+    let cluster = Cluster::start_with(POLLING_ONLY).await;
     let mut delays = Vec::new();
     // Several rounds, so the revocation lands at different points of B's
     // poll interval; the bound must hold for the worst of them.
     for _ in 0..3 {
-        let (id, key) = create_key(&http, &a).await;
+        let (id, key) = cluster.create_key().await;
         // B verifies the key and so holds it in its cache.
-        assert_eq!(me_status(&http, &b, &key).await, 200);
-        assert_eq!(me_status(&http, &b, &key).await, 200);
-        revoke(&http, &a, &id).await;
+        assert_eq!(cluster.me_status(&cluster.b, &key).await, 200);
+        assert_eq!(cluster.me_status(&cluster.b, &key).await, 200);
+        cluster.revoke(&id).await;
         let revoked_at = Instant::now();
-        assert_eq!(me_status(&http, &a, &key).await, 401);
-        delays.push(until_refused(&http, &b, &key, revoked_at).await);
+        assert_eq!(cluster.me_status(&cluster.a, &key).await, 401);
+        delays.push(cluster.until_refused(&cluster.b, &key, revoked_at).await);
     }
     println!("revocation with notifications off: instance B refused after {delays:?}");
-    assert_eq!(listening_connections(&db.url).await, 0);
+    assert_eq!(listening_connections(&cluster._db.url).await, 0);
     for delay in delays {
         assert!(delay <= Duration::from_secs(1), "instance B took {delay:?}");
     }
@@ -111,17 +49,16 @@ async fn with_notifications_off_a_revocation_reaches_the_other_instance_within_a
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_notifications_off_no_connection_listens() {
-    let db = TestDb::new(Backend::Postgres).await;
-    seed_organization_at(&db.url, "acme");
-    let polling = ServerProcess::start(&db.url, "serve", POLLING_ONLY);
-    let http = reqwest::Client::new();
-    // Once a revocation made elsewhere has reached the polling instance,
-    // its change follower is past the point where it would have listened.
-    let writer = ServerProcess::start(&db.url, "serve", POLLING_ONLY);
-    let (id, key) = create_key(&http, &writer).await;
-    assert_eq!(me_status(&http, &polling, &key).await, 200);
-    revoke(&http, &writer, &id).await;
-    until_refused(&http, &polling, &key, Instant::now()).await;
+    // Once a revocation made through A has reached B, B's change follower
+    // is past the point where it would have listened.
+    let cluster = Cluster::start_with(POLLING_ONLY).await;
+    let db = &cluster._db;
+    let (id, key) = cluster.create_key().await;
+    assert_eq!(cluster.me_status(&cluster.b, &key).await, 200);
+    cluster.revoke(&id).await;
+    cluster
+        .until_refused(&cluster.b, &key, Instant::now())
+        .await;
     assert_eq!(
         listening_connections(&db.url).await,
         0,

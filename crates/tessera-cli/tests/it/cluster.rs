@@ -6,19 +6,26 @@ use crate::harness::{Backend, ServerProcess, TestDb, basic, create_client, seed_
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
-struct Cluster {
-    _db: TestDb,
-    a: ServerProcess,
-    b: ServerProcess,
-    http: reqwest::Client,
+/// Two instances on one PostgreSQL database with organisation `acme`
+/// (administrator `admin-acme`); also used by `change_polling`.
+pub(crate) struct Cluster {
+    pub(crate) _db: TestDb,
+    pub(crate) a: ServerProcess,
+    pub(crate) b: ServerProcess,
+    pub(crate) http: reqwest::Client,
 }
 
 impl Cluster {
     async fn start() -> Cluster {
+        Cluster::start_with(&[]).await
+    }
+
+    /// Both instances started with `flags`.
+    pub(crate) async fn start_with(flags: &[&str]) -> Cluster {
         let db = TestDb::new(Backend::Postgres).await;
         seed_organization_at(&db.url, "acme");
-        let a = ServerProcess::start(&db.url, "serve", &[]);
-        let b = ServerProcess::start(&db.url, "serve", &[]);
+        let a = ServerProcess::start(&db.url, "serve", flags);
+        let b = ServerProcess::start(&db.url, "serve", flags);
         Cluster {
             _db: db,
             a,
@@ -27,11 +34,12 @@ impl Cluster {
         }
     }
 
-    fn url(server: &ServerProcess, path: &str) -> String {
+    pub(crate) fn url(server: &ServerProcess, path: &str) -> String {
         format!("http://{}{path}", server.address)
     }
 
-    async fn create_key(&self) -> (String, String) {
+    /// A full-access key made through instance A: (id, raw key).
+    pub(crate) async fn create_key(&self) -> (String, String) {
         let created: Value = self
             .http
             .post(Self::url(&self.a, "/api/v1/api-keys"))
@@ -49,7 +57,19 @@ impl Cluster {
         )
     }
 
-    async fn me_status(&self, server: &ServerProcess, key: &str) -> u16 {
+    /// Revokes key `id` through instance A.
+    pub(crate) async fn revoke(&self, id: &str) {
+        let response = self
+            .http
+            .delete(Self::url(&self.a, &format!("/api/v1/api-keys/{id}")))
+            .header("authorization", basic("admin-acme"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 204);
+    }
+
+    pub(crate) async fn me_status(&self, server: &ServerProcess, key: &str) -> u16 {
         self.http
             .get(Self::url(server, "/api/v1/me"))
             .header("x-api-key", key)
@@ -61,7 +81,12 @@ impl Cluster {
     }
 
     /// Time from `since` until `server` refuses `key`, polling without pause.
-    async fn until_refused(&self, server: &ServerProcess, key: &str, since: Instant) -> Duration {
+    pub(crate) async fn until_refused(
+        &self,
+        server: &ServerProcess,
+        key: &str,
+        since: Instant,
+    ) -> Duration {
         loop {
             if self.me_status(server, key).await == 401 {
                 return since.elapsed();
@@ -149,14 +174,7 @@ async fn a_dropped_notification_link_still_converges_within_a_second() {
         cut.len()
     );
 
-    let response = cluster
-        .http
-        .delete(Cluster::url(&cluster.a, &format!("/api/v1/api-keys/{id}")))
-        .header("authorization", basic("admin-acme"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 204);
+    cluster.revoke(&id).await;
     let revoked_at = Instant::now();
     let on_b = cluster.until_refused(&cluster.b, &key, revoked_at).await;
     println!("revocation after the notification link dropped: instance B refused after {on_b:?}");
